@@ -1,0 +1,46 @@
+#pragma once
+// The oacim command-line interface: every subcommand is registered once, in command_registry.cpp.
+// Exit codes: 0 success, 1 the run failed (bad file, I/O), 2 usage error (unknown option, bad value).
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace boost::program_options {
+class options_description;
+class variables_map;
+}  // namespace boost::program_options
+
+namespace oacim::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+struct Command {
+  std::string name;
+  std::string summary;
+  std::function<int(const std::vector<std::string>& args)> run;
+};
+
+const std::vector<Command>& commands();
+
+// Entry point of the `oacim` binary.
+int run(int argc, char** argv);
+
+// Parses a subcommand's arguments. Returns -1 when the command should go on; otherwise the exit
+// code to return (0 after --help, 2 after a usage error, which is printed as one line on stderr).
+int parse_command_line(const std::string& command, const std::string& usage,
+                       const boost::program_options::options_description& options,
+                       const boost::program_options::options_description& positional_options,
+                       const std::vector<std::string>& positional_names, const std::vector<std::string>& args,
+                       boost::program_options::variables_map& vm);
+
+// Prints "oacim <command>: <message>" on stderr.
+void print_error(const std::string& command, const std::string& message);
+
+// Subcommand implementations.
+int cmd_pack_demo(const std::vector<std::string>& args);
+int cmd_inspect(const std::vector<std::string>& args);
+int cmd_env(const std::vector<std::string>& args);
+
+}  // namespace oacim::cli

@@ -1,0 +1,12 @@
+#pragma once
+// JSON result files: written atomically, with the tool version and commit that produced them.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace oacim::cli {
+
+// Adds {"tool": {"name", "version", "commit"}} and writes `doc` to `path` atomically.
+void write_json_result(const std::string& path, nlohmann::json doc);
+
+}  // namespace oacim::cli

@@ -1,0 +1,42 @@
+#pragma once
+// Error types thrown at oacim's boundaries. Every message names the file (or option), the key and
+// the reason, so a user can fix the input without reading code.
+#include <stdexcept>
+#include <string>
+
+namespace oacim {
+
+// Base of all oacim errors.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A file on disk is malformed: truncated, inconsistent header, unknown dtype, missing tensor.
+class FormatError : public Error {
+ public:
+  FormatError(const std::string& file, const std::string& reason);
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+};
+
+// A value given by the user (CLI option, config key, API argument) is invalid.
+class InvalidArgument : public Error {
+ public:
+  InvalidArgument(const std::string& key, const std::string& reason);
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string key_;
+};
+
+// An internal invariant of a data structure does not hold (e.g. a PackedCimWeights built from
+// inconsistent parts). Raised on construction, never later.
+class InvariantError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace oacim

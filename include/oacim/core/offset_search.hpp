@@ -1,0 +1,64 @@
+#pragma once
+// Per-input-column offsets that lower the number of `1` bits of the stored codes
+// (algorithms.md A.5, design.md §2). The codes of column c are stored as clamp(a + o_c); the chip
+// subtracts o_c again through one shared dot product per block.
+//
+// Two selection rules:
+//  - Minimise (default): the exact argmin, over o in [-max_abs_offset, max_abs_offset], of the true
+//    popcount of the stored cells clamp(a + o, code_min, code_max); ties go to the smaller |o|, then
+//    to the negative one.
+//  - Faithful: upstream's rule, bugs included: a 4-bit popcount model with values clamped to ±7,
+//    a histogram that ignores code -8, the three cheapest shifts b, the smallest |b| of them, and
+//    the returned offset o = -b (the opposite sign to the one its own model found, about +7% ones).
+//    The result is then clamped to ±max_abs_offset (upstream clamps to ±1 without outliers).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "oacim/core/quant_grid.hpp"
+
+namespace oacim {
+
+enum class OffsetSign { Minimise, Faithful };
+
+std::string to_string(OffsetSign sign);
+OffsetSign offset_sign_from_string(const std::string& text, const std::string& key);
+
+struct OffsetSearchOptions {
+  OffsetSign sign = OffsetSign::Minimise;
+  int max_abs_offset = 1;  // candidate set [-m, m]; upstream: 1 without outliers, 7 with them
+
+  void validate(const GridSpec& grid) const;
+};
+
+// The offset chosen for one column and what it does to that column's stored cells.
+struct OffsetChoice {
+  int offset = 0;
+  std::int64_t ones_before = 0;  // popcount of the column's cells with offset 0
+  std::int64_t ones_after = 0;   // popcount of clamp(a + offset)
+  std::int64_t clipped = 0;      // codes for which a + offset leaves the code range
+};
+
+class OffsetSearch {
+ public:
+  OffsetSearch(GridSpec grid, OffsetSearchOptions options);
+
+  // `codes` are the zero-offset codes of one column (one per row), as stored in the cells.
+  OffsetChoice choose(const std::vector<int>& codes) const;
+
+  // Popcount of the stored cell clamp(code + offset).
+  int stored_ones(int code, int offset) const;
+  // Cost of every candidate offset, index o + max_abs_offset (for tests and reports).
+  std::vector<std::int64_t> candidate_costs(const std::vector<int>& codes) const;
+
+  const GridSpec& grid() const { return grid_; }
+  const OffsetSearchOptions& options() const { return options_; }
+
+ private:
+  int faithful_offset(const std::vector<int>& codes) const;
+
+  GridSpec grid_;
+  OffsetSearchOptions options_;
+};
+
+}  // namespace oacim

@@ -1,0 +1,57 @@
+#pragma once
+// The uniform quantization grid shared by every quantizer (algorithms.md A.2, design.md §2).
+// Codes have `bits` bits: signed two's complement [-2^(b-1), 2^(b-1)-1] ("sym": the min/max range
+// is mapped onto centred codes; it is not symmetric around 0 in value) or unsigned [0, 2^b-1].
+// Per (row, block) a scale and a zero; dequantized weight w = scale * (q - zero - offset).
+// Rounding is half to even (std::nearbyint), like torch.round.
+#include <cstdint>
+#include <string>
+
+namespace oacim {
+
+enum class CodeKind { Signed, Unsigned };
+
+std::string to_string(CodeKind kind);
+CodeKind code_kind_from_string(const std::string& text, const std::string& key);
+
+struct GridSpec {
+  int bits = 4;                       // 2..8
+  CodeKind kind = CodeKind::Signed;   // "sym" in upstream terms
+  int block_size = 32;                // columns per (row, block) scale/zero; multiple of 4
+
+  int code_min() const { return kind == CodeKind::Signed ? -(1 << (bits - 1)) : 0; }
+  int code_max() const { return kind == CodeKind::Signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1; }
+  int levels_minus_one() const { return (1 << bits) - 1; }  // "maxq"
+  bool is_signed() const { return kind == CodeKind::Signed; }
+
+  // Throws InvalidArgument naming the offending field.
+  void validate() const;
+};
+
+// Scale and zero of one (row, block).
+struct GridParams {
+  float scale = 1.0f;
+  float zero = 0.0f;
+};
+
+// A.2 with round_zero: fits scale and integer zero to the range [xmin, xmax] (not forced to
+// contain 0). A degenerate range (xmin == xmax) gets a grid on which that value is exact.
+GridParams fit_minmax(float xmin, float xmax, const GridSpec& spec);
+
+// q = clamp(round(x / max(scale, 1e-9) + zero + offset), code_min, code_max).
+int quantize_code(float x, const GridParams& p, int offset, const GridSpec& spec);
+// Whether the unclamped code falls outside the grid (the value was clipped).
+bool is_clipped(float x, const GridParams& p, int offset, const GridSpec& spec);
+// w = scale * (q - zero - offset), evaluated in fp32 in that order.
+float dequantize_code(int q, const GridParams& p, int offset);
+
+// Columns [begin, end) of block `b` for `cols` columns (the last block may be ragged).
+struct BlockRange {
+  int begin;
+  int end;
+  int size() const { return end - begin; }
+};
+int num_blocks(int cols, int block_size);
+BlockRange block_range(int block, int cols, int block_size);
+
+}  // namespace oacim

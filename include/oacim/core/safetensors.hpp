@@ -1,0 +1,86 @@
+#pragma once
+// Safetensors reading and writing (https://huggingface.co/docs/safetensors): an 8-byte
+// little-endian header length N, N bytes of JSON {name: {dtype, shape, data_offsets}, __metadata__},
+// then the raw little-endian tensor bytes. Files are memory-mapped for reading and fully
+// validated on open: every defect (truncation, a header length beyond the file, bad JSON, unknown
+// dtypes, sizes that disagree with shapes, offsets out of range, overlapping or leaving holes)
+// raises FormatError naming the file and, where there is one, the tensor. Writes are atomic
+// (temporary file + rename), so a crash never leaves a half-written file under the final name.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace oacim {
+
+enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL };
+
+std::size_t dtype_size(DType dtype);
+std::string dtype_name(DType dtype);                                  // "F32", ...
+bool dtype_from_name(const std::string& name, DType* out);
+
+// A tensor inside an open file; `data` points into the mapping and lives as long as the file.
+struct TensorView {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<std::int64_t> shape;
+  const std::uint8_t* data = nullptr;
+  std::size_t nbytes = 0;
+
+  std::int64_t numel() const;
+};
+
+class SafetensorsFile {
+ public:
+  static SafetensorsFile open(const std::string& path);  // throws FormatError
+
+  const std::string& path() const { return path_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  std::vector<std::string> names() const;  // sorted
+  bool contains(const std::string& name) const { return tensors_.count(name) != 0; }
+  // Throws FormatError "<file>: tensor '<name>' is missing" when absent.
+  const TensorView& tensor(const std::string& name) const;
+  // The metadata value, or FormatError naming the key.
+  const std::string& metadata_value(const std::string& key) const;
+
+  // Copies a tensor out after checking its dtype and shape (FormatError otherwise).
+  template <typename T>
+  std::vector<T> read(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape) const;
+
+ private:
+  struct Mapping;
+  std::string path_;
+  std::shared_ptr<Mapping> mapping_;
+  std::map<std::string, std::string> metadata_;
+  std::map<std::string, TensorView> tensors_;
+};
+
+class SafetensorsWriter {
+ public:
+  // Copies the bytes; `nbytes` must equal numel(shape) * dtype_size(dtype).
+  void add(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape, const void* data,
+           std::size_t nbytes);
+  template <typename T>
+  void add(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape, const std::vector<T>& values) {
+    add(name, dtype, shape, values.data(), values.size() * sizeof(T));
+  }
+  void set_metadata(const std::string& key, const std::string& value) { metadata_[key] = value; }
+  // Writes `path` atomically; throws FormatError on I/O failure.
+  void write(const std::string& path) const;
+
+ private:
+  struct Entry {
+    DType dtype;
+    std::vector<std::int64_t> shape;
+    std::vector<std::uint8_t> bytes;
+  };
+  std::map<std::string, Entry> entries_;
+  std::map<std::string, std::string> metadata_;
+};
+
+// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
+}  // namespace oacim

@@ -1,0 +1,69 @@
+// oacim inspect: opens a safetensors file, validates every packed layer in it, and prints shape,
+// format, outliers, ones-count and storage bits per layer.
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "oacim/cli/command.hpp"
+#include "oacim/cli/json_output.hpp"
+#include "oacim/core/ones_count.hpp"
+#include "oacim/core/packed_io.hpp"
+#include "oacim/core/storage_bits.hpp"
+
+namespace po = boost::program_options;
+
+namespace oacim::cli {
+
+int cmd_inspect(const std::vector<std::string>& args) {
+  std::string file;
+  std::string json_path;
+  po::options_description opts("inspect options");
+  opts.add_options()("json", po::value(&json_path), "write the layer summaries to this JSON file");
+  po::options_description pos;
+  pos.add_options()("file", po::value(&file)->required(), "safetensors file");
+  po::variables_map vm;
+  const int parsed = parse_command_line("inspect", "FILE.safetensors [--json OUT]", opts, pos, {"file"}, args, vm);
+  if (parsed >= 0) return parsed;
+
+  const SafetensorsFile f = SafetensorsFile::open(file);
+  // A packed layer is announced by a metadata key "<prefix>format" naming the packed format.
+  std::vector<std::string> prefixes;
+  for (const auto& [key, value] : f.metadata()) {
+    const std::string suffix = "format";
+    if (value == kPackedFormatName && key.size() >= suffix.size() &&
+        key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      prefixes.push_back(key.substr(0, key.size() - suffix.size()));
+    }
+  }
+  std::cout << fmt::format("{}: {} tensors, {} packed layer(s)\n", file, f.names().size(), prefixes.size());
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& prefix : prefixes) {
+    const PackedCimWeights w = load_packed(f, prefix);
+    const OnesCount ones = count_ones(w);
+    const StorageBits sb = storage_bits(w);
+    const std::string name = prefix.empty() ? "(layer)" : prefix;
+    std::cout << fmt::format(
+        "  {}: {}x{}, {}-bit {}, block {}, qq scale/zero bits {}/{}, offsets {}, outliers {} ({:.3f}% of row-blocks), "
+        "ones {:.2f}% of stored bits, {:.3f} bits/weight\n",
+        name, w.rows(), w.cols(), w.grid().bits, to_string(w.grid().kind), w.grid().block_size,
+        w.second_level().scale_bits, w.second_level().zero_bits, to_string(w.offset_sign()), w.outlier_count(),
+        100.0 * static_cast<double>(w.outlier_count()) / (static_cast<double>(w.rows()) * w.blocks()),
+        100.0 * ones.fraction(), sb.per_weight());
+    layers.push_back({{"prefix", prefix},
+                      {"rows", w.rows()},
+                      {"cols", w.cols()},
+                      {"bits", w.grid().bits},
+                      {"code_kind", to_string(w.grid().kind)},
+                      {"block_size", w.grid().block_size},
+                      {"outliers", w.outlier_count()},
+                      {"ones", ones.ones},
+                      {"stored_bits", ones.stored_bits},
+                      {"bits_per_weight", sb.per_weight()}});
+  }
+  if (!json_path.empty()) write_json_result(json_path, {{"command", "inspect"}, {"file", file}, {"layers", layers}});
+  return kExitOk;
+}
+
+}  // namespace oacim::cli

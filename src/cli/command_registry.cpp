@@ -1,0 +1,98 @@
+#include <algorithm>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "oacim/cli/command.hpp"
+#include "oacim/core/error.hpp"
+#include "oacim/version.hpp"
+
+namespace po = boost::program_options;
+
+namespace oacim::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> kCommands = {
+      {"pack-demo", "quantize a seeded random matrix into PackedCimWeights; report ones-count and error",
+       cmd_pack_demo},
+      {"inspect", "validate a packed-weights safetensors file and print its layers and statistics", cmd_inspect},
+      {"env", "show the libtorch build, thread count, loaded BLAS and its measured fp32 GFLOP/s", cmd_env},
+  };
+  return kCommands;
+}
+
+void print_error(const std::string& command, const std::string& message) {
+  std::cerr << "oacim " << command << ": " << message << "\n";
+}
+
+namespace {
+
+void print_help() {
+  std::cout << "oacim " << kVersion << ": accuracy of LLMs on an outlier-aware INT4 compute-in-memory accelerator\n\n"
+            << "usage: oacim <command> [options]\n       oacim <command> --help\n\ncommands:\n";
+  for (const auto& c : commands()) std::cout << fmt::format("  {:<12}{}\n", c.name, c.summary);
+  std::cout << "\noptions:\n  -h, --help     this help\n  -V, --version  version and git commit\n"
+            << "\nexit codes: 0 ok, 1 run failed, 2 usage error\n";
+}
+
+}  // namespace
+
+int parse_command_line(const std::string& command, const std::string& usage, const po::options_description& options,
+                       const po::options_description& positional_options,
+                       const std::vector<std::string>& positional_names, const std::vector<std::string>& args,
+                       po::variables_map& vm) {
+  po::options_description all;
+  all.add_options()("help,h", "this help");
+  all.add(options);
+  all.add(positional_options);
+  po::positional_options_description pos;
+  for (const auto& n : positional_names) pos.add(n.c_str(), 1);
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "usage: oacim " << command << " " << usage << "\n\n" << options << "\n";
+      return kExitOk;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    print_error(command, std::string(e.what()) + " (see 'oacim " + command + " --help')");
+    return kExitUsage;
+  }
+  return -1;
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    print_help();
+    return kExitUsage;
+  }
+  const std::string& first = args.front();
+  if (first == "-h" || first == "--help" || first == "help") {
+    print_help();
+    return kExitOk;
+  }
+  if (first == "-V" || first == "--version") {
+    std::cout << "oacim " << kVersion << " (commit " << kGitCommit << ")\n";
+    return kExitOk;
+  }
+  const auto& cmds = commands();
+  const auto it = std::find_if(cmds.begin(), cmds.end(), [&](const Command& c) { return c.name == first; });
+  if (it == cmds.end()) {
+    std::cerr << "oacim: unknown command or option '" << first << "' (see 'oacim --help')\n";
+    return kExitUsage;
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  try {
+    return it->run(rest);
+  } catch (const InvalidArgument& e) {
+    print_error(it->name, e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    print_error(it->name, e.what());
+    return kExitFailure;
+  }
+}
+
+}  // namespace oacim::cli
