@@ -1,5 +1,8 @@
 #include "oacim/core/packed_io.hpp"
 
+#include <array>
+#include <type_traits>
+
 #include <fmt/format.h>
 
 #include "oacim/core/cim_cell.hpp"
@@ -20,6 +23,30 @@ std::vector<float> from_fp16_bits(const std::vector<std::uint16_t>& v) {
   std::vector<float> out(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) out[i] = float_from_fp16_bits(v[i]);
   return out;
+}
+
+// The scales and the zeros are stored alike: plain F32, or second-level codes with fp16 group
+// parameters. Tensor names: "<name>s", or "<name>_codes", "<name>_qq_scale", "<name>_qq_zero".
+template <typename Values, typename Codes>
+struct StatFields {
+  const char* name;
+  bool quantized;
+  Values& values;
+  Codes& codes;
+  Values& qq_scale;
+  Values& qq_zero;
+};
+
+// Works on const parts (writing) and mutable parts (reading).
+template <typename Parts>
+auto stat_fields(Parts& p) {
+  constexpr bool kConst = std::is_const_v<Parts>;
+  using Values = std::conditional_t<kConst, const std::vector<float>, std::vector<float>>;
+  using Codes = std::conditional_t<kConst, const std::vector<std::uint8_t>, std::vector<std::uint8_t>>;
+  using Fields = StatFields<Values, Codes>;
+  return std::array<Fields, 2>{
+      Fields{"scale", p.qq.quantize_scales(), p.scales, p.scale_codes, p.scale_qq_scale, p.scale_qq_zero},
+      Fields{"zero", p.qq.quantize_zeros(), p.zeros, p.zero_codes, p.zero_qq_scale, p.zero_qq_zero}};
 }
 
 int metadata_int(const SafetensorsFile& f, const std::string& key, int lo, int hi) {
@@ -65,19 +92,15 @@ void add_packed(SafetensorsWriter& w, const std::string& prefix, const PackedCim
   w.add(prefix + "packed", DType::U16, {R, C / 4}, weights.packed_words());
   w.add(prefix + "outlier_index", DType::I16, {R, nb}, p.outlier_col);
   w.add(prefix + "offsets", DType::I8, {C}, p.offsets);
-  if (p.qq.quantize_scales()) {
-    w.add(prefix + "scale_codes", DType::U8, {R, nb}, p.scale_codes);
-    w.add(prefix + "scale_qq_scale", DType::F16, {G, nb}, to_fp16_bits(p.scale_qq_scale));
-    w.add(prefix + "scale_qq_zero", DType::F16, {G, nb}, to_fp16_bits(p.scale_qq_zero));
-  } else {
-    w.add(prefix + "scales", DType::F32, {R, nb}, p.scales);
-  }
-  if (p.qq.quantize_zeros()) {
-    w.add(prefix + "zero_codes", DType::U8, {R, nb}, p.zero_codes);
-    w.add(prefix + "zero_qq_scale", DType::F16, {G, nb}, to_fp16_bits(p.zero_qq_scale));
-    w.add(prefix + "zero_qq_zero", DType::F16, {G, nb}, to_fp16_bits(p.zero_qq_zero));
-  } else {
-    w.add(prefix + "zeros", DType::F32, {R, nb}, p.zeros);
+  for (const auto& st : stat_fields(p)) {
+    const std::string n = prefix + st.name;
+    if (st.quantized) {
+      w.add(n + "_codes", DType::U8, {R, nb}, st.codes);
+      w.add(n + "_qq_scale", DType::F16, {G, nb}, to_fp16_bits(st.qq_scale));
+      w.add(n + "_qq_zero", DType::F16, {G, nb}, to_fp16_bits(st.qq_zero));
+    } else {
+      w.add(n + "s", DType::F32, {R, nb}, st.values);
+    }
   }
 }
 
@@ -117,23 +140,17 @@ PackedCimWeights load_packed(const SafetensorsFile& f, const std::string& prefix
   const std::int64_t G = num_groups(p.rows, p.qq.group_size);
   p.outlier_col = f.read<std::int16_t>(key("outlier_index"), DType::I16, {R, nb});
   p.offsets = f.read<std::int8_t>(key("offsets"), DType::I8, {C});
-  if (p.qq.quantize_scales()) {
-    p.scale_codes = f.read<std::uint8_t>(key("scale_codes"), DType::U8, {R, nb});
-    p.scale_qq_scale = from_fp16_bits(f.read<std::uint16_t>(key("scale_qq_scale"), DType::F16, {G, nb}));
-    p.scale_qq_zero = from_fp16_bits(f.read<std::uint16_t>(key("scale_qq_zero"), DType::F16, {G, nb}));
-    p.scales = dequantize_second_level(p.scale_codes, p.scale_qq_scale, p.scale_qq_zero, p.rows, static_cast<int>(nb),
-                                       p.qq.group_size);
-  } else {
-    p.scales = f.read<float>(key("scales"), DType::F32, {R, nb});
-  }
-  if (p.qq.quantize_zeros()) {
-    p.zero_codes = f.read<std::uint8_t>(key("zero_codes"), DType::U8, {R, nb});
-    p.zero_qq_scale = from_fp16_bits(f.read<std::uint16_t>(key("zero_qq_scale"), DType::F16, {G, nb}));
-    p.zero_qq_zero = from_fp16_bits(f.read<std::uint16_t>(key("zero_qq_zero"), DType::F16, {G, nb}));
-    p.zeros = dequantize_second_level(p.zero_codes, p.zero_qq_scale, p.zero_qq_zero, p.rows, static_cast<int>(nb),
-                                      p.qq.group_size);
-  } else {
-    p.zeros = f.read<float>(key("zeros"), DType::F32, {R, nb});
+  for (auto& st : stat_fields(p)) {
+    const std::string n = prefix + st.name;
+    if (st.quantized) {
+      st.codes = f.read<std::uint8_t>(n + "_codes", DType::U8, {R, nb});
+      st.qq_scale = from_fp16_bits(f.read<std::uint16_t>(n + "_qq_scale", DType::F16, {G, nb}));
+      st.qq_zero = from_fp16_bits(f.read<std::uint16_t>(n + "_qq_zero", DType::F16, {G, nb}));
+      st.values = dequantize_second_level(st.codes, st.qq_scale, st.qq_zero, p.rows, static_cast<int>(nb),
+                                          p.qq.group_size);
+    } else {
+      st.values = f.read<float>(n + "s", DType::F32, {R, nb});
+    }
   }
   const auto words = f.read<std::uint16_t>(key("packed"), DType::U16, {R, C / 4});
   try {
