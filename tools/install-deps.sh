@@ -33,7 +33,7 @@ else
 fi
 
 # libtorch links the generic libblas.so.3: make sure the alternative points at OpenBLAS.
-blas_alt=$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | awk '/^Value:/{print $2}')
+blas_alt=$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | awk '/^Value:/{print $2}' || true)
 case "$blas_alt" in
   *openblas*) ;;
   *)
