@@ -122,8 +122,10 @@ PackedCimWeights pack_rtn(const std::vector<float>& weights, int rows, int cols,
   p.outlier_value.assign(static_cast<std::size_t>(rows) * nb, Bf16());
 
   // Per (row, block): the outlier candidate and the grid of the cells, then the second level.
-  std::vector<float> scales(static_cast<std::size_t>(rows) * nb);
-  std::vector<float> zeros(static_cast<std::size_t>(rows) * nb);
+  std::vector<float>& scales = p.scales;
+  std::vector<float>& zeros = p.zeros;
+  scales.assign(static_cast<std::size_t>(rows) * nb, 0.0f);
+  zeros.assign(static_cast<std::size_t>(rows) * nb, 0.0f);
   for (int r = 0; r < rows; ++r) {
     for (int b = 0; b < nb; ++b) {
       const BlockRange br = block_range(b, cols, grid.block_size);
@@ -137,22 +139,21 @@ PackedCimWeights pack_rtn(const std::vector<float>& weights, int rows, int cols,
       if (cand.outlier != kNoOutlier) p.outlier_value[bi] = Bf16::from_float(w[cand.outlier]);
     }
   }
+  // Scales and zeros go through the same second level; the stored values become the dequantized ones.
+  auto second_level = [&](std::vector<float>& values, int bits, bool sym, std::vector<std::uint8_t>& codes,
+                          std::vector<float>& qq_scale, std::vector<float>& qq_zero) {
+    auto sl = quantize_second_level(values, rows, nb, bits, sym, options.qq.group_size);
+    codes = std::move(sl.codes);
+    qq_scale = std::move(sl.qq_scale);
+    qq_zero = std::move(sl.qq_zero);
+    values = std::move(sl.values);
+  };
   if (options.qq.quantize_scales()) {
-    auto sl = quantize_second_level(scales, rows, nb, options.qq.scale_bits, false, options.qq.group_size);
-    p.scale_codes = std::move(sl.codes);
-    p.scale_qq_scale = std::move(sl.qq_scale);
-    p.scale_qq_zero = std::move(sl.qq_zero);
-    scales = std::move(sl.values);
+    second_level(scales, options.qq.scale_bits, false, p.scale_codes, p.scale_qq_scale, p.scale_qq_zero);
   }
   if (options.qq.quantize_zeros()) {
-    auto sl = quantize_second_level(zeros, rows, nb, options.qq.zero_bits, options.qq.zero_sym, options.qq.group_size);
-    p.zero_codes = std::move(sl.codes);
-    p.zero_qq_scale = std::move(sl.qq_scale);
-    p.zero_qq_zero = std::move(sl.qq_zero);
-    zeros = std::move(sl.values);
+    second_level(zeros, options.qq.zero_bits, options.qq.zero_sym, p.zero_codes, p.zero_qq_scale, p.zero_qq_zero);
   }
-  p.scales = scales;
-  p.zeros = zeros;
 
   // Codes of every cell with the current offsets; outlier quads hold 0 in their cells.
   auto run_pass = [&]() {
