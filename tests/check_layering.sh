@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Layering rule (docs/architecture.md): core never includes torch, SystemC or a higher oacim layer;
-# runtime headers expose no torch types.
+# hw (the bit-accurate datapath) includes only core; runtime headers expose no torch types.
 set -u
 root=${1:?source root}
 fail=0
 bad=$(grep -rnE '#include *[<"](torch/|ATen/|c10/|systemc|tlm|oacim/(runtime|cli|hw|sim|quant|model|tweak|eval|report|sweep)/)' \
   "$root/include/oacim/core" "$root/src/core" || true)
 if [ -n "$bad" ]; then echo "core includes a higher layer or torch:"; echo "$bad"; fail=1; fi
+bad=$(grep -rnE '#include *[<"](torch/|ATen/|c10/|systemc|tlm|oacim/(runtime|cli|sim|quant|model|tweak|eval|report|sweep)/)' \
+  "$root/include/oacim/hw" "$root/src/hw" || true)
+if [ -n "$bad" ]; then echo "hw includes torch, SystemC or a higher layer:"; echo "$bad"; fail=1; fi
 bad=$(grep -rnE '#include *[<"](torch/|ATen/|c10/)' "$root/include/oacim/runtime" "$root/include/oacim/cli" "$root/src/cli" || true)
 if [ -n "$bad" ]; then echo "a header or CLI file includes torch:"; echo "$bad"; fail=1; fi
 [ "$fail" -eq 0 ] && echo "layering: ok"

@@ -17,6 +17,8 @@ const std::vector<Command>& commands() {
       {"pack-demo", "quantize a seeded random matrix into PackedCimWeights; report ones-count and error",
        cmd_pack_demo},
       {"inspect", "validate a packed-weights safetensors file and print its layers and statistics", cmd_inspect},
+      {"hw-config", "validate a hardware config YAML and print every knob resolved, or the knob table (--markdown)",
+       cmd_hw_config},
       {"env", "show the libtorch build, thread count, loaded BLAS and its measured fp32 GFLOP/s", cmd_env},
   };
   return kCommands;

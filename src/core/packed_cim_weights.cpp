@@ -12,12 +12,17 @@ namespace oacim {
 
 namespace {
 
-void require(bool ok, const std::string& what) {
-  if (!ok) throw InvariantError("PackedCimWeights: " + what);
-}
+[[noreturn]] void fail(const std::string& what) { throw InvariantError("PackedCimWeights: " + what); }
+
+// Checks an invariant; the message (often a fmt::format over millions of checked elements) is
+// only built when the check fails.
+#define OACIM_REQUIRE(ok, what) \
+  do {                          \
+    if (!(ok)) fail(what);      \
+  } while (0)
 
 void require_size(std::size_t got, std::size_t want, const char* name) {
-  require(got == want, fmt::format("{} has {} entries, expected {}", name, got, want));
+  OACIM_REQUIRE(got == want, fmt::format("{} has {} entries, expected {}", name, got, want));
 }
 
 // Checks that stored second-level parameters reproduce `values` exactly.
@@ -29,15 +34,15 @@ void check_second_level(const std::vector<std::uint8_t>& codes, const std::vecto
   require_size(s.size(), groups * nb, name);
   require_size(z.size(), groups * nb, name);
   for (std::size_t i = 0; i < codes.size(); ++i) {
-    require(codes[i] <= (1 << bits) - 1, fmt::format("{} code {} at {} exceeds {} bits", name, codes[i], i, bits));
+    OACIM_REQUIRE(codes[i] <= (1 << bits) - 1, fmt::format("{} code {} at {} exceeds {} bits", name, codes[i], i, bits));
   }
   for (std::size_t i = 0; i < s.size(); ++i) {
-    require(std::isfinite(s[i]) && round_to_fp16(s[i]) == s[i] && std::isfinite(z[i]) && round_to_fp16(z[i]) == z[i],
+    OACIM_REQUIRE(std::isfinite(s[i]) && round_to_fp16(s[i]) == s[i] && std::isfinite(z[i]) && round_to_fp16(z[i]) == z[i],
             fmt::format("{} group parameters at {} are not finite fp16 values", name, i));
   }
   const auto deq = dequantize_second_level(codes, s, z, rows, nb, group_size);
   for (std::size_t i = 0; i < deq.size(); ++i) {
-    require(float_bits(deq[i]) == float_bits(values[i]),
+    OACIM_REQUIRE(float_bits(deq[i]) == float_bits(values[i]),
             fmt::format("{} at {} is {} but its second-level code gives {}", name, i, values[i], deq[i]));
   }
 }
@@ -45,7 +50,7 @@ void check_second_level(const std::vector<std::uint8_t>& codes, const std::vecto
 }  // namespace
 
 PackedCimWeights::PackedCimWeights(PackedCimParts parts) : p_(std::move(parts)) {
-  require(p_.rows > 0 && p_.cols > 0, fmt::format("shape {}x{} is empty", p_.rows, p_.cols));
+  OACIM_REQUIRE(p_.rows > 0 && p_.cols > 0, fmt::format("shape {}x{} is empty", p_.rows, p_.cols));
   try {
     p_.grid.validate();
     p_.qq.validate(p_.grid.bits);
@@ -58,8 +63,8 @@ PackedCimWeights::PackedCimWeights(PackedCimParts parts) : p_(std::move(parts)) 
 
 void PackedCimWeights::validate() const {
   const GridSpec& g = p_.grid;
-  require(g.bits <= kCellBits, fmt::format("{}-bit codes do not fit the {}-bit cells", g.bits, kCellBits));
-  require(p_.cols % 4 == 0, fmt::format("{} columns are not a whole number of quads", p_.cols));
+  OACIM_REQUIRE(g.bits <= kCellBits, fmt::format("{}-bit codes do not fit the {}-bit cells", g.bits, kCellBits));
+  OACIM_REQUIRE(p_.cols % 4 == 0, fmt::format("{} columns are not a whole number of quads", p_.cols));
   const std::size_t rc = static_cast<std::size_t>(p_.rows) * p_.cols;
   const std::size_t rb = static_cast<std::size_t>(p_.rows) * nb_;
   require_size(p_.codes.size(), rc, "codes");
@@ -70,20 +75,20 @@ void PackedCimWeights::validate() const {
   require_size(p_.outlier_value.size(), rb, "outlier_value");
 
   for (std::size_t i = 0; i < rc; ++i) {
-    require(p_.codes[i] >= g.code_min() && p_.codes[i] <= g.code_max(),
+    OACIM_REQUIRE(p_.codes[i] >= g.code_min() && p_.codes[i] <= g.code_max(),
             fmt::format("code {} at row {} column {} is outside [{}, {}]", p_.codes[i], i / p_.cols, i % p_.cols,
                         g.code_min(), g.code_max()));
   }
   for (int c = 0; c < p_.cols; ++c) {
     const int o = p_.offsets[static_cast<std::size_t>(c)];
-    require(std::abs(o) <= g.levels_minus_one(), fmt::format("offset {} of column {} is out of range", o, c));
+    OACIM_REQUIRE(std::abs(o) <= g.levels_minus_one(), fmt::format("offset {} of column {} is out of range", o, c));
   }
   for (std::size_t i = 0; i < rb; ++i) {
-    require(std::isfinite(p_.scales[i]) && p_.scales[i] >= 0.0f,
+    OACIM_REQUIRE(std::isfinite(p_.scales[i]) && p_.scales[i] >= 0.0f,
             fmt::format("scale {} at row {} block {} is not finite and non-negative", p_.scales[i], i / nb_, i % nb_));
-    require(std::isfinite(p_.zeros[i]), fmt::format("zero at row {} block {} is not finite", i / nb_, i % nb_));
+    OACIM_REQUIRE(std::isfinite(p_.zeros[i]), fmt::format("zero at row {} block {} is not finite", i / nb_, i % nb_));
     if (!p_.qq.quantize_zeros()) {
-      require(std::nearbyint(p_.zeros[i]) == p_.zeros[i],
+      OACIM_REQUIRE(std::nearbyint(p_.zeros[i]) == p_.zeros[i],
               fmt::format("zero {} at row {} block {} is not an integer", p_.zeros[i], i / nb_, i % nb_));
     }
   }
@@ -91,14 +96,14 @@ void PackedCimWeights::validate() const {
     check_second_level(p_.scale_codes, p_.scale_qq_scale, p_.scale_qq_zero, p_.scales, p_.rows, nb_,
                        p_.qq.scale_bits, p_.qq.group_size, "scales");
   } else {
-    require(p_.scale_codes.empty() && p_.scale_qq_scale.empty() && p_.scale_qq_zero.empty(),
+    OACIM_REQUIRE(p_.scale_codes.empty() && p_.scale_qq_scale.empty() && p_.scale_qq_zero.empty(),
             "second-level scale data present but qq_scale_bits is 0");
   }
   if (p_.qq.quantize_zeros()) {
     check_second_level(p_.zero_codes, p_.zero_qq_scale, p_.zero_qq_zero, p_.zeros, p_.rows, nb_, p_.qq.zero_bits,
                        p_.qq.group_size, "zeros");
   } else {
-    require(p_.zero_codes.empty() && p_.zero_qq_scale.empty() && p_.zero_qq_zero.empty(),
+    OACIM_REQUIRE(p_.zero_codes.empty() && p_.zero_qq_scale.empty() && p_.zero_qq_zero.empty(),
             "second-level zero data present but qq_zero_bits is 0");
   }
 
@@ -108,16 +113,16 @@ void PackedCimWeights::validate() const {
       const Bf16 v = p_.outlier_value[bidx(r, b)];
       const BlockRange br = block_range(b, p_.cols, g.block_size);
       if (oc == kNoOutlier) {
-        require(v.bits() == 0, fmt::format("row {} block {} has an outlier value but no outlier", r, b));
+        OACIM_REQUIRE(v.bits() == 0, fmt::format("row {} block {} has an outlier value but no outlier", r, b));
         continue;
       }
-      require(oc >= 0 && oc < br.size(),
+      OACIM_REQUIRE(oc >= 0 && oc < br.size(),
               fmt::format("outlier column {} of row {} block {} is outside the block's {} columns", oc, r, b,
                           br.size()));
-      require(!v.is_nan() && !v.is_inf(), fmt::format("outlier of row {} block {} is not finite", r, b));
+      OACIM_REQUIRE(!v.is_nan() && !v.is_inf(), fmt::format("outlier of row {} block {} is not finite", r, b));
       const int quad_begin = br.begin + (oc / 4) * 4;
       for (int c = quad_begin; c < quad_begin + 4; ++c) {
-        require(p_.codes[idx(r, c)] == 0,
+        OACIM_REQUIRE(p_.codes[idx(r, c)] == 0,
                 fmt::format("row {} column {} shares the outlier quad (victim) but holds code {}", r, c,
                             p_.codes[idx(r, c)]));
       }
@@ -197,7 +202,7 @@ void unpack_words(const std::vector<std::uint16_t>& words, PackedCimParts& parts
       }
       for (int k = 0; k < 4; ++k) {
         const int code = quad.cell(k).value(is_signed);
-        require(code >= parts.grid.code_min() && code <= parts.grid.code_max(),
+        OACIM_REQUIRE(code >= parts.grid.code_min() && code <= parts.grid.code_max(),
                 fmt::format("nibble {:#x} at row {} column {} is not a {}-bit {} code", quad.cell(k).nibble(), r,
                             4 * m + k, parts.grid.bits, to_string(parts.grid.kind)));
         parts.codes[static_cast<std::size_t>(r) * parts.cols + 4 * m + k] = static_cast<std::int8_t>(code);

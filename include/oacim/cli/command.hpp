@@ -42,5 +42,6 @@ void print_error(const std::string& command, const std::string& message);
 int cmd_pack_demo(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
 int cmd_env(const std::vector<std::string>& args);
+int cmd_hw_config(const std::vector<std::string>& args);
 
 }  // namespace oacim::cli

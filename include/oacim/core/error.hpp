@@ -32,6 +32,19 @@ class InvalidArgument : public Error {
   std::string key_;
 };
 
+// A configuration file (YAML) is invalid: names the file, the line (1-based, 0 when unknown), the
+// dotted key and the reason. A usage error, like InvalidArgument.
+class ConfigError : public InvalidArgument {
+ public:
+  ConfigError(const std::string& file, int line, const std::string& key, const std::string& reason);
+  const std::string& file() const { return file_; }
+  int line() const { return line_; }
+
+ private:
+  std::string file_;
+  int line_;
+};
+
 // An internal invariant of a data structure does not hold (e.g. a PackedCimWeights built from
 // inconsistent parts). Raised on construction, never later.
 class InvariantError : public Error {

@@ -1,0 +1,57 @@
+#pragma once
+// The fast CIM datapath model: bit-identical to reference_forward(), at GEMM speed. The integer
+// block sums A are exact in fp32 (|A| < 2^24 is checked from the config), so they come from an
+// fp32 micro-kernel over 16-row panels and 6-token tiles, one block at a time, fused with the
+// floating-point steps of block_arith.hpp in the same order as the reference. When the adder tree
+// or the accumulator can overflow, every bit-plane gets its own fp32 product and the integer
+// saturate/wrap sequence is replayed per element. No torch; AVX2+FMA when the CPU has it.
+#include <vector>
+
+#include "oacim/hw/hw_config.hpp"
+#include "oacim/hw/hw_counters.hpp"
+#include "oacim/hw/layer_weights.hpp"
+
+namespace oacim::hw {
+
+class FastDatapath {
+ public:
+  FastDatapath(LayerWeights weights, HwConfig cfg);
+
+  // x: [T * C] fp32 activations. threads <= 0: all hardware threads.
+  HwLayerResult forward(const float* x, int tokens, int threads = 0) const;
+
+  const LayerWeights& weights() const { return w_; }
+  const HwConfig& config() const { return cfg_; }
+  // One product per block (no overflow possible) rather than one per bit-plane.
+  bool single_pass() const { return single_pass_; }
+  // Whether the fp32 kernels are exact for this config; otherwise forward() runs the reference.
+  bool exact_in_fp32() const { return exact_; }
+  // Bytes held for the prepared weight panels.
+  std::size_t prepared_bytes() const { return panels_w_.size() * sizeof(float); }
+
+  static constexpr int kPanelRows = 16;
+  static constexpr int kTileTokens = 6;
+
+ private:
+  LayerWeights w_;
+  HwConfig cfg_;
+  bool single_pass_ = true;
+  bool exact_ = true;
+  int panels_ = 0;
+  int padded_rows_ = 0;
+  std::vector<float> panels_w_;            // per (block, panel): [block cols][16] codes as fp32
+  std::vector<std::size_t> panel_offset_;  // [nb * panels]
+  // Per (block, padded row) views of LayerWeights, contiguous over rows.
+  std::vector<float> scale_br_, zero_br_, ow_br_;  // ow: outlier value, 0 where none
+  std::vector<std::int32_t> has_outlier_br_;
+  // Rows with an outlier per (block, panel): row within the panel, gated quad, outlier column.
+  struct OutlierSlot {
+    std::int32_t row, quad, col;
+  };
+  std::vector<OutlierSlot> outlier_slots_;
+  std::vector<std::size_t> outlier_slot_begin_;  // [nb * panels + 1]
+
+  friend struct PanelRunner;
+};
+
+}  // namespace oacim::hw

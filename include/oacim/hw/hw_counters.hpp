@@ -1,0 +1,35 @@
+#pragma once
+// Event counters of one layer call on the CIM datapath (what a chip team budgets energy and checks
+// overflow with). All counts are exact integers; they add up over calls and layers.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace oacim::hw {
+
+struct HwCounters {
+  std::int64_t tokens = 0;
+  std::int64_t macs = 0;                // code-cell x input multiply-accumulates (gated cells excluded)
+  std::int64_t macro_activations = 0;   // bit-serial passes of one macro over one weight tile for one token
+  std::int64_t input_bitplanes = 0;     // bit-planes broadcast (macro_activations x (mantissa_bits + 1))
+  std::int64_t tree_overflows = 0;      // adder-tree sums outside adder_tree.bits (saturated or wrapped)
+  std::int64_t acc_overflows = 0;       // shift-accumulator steps outside accumulator.bits
+  std::int64_t outlier_hits = 0;        // BF16 outlier products computed
+  std::int64_t inputs_flushed = 0;      // nonzero inputs aligned to a zero mantissa
+  std::int64_t nonfinite_inputs = 0;    // Inf/NaN activations (their groups give NaN)
+  std::int64_t weight_ones = 0;         // `1` bits of the stored weights (per layer, not per call)
+  std::int64_t weight_bits = 0;         // bits of the stored weights (per layer, not per call)
+
+  HwCounters& operator+=(const HwCounters& o);
+  friend bool operator==(const HwCounters& a, const HwCounters& b);
+  // Name/value pairs in a fixed order, for JSON and tables.
+  std::vector<std::pair<std::string, std::int64_t>> items() const;
+};
+
+struct HwLayerResult {
+  std::vector<float> y;  // [T * R], each value exactly representable in output.format
+  HwCounters counters;
+};
+
+}  // namespace oacim::hw
