@@ -1,0 +1,57 @@
+#pragma once
+// The controller: on a start command it decodes the packed weights from the weight buffer (the
+// BF16 word of an outlier quad, nibbles otherwise), aligns every token's inputs (the input
+// aligner), then walks the weight tiles (output tiles outer, input tiles in ascending order),
+// rewrites the macro's cells for each tile and issues one job per token to the macro and the
+// outlier unit. It finishes when the partial-sum accumulator has retired every job.
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "oacim/hw/hw_counters.hpp"
+#include "oacim/sim/activity.hpp"
+#include "oacim/sim/cim_macro.hpp"
+#include "oacim/sim/packets.hpp"
+#include "oacim/sim/psum_accumulator.hpp"
+#include "oacim/sim/sim_params.hpp"
+
+namespace oacim::sim {
+
+// Buffers written over TLM: raw bytes per region, registers as words.
+struct ChipMemory {
+  std::uint32_t regs[16] = {};
+  std::vector<std::uint8_t> words, mask, scale, zero, offset, act;
+  std::vector<float> out;  // results, already in output.format
+};
+
+class Controller : public sc_core::sc_module {
+ public:
+  sc_core::sc_fifo_out<JobPtr> to_macro;
+  sc_core::sc_fifo_out<JobPtr> to_outlier;
+
+  Controller(sc_core::sc_module_name name, const ControllerParams& params, ChipMemory& mem, CimMacro& macro,
+             PsumAccumulator& psum, sc_core::sc_time period);
+
+  void start() { start_.notify(sc_core::SC_ZERO_TIME); }
+  const hw::HwCounters& counters() const { return counters_; }  // inputs flushed, weight ones
+  const std::string& error() const { return error_; }
+  ModuleActivity activity() const { return {"controller", busy_cycles_, tile_loads_, "macro tile loads"}; }
+
+ private:
+  void run();  // SC_THREAD
+  bool run_layer();
+
+  ControllerParams p_;
+  ChipMemory& mem_;
+  CimMacro& macro_;
+  PsumAccumulator& psum_;
+  sc_core::sc_time period_;
+  sc_core::sc_event start_;
+  hw::HwCounters counters_;
+  std::string error_;
+  std::int64_t busy_cycles_ = 0;
+  std::int64_t tile_loads_ = 0;
+};
+
+}  // namespace oacim::sim

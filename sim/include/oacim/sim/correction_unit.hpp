@@ -1,0 +1,32 @@
+#pragma once
+// The offset/zero correction unit: per block segment it sums the aligned inputs (S), the
+// offset-weighted inputs (O) and, for a column whose quad is gated by an outlier, removes that
+// quad's share (S', O'); then forms the block result scale * 2^e * (A - O' - zero * S') in the
+// psum format, in the order of hw/block_arith.hpp.
+#include <systemc>
+
+#include "oacim/sim/activity.hpp"
+#include "oacim/sim/packets.hpp"
+#include "oacim/sim/sim_params.hpp"
+
+namespace oacim::sim {
+
+class CorrectionUnit : public sc_core::sc_module {
+ public:
+  sc_core::sc_fifo_in<MacroResultPtr> in;
+  sc_core::sc_fifo_out<BlockValuesPtr> out;
+
+  CorrectionUnit(sc_core::sc_module_name name, const CorrectionUnitParams& params, int cols,
+                 sc_core::sc_time period);
+  ModuleActivity activity() const { return {"correction_unit", busy_cycles_, block_results_, "block results"}; }
+
+ private:
+  void run();  // SC_THREAD
+  CorrectionUnitParams p_;
+  int cols_;
+  sc_core::sc_time period_;
+  std::int64_t busy_cycles_ = 0;
+  std::int64_t block_results_ = 0;
+};
+
+}  // namespace oacim::sim

@@ -1,0 +1,267 @@
+// oacim cosim: runs the SystemC accelerator on a layer and checks every output against the fast
+// hw model (bit for bit, and counter for counter) and against fake-quant fp32 (error only).
+// Layers come from a packed-weights file plus an activations file, or are generated (--random).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "oacim/cli/command.hpp"
+#include "oacim/cli/json_output.hpp"
+#include "oacim/core/error.hpp"
+#include "oacim/core/fp16.hpp"
+#include "oacim/core/packed_io.hpp"
+#include "oacim/core/rng.hpp"
+#include "oacim/core/rtn_packer.hpp"
+#include "oacim/core/safetensors.hpp"
+#include "oacim/hw/fast_datapath.hpp"
+#include "oacim/hw/hw_config_io.hpp"
+#include "oacim/sim/cosim.hpp"
+
+namespace po = boost::program_options;
+
+namespace oacim::cli {
+
+namespace {
+
+struct RandomShape {
+  int rows = 0, cols = 0, tokens = 0;
+};
+
+RandomShape parse_shape(const std::string& text) {
+  RandomShape s;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%dx%dx%d%c", &s.rows, &s.cols, &s.tokens, &tail) != 3 || s.rows <= 0 ||
+      s.cols <= 0 || s.tokens <= 0 || s.cols % 4 != 0 || s.rows > 65536 || s.cols > 65536 || s.tokens > 65536) {
+    throw InvalidArgument("--random", fmt::format("'{}' is not ROWSxCOLSxTOKENS (positive, COLS a multiple of 4)", text));
+  }
+  return s;
+}
+
+// A layer quantized from a heavy-tailed matrix (outliers and offsets on) and activations with
+// LLM-like outlier channels: what a real projection looks like to the datapath.
+std::pair<PackedCimWeights, std::vector<float>> random_case(const RandomShape& s, std::uint64_t seed, int block) {
+  Rng rng(seed);
+  std::vector<float> w(static_cast<std::size_t>(s.rows) * s.cols);
+  for (auto& v : w) v = static_cast<float>(0.02 * rng.student_t(4));
+  RtnPackOptions opts;
+  opts.grid.block_size = block;
+  opts.outliers = true;
+  opts.offsets = true;
+  PackedCimWeights packed = pack_rtn(w, s.rows, s.cols, opts, nullptr);
+  std::vector<float> channel_scale(s.cols);
+  for (auto& c : channel_scale) c = static_cast<float>(rng.uniform() < 0.02 ? 20.0 : 1.0);
+  std::vector<float> x(static_cast<std::size_t>(s.tokens) * s.cols);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(rng.normal()) * channel_scale[i % s.cols];
+  return {std::move(packed), std::move(x)};
+}
+
+std::vector<float> read_inputs(const std::string& path, int cols, int* tokens) {
+  const SafetensorsFile f = SafetensorsFile::open(path);
+  const TensorView& t = f.tensor("x");
+  if (t.shape.size() != 2 || t.shape[1] != cols) {
+    throw FormatError(path, fmt::format("tensor 'x' must be [tokens, {}] to match the weights' input features", cols));
+  }
+  *tokens = static_cast<int>(t.shape[0]);
+  if (t.dtype == DType::F32) return f.read<float>("x", DType::F32, t.shape);
+  if (t.dtype == DType::BF16) {
+    const auto bits = f.read<std::uint16_t>("x", DType::BF16, t.shape);
+    std::vector<float> x(bits.size());
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = Bf16::from_bits(bits[i]).to_float();
+    return x;
+  }
+  throw FormatError(path, "tensor 'x' must be F32 or BF16, not " + dtype_name(t.dtype));
+}
+
+// Distance in representable values of the output format (0 = identical bits).
+std::int64_t ulp_distance(float a, float b, hw::NumFormat f) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b) ? 0 : INT64_MAX;
+  auto ordered = [&](float v) -> std::int64_t {
+    std::uint32_t u = hw::bits_of(v);
+    if (f == hw::NumFormat::Bf16) u >>= 16;
+    if (f == hw::NumFormat::Fp16) u = fp16_bits_from_float(v);
+    const std::uint32_t sign = f == hw::NumFormat::Fp32 ? 0x80000000u : 0x8000u;
+    const std::int64_t mag = static_cast<std::int64_t>(u & (sign - 1));
+    return (u & sign) ? -mag : mag;
+  };
+  return std::llabs(ordered(a) - ordered(b));
+}
+
+std::uint64_t fnv1a(const std::vector<float>& y) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (float v : y) {
+    std::uint32_t u = hw::bits_of(v);
+    for (int k = 0; k < 4; ++k) {
+      h ^= (u >> (8 * k)) & 0xFFu;
+      h *= 1099511628211ull;
+    }
+  }
+  return h;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int cmd_cosim(const std::vector<std::string>& args) {
+  std::string hw_path;
+  std::string weights_path;
+  std::string prefix;
+  std::string inputs_path;
+  std::string random;
+  std::string save_prefix;
+  std::string json_path;
+  std::uint64_t seed = 0;
+  int block = 32;
+  int threads = 0;
+  po::options_description opts("cosim options");
+  opts.add_options()
+      ("hw", po::value(&hw_path), "hardware config YAML (default: built-in defaults)")
+      ("weights", po::value(&weights_path), "packed-weights .safetensors (as written by pack-demo --out / quantize)")
+      ("prefix", po::value(&prefix)->default_value(""), "layer prefix inside the weights file")
+      ("inputs", po::value(&inputs_path), "activations .safetensors with tensor 'x' [tokens, in_features], F32 or BF16")
+      ("random", po::value(&random), "generate a layer instead: ROWSxCOLSxTOKENS, e.g. 64x256x8")
+      ("seed", po::value(&seed)->default_value(0), "seed of --random")
+      ("block-size", po::value(&block)->default_value(32), "block size of --random weights")
+      ("save", po::value(&save_prefix), "with --random: write PREFIX.weights.safetensors and PREFIX.inputs.safetensors")
+      ("threads", po::value(&threads)->default_value(0), "threads of the fast hw model (0 = all)")
+      ("json", po::value(&json_path), "write the comparison, cycles and counters to this JSON file");
+  po::variables_map vm;
+  const int parsed = parse_command_line(
+      "cosim", "--hw CONFIG (--weights PACKED --inputs ACTS | --random RxCxT [--seed S]) [--json OUT]", opts,
+      po::options_description(), {}, args, vm);
+  if (parsed >= 0) return parsed;
+  if (random.empty() == weights_path.empty()) {
+    throw InvalidArgument("--weights", "give either --weights and --inputs, or --random");
+  }
+  if (!weights_path.empty() && inputs_path.empty()) throw InvalidArgument("--inputs", "required with --weights");
+  if (!save_prefix.empty() && random.empty()) throw InvalidArgument("--save", "only with --random");
+
+  const hw::HwConfig cfg = hw_path.empty() ? hw::default_hw_config() : hw::load_hw_config(hw_path);
+  std::optional<PackedCimWeights> weights;
+  std::vector<float> x;
+  int tokens = 0;
+  std::string source;
+  if (!random.empty()) {
+    const RandomShape s = parse_shape(random);
+    auto [w, xs] = random_case(s, seed, block);
+    weights.emplace(std::move(w));
+    x = std::move(xs);
+    tokens = s.tokens;
+    source = fmt::format("random {} seed {}", random, seed);
+    if (!save_prefix.empty()) {
+      save_packed(save_prefix + ".weights.safetensors", *weights);
+      SafetensorsWriter wr;
+      wr.add("x", DType::F32, {tokens, weights->cols()}, x);
+      wr.write(save_prefix + ".inputs.safetensors");
+    }
+  } else {
+    weights.emplace(load_packed(SafetensorsFile::open(weights_path), prefix));
+    x = read_inputs(inputs_path, weights->cols(), &tokens);
+    source = weights_path + (prefix.empty() ? "" : ":" + prefix);
+  }
+  const PackedCimWeights& w = *weights;
+  hw::check_mapping(cfg, w.grid().block_size, w.grid().bits);
+
+  // hw model (fast path; bit-identical to the scalar reference by its own tests).
+  auto t0 = std::chrono::steady_clock::now();
+  const hw::FastDatapath fast(hw::prepare_layer_weights(w, cfg), cfg);
+  const hw::HwLayerResult hw_res = fast.forward(x.data(), tokens, threads);
+  const double hw_wall = seconds_since(t0);
+
+  // SystemC.
+  t0 = std::chrono::steady_clock::now();
+  const auto sc = sim::run_cosim(cfg, {sim::CosimCase{&w, x, tokens}});
+  const double sc_wall = seconds_since(t0);
+  const sim::CosimResult& r = sc.at(0);
+  if (!r.ok) throw Error("the simulated chip rejected the layer: " + r.error);
+
+  // Fake-quant fp32: dequantized weights, fp32 inputs, double accumulation.
+  const auto deq = w.dequantize();
+  double err2 = 0, ref2 = 0, max_abs = 0;
+  for (int t = 0; t < tokens; ++t) {
+    for (int o = 0; o < w.rows(); ++o) {
+      double acc = 0;
+      for (int c = 0; c < w.cols(); ++c) {
+        acc += static_cast<double>(deq[static_cast<std::size_t>(o) * w.cols() + c]) * x[static_cast<std::size_t>(t) * w.cols() + c];
+      }
+      const double e = static_cast<double>(r.y[static_cast<std::size_t>(t) * w.rows() + o]) - acc;
+      err2 += e * e;
+      ref2 += acc * acc;
+      max_abs = std::max(max_abs, std::fabs(e));
+    }
+  }
+  std::int64_t mismatches = 0, max_ulp = 0;
+  for (std::size_t i = 0; i < r.y.size(); ++i) {
+    if (hw::bits_of(r.y[i]) != hw::bits_of(hw_res.y[i])) {
+      ++mismatches;
+      max_ulp = std::max(max_ulp, ulp_distance(r.y[i], hw_res.y[i], cfg.output_format));
+    }
+  }
+  const bool counters_match = r.counters == hw_res.counters;
+  const bool bit_exact = mismatches == 0 && r.y.size() == hw_res.y.size();
+  const std::int64_t macro_cycles = r.counters.input_bitplanes;
+  const double rel_rms = ref2 > 0 ? std::sqrt(err2 / ref2) : 0.0;
+
+  std::cout << fmt::format("cosim: {} ({}x{}, {} tokens, block {}, {} outliers) on {}\n", source, w.rows(), w.cols(),
+                           tokens, w.grid().block_size, w.outlier_count(), cfg.name);
+  std::cout << fmt::format("  systemc vs hw     : {} ({} of {} outputs differ, max {} ulp), counters {}\n",
+                           bit_exact ? "BIT-EXACT" : "MISMATCH", mismatches, r.y.size(), max_ulp,
+                           counters_match ? "equal" : "DIFFER");
+  std::cout << fmt::format("  systemc vs fp32   : relative RMS error {:.3e}, max abs error {:.3e}\n", rel_rms, max_abs);
+  std::cout << fmt::format("  cycles            : load {}, compute {}, readback {} ({:.1f} us simulated at {} MHz)\n",
+                           r.load_cycles, r.compute_cycles, r.readback_cycles, r.simulated_ns / 1e3, cfg.clock_mhz);
+  std::cout << fmt::format("  wall              : systemc {:.3f} s ({:.0f} macro-cycles/s), hw model {:.4f} s\n",
+                           sc_wall, static_cast<double>(macro_cycles) / std::max(sc_wall, 1e-9), hw_wall);
+  std::cout << "  counters          :";
+  for (const auto& [k, v] : r.counters.items()) std::cout << " " << k << "=" << v;
+  std::cout << "\n";
+  if (!json_path.empty()) {
+    nlohmann::json counters;
+    for (const auto& [k, v] : r.counters.items()) counters[k] = v;
+    nlohmann::json hw_counters;
+    for (const auto& [k, v] : hw_res.counters.items()) hw_counters[k] = v;
+    nlohmann::json activity = nlohmann::json::array();
+    for (const auto& a : r.activity) {
+      activity.push_back({{"module", a.module}, {"busy_cycles", a.busy_cycles}, {"items", a.items}, {"unit", a.item_unit}});
+    }
+    write_json_result(json_path,
+                      {{"command", "cosim"},
+                       {"source", source},
+                       {"hw_config", {{"name", cfg.name}, {"knobs", hw::to_key_values(cfg)}}},
+                       {"layer",
+                        {{"rows", w.rows()}, {"cols", w.cols()}, {"tokens", tokens}, {"block_size", w.grid().block_size},
+                         {"outliers", w.outlier_count()}}},
+                       {"bit_exact", bit_exact},
+                       {"mismatches", mismatches},
+                       {"max_ulp", max_ulp},
+                       {"counters_match", counters_match},
+                       {"output_fnv1a", fmt::format("{:016x}", fnv1a(r.y))},
+                       {"counters", counters},
+                       {"hw_counters", hw_counters},
+                       {"fakequant", {{"relative_rms_error", rel_rms}, {"max_abs_error", max_abs}}},
+                       {"cycles",
+                        {{"load", r.load_cycles},
+                         {"compute", r.compute_cycles},
+                         {"readback", r.readback_cycles},
+                         {"simulated_ns", r.simulated_ns}}},
+                       {"activity", activity},
+                       {"wall_s", {{"systemc", sc_wall}, {"hw", hw_wall}}},
+                       {"systemc_macro_cycles_per_s", static_cast<double>(macro_cycles) / std::max(sc_wall, 1e-9)}});
+  }
+  if (!bit_exact || !counters_match) {
+    print_error("cosim", fmt::format("SystemC and the hw model disagree: {} outputs differ, counters {}", mismatches,
+                                     counters_match ? "equal" : "differ"));
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace oacim::cli
