@@ -1,5 +1,6 @@
 #include "oacim/sim/cosim.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -71,6 +72,7 @@ class CosimDriver : public sc_core::sc_module {
     for (const CosimCase& c : cases_) {
       const PackedCimWeights& w = *c.weights;
       CosimResult res;
+      const auto wall0 = std::chrono::steady_clock::now();
       const hw::HwCounters before = chip_.counters();
       const std::vector<ModuleActivity> act_before = chip_.activity();
       const int R = w.rows();
@@ -141,6 +143,7 @@ class CosimDriver : public sc_core::sc_module {
         a.items -= act_before[i].items;
         res.activity.push_back(a);
       }
+      res.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
       results_.push_back(std::move(res));
     }
   }

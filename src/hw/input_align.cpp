@@ -15,8 +15,16 @@ AlignedGroup align_group(const float* x, int n, const HwConfig& cfg, std::int32_
   const int emin = min_normal_exponent(f);
   const int mb = cfg.mantissa_bits;
   const std::int64_t max_mag = (std::int64_t{1} << mb) - 1;
-  thread_local std::vector<Decomposed> parts;
-  parts.resize(static_cast<std::size_t>(n));
+  // Decomposed once, aligned in a second pass; groups are usually one block (<= 256 inputs).
+  struct Raw {
+    alignas(Decomposed) unsigned char bytes[sizeof(Decomposed)];
+  } stack_parts[256];  // raw storage: no per-call zeroing
+  std::vector<Decomposed> heap_parts;
+  Decomposed* parts = reinterpret_cast<Decomposed*>(stack_parts);
+  if (n > 256) {
+    heap_parts.resize(static_cast<std::size_t>(n));
+    parts = heap_parts.data();
+  }
   int emax = emin;
   for (int i = 0; i < n; ++i) {
     const float v = round_to(f, x[i]);

@@ -225,3 +225,50 @@ TEST(ReferenceDatapath, CountersFollowTheMapping) {
 
 }  // namespace
 }  // namespace oacim::hw
+
+namespace oacim::hw {
+namespace {
+
+// The worked example of docs/hardware.md, every intermediate value checked.
+TEST(ReferenceDatapath, WorkedExampleOfDocsHardwareMd) {
+  PackedCimParts p;
+  p.rows = 1;
+  p.cols = 8;
+  p.grid.block_size = 8;
+  p.codes = {3, -8, 7, 2, 0, 0, 0, 0};
+  p.offsets = {0, 1, -1, 0, 1, 0, 0, -1};
+  p.scales = {0.01171875f};
+  p.zeros = {1.0f};
+  p.outlier_col = {6};
+  p.outlier_value = {Bf16::from_float(0.15625f)};
+  const PackedCimWeights w(p);
+  HwConfig cfg = default_hw_config();
+  const LayerWeights lw = prepare_layer_weights(w, cfg);
+  const float x[8] = {1.5f, -0.375f, 0.0078125f, 3.25f, 0.25f, -2.0f, 0.1015625f, 0.6875f};
+
+  const TokenInputs in = prepare_token_inputs(lw, cfg, x);
+  EXPECT_EQ(in.xt, (std::vector<std::int32_t>{96, -24, 0, 208, 16, -128, 6, 44}));
+  EXPECT_EQ(in.block_pow2[0], std::ldexp(1.0f, -6));
+  EXPECT_EQ(in.flushed, 1);
+  EXPECT_EQ(in.block_s[0], 218);
+  EXPECT_EQ(in.quad_s[1], -62);
+  EXPECT_EQ(in.block_o[0], -52);
+  EXPECT_EQ(in.quad_o[1], -28);
+  HwCounters c;
+  EXPECT_EQ(bit_serial_block_sum(lw, cfg, in, 0, 0, c), 896);
+  EXPECT_EQ(plane_tree_sum(lw, in, 0, 0, 8), -8);
+  EXPECT_EQ(plane_tree_sum(lw, in, 0, 0, 4), 2);
+
+  cfg.output_format = NumFormat::Fp32;
+  EXPECT_EQ(reference_forward(prepare_layer_weights(w, cfg), cfg, x, 1).y[0], 0.133056640625f);
+  cfg.output_format = NumFormat::Bf16;
+  EXPECT_EQ(reference_forward(lw, cfg, x, 1).y[0], 0.1328125f);
+  // Fake-quant fp32 keeps the flushed input: 0.133697509765625.
+  const auto deq = w.dequantize();
+  double dot = 0;
+  for (int k = 0; k < 8; ++k) dot += static_cast<double>(deq[k]) * x[k];
+  EXPECT_EQ(dot, 0.133697509765625);
+}
+
+}  // namespace
+}  // namespace oacim::hw

@@ -28,6 +28,7 @@ struct CosimResult {
   std::int64_t compute_cycles = 0;      // start command to the last partial sum
   std::int64_t readback_cycles = 0;
   double simulated_ns = 0.0;            // (load + compute + readback) x clock period
+  double wall_seconds = 0.0;            // host time this layer took to simulate
   std::vector<ModuleActivity> activity; // this layer only
 };
 
