@@ -9,6 +9,13 @@ namespace oacim::hw {
 
 TokenInputs prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, const float* x_row) {
   TokenInputs in;
+  prepare_token_inputs(w, cfg, x_row, in);
+  return in;
+}
+
+void prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, const float* x_row, TokenInputs& in) {
+  in.flushed = 0;
+  in.nonfinite = 0;
   const int C = w.cols;
   in.xt.assign(C, 0);
   in.x_in.resize(C);
@@ -45,7 +52,6 @@ TokenInputs prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, con
     in.block_s[b] = bs;
     in.block_o[b] = bo;
   }
-  return in;
 }
 
 std::int64_t plane_tree_sum(const LayerWeights& w, const TokenInputs& in, int r, int b, int plane) {

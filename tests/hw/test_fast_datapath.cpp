@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "../support/random_layers.hpp"
+#include "oacim/core/rtn_packer.hpp"
 #include "oacim/hw/fast_datapath.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/hw/reference_datapath.hpp"
@@ -110,6 +111,42 @@ TEST(FastDatapath, ZeroTokens) {
   const HwLayerResult r = fast.forward(nullptr, 0);
   EXPECT_TRUE(r.y.empty());
   EXPECT_EQ(r.counters.tokens, 0);
+}
+
+}  // namespace
+}  // namespace oacim::hw
+
+namespace oacim::hw {
+namespace {
+
+// Second-level quantized zeros are not integers: the fast model must take the unfolded path
+// (zero * S' rounded separately) and still match the reference; integer zeros take the folded one.
+TEST(FastDatapath, AgreesWithReferenceOnSecondLevelZeros) {
+  const HwConfig cfg = default_hw_config();
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    Rng rng(seed);
+    const int rows = 16 + static_cast<int>(rng.uniform() * 50);
+    const int cols = 32 * (1 + static_cast<int>(rng.uniform() * 6));
+    std::vector<float> w(static_cast<std::size_t>(rows) * cols);
+    for (auto& v : w) v = static_cast<float>(0.02 * rng.student_t(4));
+    RtnPackOptions o;
+    o.outliers = seed % 2 == 0;
+    o.offsets = seed % 3 != 0;
+    o.qq.scale_bits = 4;
+    o.qq.zero_bits = 4;
+    const PackedCimWeights packed = pack_rtn(w, rows, cols, o, nullptr);
+    const int tokens = 1 + static_cast<int>(seed % 9);
+    const auto x = test::random_activations(tokens, cols, seed + 1000);
+    LayerWeights lw = prepare_layer_weights(packed, cfg);
+    const HwLayerResult ref = reference_forward(lw, cfg, x.data(), tokens);
+    const FastDatapath fast(std::move(lw), cfg);
+    EXPECT_FALSE(fast.folds_zeros());
+    const HwLayerResult got = fast.forward(x.data(), tokens, 2);
+    ASSERT_EQ(std::memcmp(got.y.data(), ref.y.data(), ref.y.size() * sizeof(float)), 0) << "seed " << seed;
+    EXPECT_EQ(got.counters, ref.counters);
+  }
+  const FastDatapath plain(prepare_layer_weights(test::random_layer({}, 3), cfg), cfg);
+  EXPECT_TRUE(plain.folds_zeros());
 }
 
 }  // namespace

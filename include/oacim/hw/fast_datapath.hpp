@@ -4,7 +4,8 @@
 // fp32 micro-kernel over 16-row panels and 6-token tiles, one block at a time, fused with the
 // floating-point steps of block_arith.hpp in the same order as the reference. When the adder tree
 // or the accumulator can overflow, every bit-plane gets its own fp32 product and the integer
-// saturate/wrap sequence is replayed per element. No torch; AVX2+FMA when the CPU has it.
+// saturate/wrap sequence is replayed per element. No torch; AVX-512 or AVX2+FMA kernels when the
+// CPU has them (chosen at run time), portable C++ otherwise.
 #include <vector>
 
 #include "oacim/hw/hw_config.hpp"
@@ -26,10 +27,12 @@ class FastDatapath {
   bool single_pass() const { return single_pass_; }
   // Whether the fp32 kernels are exact for this config; otherwise forward() runs the reference.
   bool exact_in_fp32() const { return exact_; }
+  // Offsets and (integer) zeros folded into the prepared codes: fp32 partial sums only.
+  bool folds_zeros() const { return fold_zero_; }
   // Bytes held for the prepared weight panels.
   std::size_t prepared_bytes() const { return panels_w_.size() * sizeof(float); }
 
-  static constexpr int kPanelRows = 16;
+  static constexpr int kPanelRows = 32;
   static constexpr int kTileTokens = 6;
 
  private:
@@ -37,9 +40,10 @@ class FastDatapath {
   HwConfig cfg_;
   bool single_pass_ = true;
   bool exact_ = true;
+  bool fold_zero_ = false;
   int panels_ = 0;
   int padded_rows_ = 0;
-  std::vector<float> panels_w_;            // per (block, panel): [block cols][16] codes as fp32
+  std::vector<float> panels_w_;            // per (block, panel): [block cols][32] codes as fp32
   std::vector<std::size_t> panel_offset_;  // [nb * panels]
   // Per (block, padded row) views of LayerWeights, contiguous over rows.
   std::vector<float> scale_br_, zero_br_, ow_br_;  // ow: outlier value, 0 where none

@@ -26,6 +26,8 @@ struct TokenInputs {
   std::int64_t nonfinite = 0;
 };
 TokenInputs prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, const float* x_row);
+// The same into `out`, reusing its storage (hot loops).
+void prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, const float* x_row, TokenInputs& out);
 
 // The bit-serial integer sum A of one (row, block) for one token: planes MSB (sign) first, each
 // through the adder tree of adder_tree.bits, into the shift-accumulator of accumulator.bits.
