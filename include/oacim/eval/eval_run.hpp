@@ -1,0 +1,47 @@
+#pragma once
+// One perplexity evaluation, end to end, behind a torch-free interface (the CLI and the sweep
+// runner include this, not libtorch): load a llama2.c checkpoint and its tokenizer, quantize every
+// Linear for the quantized backends, build the dataset text, run the protocol of perplexity.hpp.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "oacim/core/rtn_packer.hpp"
+#include "oacim/hw/hw_config.hpp"
+#include "oacim/hw/hw_counters.hpp"
+
+namespace oacim::eval {
+
+struct EvalOptions {
+  std::string model_path;       // llama2.c .bin
+  std::string tokenizer_path;   // "" = tokenizer.bin or tok<vocab>.bin beside the model
+  std::string dataset;          // wikitext2 | ptb | ptb-new | a text file
+  std::string data_dir = "../shared/data/text";
+  int seqlen = 0;               // 0 = the model's maximum
+  int max_windows = 0;          // 0 = all
+  std::string backend = "float";  // float | fakequant | hw
+  hw::HwConfig hw = hw::default_hw_config();
+  RtnPackOptions quant;         // weights of the quantized backends (RTN until the quantizers land)
+  bool progress = true;         // progress on stderr
+};
+
+struct EvalResult {
+  double perplexity = 0.0;
+  double mean_nll = 0.0;
+  int seqlen = 0;
+  int windows = 0;
+  std::int64_t tokens = 0;
+  std::int64_t corpus_tokens = 0;
+  double seconds = 0.0;
+  double tokens_per_second = 0.0;
+  std::vector<double> window_nll;
+  std::int64_t outlier_count = 0;   // quantized backends
+  std::int64_t weight_ones = 0;
+  std::int64_t weight_bits = 0;
+  hw::HwCounters hw_counters;       // hw backend, summed over layers
+};
+
+// Throws oacim::Error subclasses naming the file or option on bad input.
+EvalResult run_eval(const EvalOptions& options);
+
+}  // namespace oacim::eval

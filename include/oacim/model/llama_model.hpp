@@ -1,0 +1,69 @@
+#pragma once
+// A LLaMA-architecture decoder in libtorch (RMSNorm, rotary embeddings, SwiGLU MLP, grouped-query
+// attention), fp32 on CPU. Every Linear is a QuantLinear, run by the backend the caller names.
+// Built today from llama2.c checkpoints (interleaved rotary pairs, as llama2.c and Meta's
+// original code rotate them).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "oacim/model/llama2c_checkpoint.hpp"
+#include "oacim/model/quant_linear.hpp"
+
+namespace oacim::model {
+
+struct LlamaSpec {
+  int dim = 0;
+  int hidden_dim = 0;
+  int n_layers = 0;
+  int n_heads = 0;
+  int n_kv_heads = 0;
+  int vocab_size = 0;
+  int max_seq_len = 0;
+  float norm_eps = 1e-5f;
+  float rope_theta = 10000.0f;
+  int head_size() const { return dim / n_heads; }
+};
+
+class LlamaModel {
+ public:
+  static LlamaModel from_llama2c(const Llama2cWeights& w);
+
+  const LlamaSpec& spec() const { return spec_; }
+  // Logits [T, vocab] for tokens at positions 0..T-1 (causal attention, no cache).
+  at::Tensor forward(const std::vector<int>& tokens, Backend backend) const;
+
+  // Incremental decoding: logits [vocab] of `token` at position `pos`, keys and values cached.
+  struct Cache {
+    std::vector<at::Tensor> k, v;  // per layer [max_seq_len, n_kv_heads, head_size]
+  };
+  Cache new_cache() const;
+  at::Tensor step(int token, int pos, Cache& cache, Backend backend) const;
+
+  // Every Linear in execution order (q, k, v, o, gate, up, down per layer, then the classifier).
+  std::vector<QuantLinear*> linears();
+  std::vector<const QuantLinear*> linears() const;
+
+ private:
+  struct Layer {
+    at::Tensor attn_norm, ffn_norm;
+    std::unique_ptr<QuantLinear> q, k, v, o, gate, up, down;
+  };
+  at::Tensor block(int l, const at::Tensor& x, int pos0, Cache* cache, Backend backend) const;
+  at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w) const;
+  at::Tensor rope(const at::Tensor& x, int pos0) const;  // x [T, heads, head_size]
+
+  LlamaSpec spec_;
+  at::Tensor embed_;  // [vocab, dim]
+  std::vector<Layer> layers_;
+  at::Tensor final_norm_;
+  std::unique_ptr<QuantLinear> classifier_;
+  at::Tensor rope_cos_, rope_sin_;  // [max_seq_len, head_size / 2]
+};
+
+// Greedy decoding from BOS (llama2.c `run -t 0`): stops at BOS or after `steps` positions.
+std::vector<int> generate_greedy(const LlamaModel& model, const std::vector<int>& prompt, int steps, Backend backend);
+
+}  // namespace oacim::model

@@ -1,0 +1,55 @@
+#pragma once
+// QuantLinear: the one seam through which every Linear of every decoder runs, so quantizers and
+// hardware backends plug in without touching model code (design.md section 1). Backends:
+//   float      the checkpoint's fp32 weight
+//   fakequant  the dequantized PackedCimWeights, fp32 math (what quantization papers report)
+//   hw         the bit-accurate CIM datapath (hw::FastDatapath), counters accumulated per layer
+// y = x W^T (+ bias), x [..., in] fp32.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <ATen/core/Tensor.h>
+
+#include "oacim/core/packed_cim_weights.hpp"
+#include "oacim/hw/fast_datapath.hpp"
+#include "oacim/hw/hw_counters.hpp"
+
+namespace oacim::model {
+
+enum class Backend { Float, FakeQuant, Hw };
+std::string to_string(Backend b);
+// Throws InvalidArgument(key, ...) for an unknown name.
+Backend backend_from_string(const std::string& text, const std::string& key);
+
+class QuantLinear {
+ public:
+  QuantLinear(std::string name, at::Tensor weight, std::optional<at::Tensor> bias = std::nullopt);
+
+  const std::string& name() const { return name_; }
+  int in_features() const;
+  int out_features() const;
+  const at::Tensor& weight() const { return weight_; }
+
+  // The packed form of this layer; enables `fakequant`, and `hw` when a config is given.
+  void set_packed(std::shared_ptr<const PackedCimWeights> packed, const hw::HwConfig* hw_config);
+  bool has_packed() const { return packed_ != nullptr; }
+  const PackedCimWeights* packed() const { return packed_.get(); }
+
+  at::Tensor forward(const at::Tensor& x, Backend backend) const;
+
+  // Datapath counters summed over every `hw` call since the last reset.
+  const hw::HwCounters& hw_counters() const { return counters_; }
+  void reset_counters() { counters_ = hw::HwCounters{}; }
+
+ private:
+  std::string name_;
+  at::Tensor weight_;       // [out, in] fp32
+  std::optional<at::Tensor> bias_;
+  std::shared_ptr<const PackedCimWeights> packed_;
+  at::Tensor dequantized_;  // [out, in]
+  std::unique_ptr<hw::FastDatapath> datapath_;
+  mutable hw::HwCounters counters_;
+};
+
+}  // namespace oacim::model

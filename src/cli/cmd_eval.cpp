@@ -1,0 +1,97 @@
+// oacim eval: perplexity of a model on a dataset with one backend (float, fakequant, hw), with
+// tokens, windows, wall time and tokens/s; the hw backend adds the datapath counters.
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "oacim/cli/command.hpp"
+#include "oacim/cli/json_output.hpp"
+#include "oacim/core/error.hpp"
+#include "oacim/eval/eval_run.hpp"
+#include "oacim/hw/hw_config_io.hpp"
+#include "oacim/runtime/torch_runtime.hpp"
+
+namespace po = boost::program_options;
+
+namespace oacim::cli {
+
+int cmd_eval(const std::vector<std::string>& args) {
+  eval::EvalOptions o;
+  o.quant.outliers = false;
+  o.quant.offsets = false;
+  std::string hw_path, json_path;
+  int threads = 0;
+  po::options_description opts("eval options");
+  opts.add_options()
+      ("model", po::value(&o.model_path)->required(), "llama2.c checkpoint (.bin)")
+      ("tokenizer", po::value(&o.tokenizer_path), "llama2.c tokenizer.bin (default: beside the model)")
+      ("dataset", po::value(&o.dataset)->required(), "wikitext2 | ptb | ptb-new (files in --data-dir) | a text file")
+      ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "where the named datasets live")
+      ("seqlen", po::value(&o.seqlen)->default_value(0), "window length in tokens (0: the model's maximum)")
+      ("max-windows", po::value(&o.max_windows)->default_value(0), "evaluate only the first N windows (0: all)")
+      ("backend", po::value(&o.backend)->default_value(o.backend), "float | fakequant | hw")
+      ("hw", po::value(&hw_path), "hardware config for --backend hw (default: built-in defaults)")
+      ("wbits", po::value(&o.quant.grid.bits)->default_value(4), "code bits of the RTN weights (2..4)")
+      ("block-size", po::value(&o.quant.grid.block_size)->default_value(32), "columns per scale/zero and outlier")
+      ("outliers", po::bool_switch(&o.quant.outliers), "keep one BF16 outlier per row and block")
+      ("offsets", po::bool_switch(&o.quant.offsets), "per-column offsets that minimise stored ones")
+      ("threads", po::value(&threads)->default_value(0), "CPU threads (0: all)")
+      ("json", po::value(&json_path), "write the result to this JSON file");
+  po::variables_map vm;
+  const int parsed = parse_command_line("eval", "--model M.bin --dataset NAME_OR_FILE [--backend B] [--json OUT]", opts,
+                                        po::options_description(), {}, args, vm);
+  if (parsed >= 0) return parsed;
+  if (!hw_path.empty() && o.backend != "hw") throw InvalidArgument("--hw", "only with --backend hw");
+  if (!hw_path.empty()) o.hw = hw::load_hw_config(hw_path);
+  configure_torch(threads);
+
+  const eval::EvalResult r = eval::run_eval(o);
+  const bool quantized = o.backend != "float";
+  std::cout << fmt::format("eval: {} on {} ({} tokens), backend {}{}, seqlen {}, {} windows{}\n", o.model_path,
+                           o.dataset, r.corpus_tokens, o.backend,
+                           quantized ? fmt::format(" (RTN {}-bit, block {}{}{})", o.quant.grid.bits,
+                                                   o.quant.grid.block_size, o.quant.outliers ? ", outliers" : "",
+                                                   o.quant.offsets ? ", offsets" : "")
+                                     : "",
+                           r.seqlen, r.windows, o.max_windows > 0 ? " (limited by --max-windows)" : "");
+  std::cout << fmt::format("  perplexity {:.4f}  (mean nll {:.5f} nats/token)  {:.0f} tokens/s\n", r.perplexity,
+                           r.mean_nll, r.tokens_per_second);
+  if (!json_path.empty()) {
+    nlohmann::json doc = {{"command", "eval"},
+                          {"model", o.model_path},
+                          {"dataset", o.dataset},
+                          {"backend", o.backend},
+                          {"perplexity", r.perplexity},
+                          {"mean_nll", r.mean_nll},
+                          {"seqlen", r.seqlen},
+                          {"windows", r.windows},
+                          {"max_windows", o.max_windows},
+                          {"tokens", r.tokens},
+                          {"corpus_tokens", r.corpus_tokens},
+                          {"seconds", r.seconds},
+                          {"tokens_per_second", r.tokens_per_second},
+                          {"window_nll", r.window_nll}};
+    if (quantized) {
+      doc["quantization"] = {{"method", "rtn"},
+                             {"bits", o.quant.grid.bits},
+                             {"block_size", o.quant.grid.block_size},
+                             {"outliers", o.quant.outliers},
+                             {"offsets", o.quant.offsets},
+                             {"outlier_count", r.outlier_count},
+                             {"weight_ones", r.weight_ones},
+                             {"weight_bits", r.weight_bits}};
+    }
+    if (o.backend == "hw") {
+      nlohmann::json c;
+      for (const auto& [k, v] : r.hw_counters.items()) c[k] = v;
+      doc["hw_config"] = {{"name", o.hw.name}, {"knobs", hw::to_key_values(o.hw)}};
+      doc["hw_counters"] = c;
+    }
+    write_json_result(json_path, doc);
+  }
+  return kExitOk;
+}
+
+}  // namespace oacim::cli

@@ -1,0 +1,98 @@
+#include "oacim/eval/eval_run.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include <ATen/core/Tensor.h>
+#include <fmt/format.h>
+
+#include "oacim/core/error.hpp"
+#include "oacim/core/ones_count.hpp"
+#include "oacim/eval/perplexity.hpp"
+#include "oacim/model/llama2c_checkpoint.hpp"
+#include "oacim/model/llama2c_tokenizer.hpp"
+#include "oacim/model/llama_model.hpp"
+
+namespace fs = std::filesystem;
+
+namespace oacim::eval {
+
+namespace {
+
+std::string find_tokenizer(const std::string& model, const std::string& given, int vocab) {
+  if (!given.empty()) return given;
+  const fs::path dir = fs::path(model).parent_path();
+  for (const std::string& name : {std::string("tokenizer.bin"), fmt::format("tok{}.bin", vocab)}) {
+    if (fs::exists(dir / name)) return (dir / name).string();
+  }
+  throw InvalidArgument("--tokenizer", fmt::format("no tokenizer.bin or tok{}.bin next to {}; give --tokenizer", vocab,
+                                                   model));
+}
+
+}  // namespace
+
+EvalResult run_eval(const EvalOptions& o) {
+  const model::Backend backend = model::backend_from_string(o.backend, "--backend");
+  o.quant.validate();
+  if (o.seqlen < 0 || o.max_windows < 0) throw InvalidArgument("--seqlen", "must not be negative");
+
+  const model::Llama2cWeights weights = model::load_llama2c(o.model_path);
+  const model::Llama2cTokenizer tok = model::Llama2cTokenizer::load(
+      find_tokenizer(o.model_path, o.tokenizer_path, weights.config.vocab_size), weights.config.vocab_size);
+  model::LlamaModel m = model::LlamaModel::from_llama2c(weights);
+  const int seqlen = o.seqlen == 0 ? m.spec().max_seq_len : o.seqlen;
+  if (seqlen > m.spec().max_seq_len) {
+    throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", seqlen, m.spec().max_seq_len));
+  }
+
+  EvalResult res;
+  if (backend != model::Backend::Float) {
+    OnesCount ones;
+    for (model::QuantLinear* lin : m.linears()) {
+      const at::Tensor& w = lin->weight();
+      const std::vector<float> wv(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+      auto packed = std::make_shared<const PackedCimWeights>(
+          pack_rtn(wv, lin->out_features(), lin->in_features(), o.quant, nullptr));
+      ones += count_ones(*packed);
+      res.outlier_count += packed->outlier_count();
+      lin->set_packed(packed, backend == model::Backend::Hw ? &o.hw : nullptr);
+    }
+    res.weight_ones = ones.ones;
+    res.weight_bits = ones.stored_bits;
+  }
+
+  const std::vector<int> corpus = tok.encode(dataset_text(o.dataset, o.data_dir), true, false);
+  // A redrawn line on a terminal; in a log, a line about every tenth of the run.
+  const bool tty = ::isatty(2) != 0;
+  const auto progress = [&](int done, int total, double s) {
+    if (!o.progress) return;
+    if (!tty && done != total && done % std::max(1, total / 10) != 0) return;
+    std::cerr << fmt::format("{}eval: window {}/{} ({:.1f} s, ETA {:.0f} s){}", tty ? "\r" : "", done, total, s,
+                             s / done * (total - done), tty && done != total ? "   " : "\n")
+              << std::flush;
+  };
+  const PerplexityResult r = perplexity([&](const std::vector<int>& ids) { return m.forward(ids, backend); }, corpus,
+                                        seqlen, o.max_windows, progress);
+  res.perplexity = r.ppl;
+  res.mean_nll = r.mean_nll;
+  res.seqlen = r.seqlen;
+  res.windows = r.windows;
+  res.tokens = r.tokens;
+  res.corpus_tokens = r.corpus_tokens;
+  res.seconds = r.seconds;
+  res.tokens_per_second = r.tokens_per_second;
+  res.window_nll = r.window_nll;
+  for (const model::QuantLinear* lin : m.linears()) {
+    const hw::HwCounters& c = lin->hw_counters();
+    const std::int64_t ones = res.hw_counters.weight_ones + c.weight_ones;
+    const std::int64_t bits = res.hw_counters.weight_bits + c.weight_bits;
+    res.hw_counters += c;
+    res.hw_counters.weight_ones = ones;  // per layer in each, summed over layers here
+    res.hw_counters.weight_bits = bits;
+  }
+  return res;
+}
+
+}  // namespace oacim::eval

@@ -1,0 +1,131 @@
+#include "oacim/model/llama2c_tokenizer.hpp"
+
+#include <fstream>
+#include <queue>
+
+#include <fmt/format.h>
+
+#include "oacim/core/error.hpp"
+
+namespace oacim::model {
+
+Llama2cTokenizer Llama2cTokenizer::load(const std::string& path, int vocab_size) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FormatError(path, "cannot open the tokenizer");
+  Llama2cTokenizer t;
+  std::int32_t max_len = 0;
+  if (!in.read(reinterpret_cast<char*>(&max_len), 4) || max_len <= 0 || max_len > 4096) {
+    throw FormatError(path, "missing or implausible max_token_length header");
+  }
+  for (int i = 0; i < vocab_size; ++i) {
+    float score = 0;
+    std::int32_t len = 0;
+    if (!in.read(reinterpret_cast<char*>(&score), 4) || !in.read(reinterpret_cast<char*>(&len), 4)) {
+      throw FormatError(path, fmt::format("truncated at piece {} of {}", i, vocab_size));
+    }
+    if (len < 0 || len > max_len) {
+      throw FormatError(path, fmt::format("piece {} has length {} (max_token_length {})", i, len, max_len));
+    }
+    std::string s(static_cast<std::size_t>(len), '\0');
+    if (len > 0 && !in.read(s.data(), len)) throw FormatError(path, fmt::format("truncated inside piece {}", i));
+    t.ids_.emplace(s, i);  // first occurrence wins, like llama2.c's sorted lookup of unique pieces
+    t.pieces_.push_back(std::move(s));
+    t.scores_.push_back(score);
+  }
+  if (in.peek() != std::char_traits<char>::eof()) {
+    throw FormatError(path, fmt::format("holds more than the model's {} pieces", vocab_size));
+  }
+  return t;
+}
+
+int Llama2cTokenizer::lookup(const std::string& s) const {
+  const auto it = ids_.find(s);
+  return it == ids_.end() ? -1 : it->second;
+}
+
+std::vector<int> Llama2cTokenizer::encode(const std::string& text, bool bos, bool eos) const {
+  std::vector<int> tokens;
+  if (bos) tokens.push_back(kBos);
+  if (!text.empty()) {
+    const int space = lookup(" ");
+    if (space >= 0) tokens.push_back(space);
+  }
+  // One piece per UTF-8 code point (at most 4 bytes); unknown code points fall back to bytes.
+  std::string cp;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const unsigned char ch = static_cast<unsigned char>(text[i]);
+    if ((ch & 0xC0) != 0x80) cp.clear();
+    cp.push_back(static_cast<char>(ch));
+    const bool next_is_continuation =
+        i + 1 < text.size() && (static_cast<unsigned char>(text[i + 1]) & 0xC0) == 0x80 && cp.size() < 4;
+    if (next_is_continuation) continue;
+    const int id = lookup(cp);
+    if (id >= 0) {
+      tokens.push_back(id);
+    } else {
+      for (unsigned char b : cp) tokens.push_back(static_cast<int>(b) + 3);
+    }
+    cp.clear();
+  }
+  // llama2.c merges, again and again, the adjacent pair whose merged piece scores highest (the
+  // leftmost on ties). The same choice sequence with a heap and a linked list: O(n log n) instead
+  // of llama2.c's O(n^2) rescans, which take minutes on a corpus.
+  const std::size_t n = tokens.size();
+  std::vector<int> prev(n), next(n);
+  std::vector<bool> alive(n, true);
+  for (std::size_t i = 0; i < n; ++i) {
+    prev[i] = static_cast<int>(i) - 1;
+    next[i] = i + 1 < n ? static_cast<int>(i) + 1 : -1;
+  }
+  struct Candidate {
+    float score;
+    int left;   // position of the left token (positions keep the sequence order)
+    int right;
+    int left_id;
+    int right_id;
+    int merged;
+    bool operator<(const Candidate& o) const {  // max-heap: higher score first, then leftmost
+      return score != o.score ? score < o.score : left > o.left;
+    }
+  };
+  std::priority_queue<Candidate> heap;
+  auto push = [&](int l) {
+    if (l < 0 || next[static_cast<std::size_t>(l)] < 0) return;
+    const int r = next[static_cast<std::size_t>(l)];
+    const int lid = tokens[static_cast<std::size_t>(l)];
+    const int rid = tokens[static_cast<std::size_t>(r)];
+    const int id = lookup(pieces_[static_cast<std::size_t>(lid)] + pieces_[static_cast<std::size_t>(rid)]);
+    if (id >= 0) heap.push({scores_[static_cast<std::size_t>(id)], l, r, lid, rid, id});
+  };
+  for (std::size_t i = 0; i + 1 < n; ++i) push(static_cast<int>(i));
+  while (!heap.empty()) {
+    const Candidate c = heap.top();
+    heap.pop();
+    const auto l = static_cast<std::size_t>(c.left);
+    const auto r = static_cast<std::size_t>(c.right);
+    // Stale: a side was merged away or changed since this pair was scored.
+    if (!alive[l] || !alive[r] || next[l] != c.right || tokens[l] != c.left_id || tokens[r] != c.right_id) continue;
+    tokens[l] = c.merged;
+    alive[r] = false;
+    next[l] = next[r];
+    if (next[r] >= 0) prev[static_cast<std::size_t>(next[r])] = c.left;
+    push(prev[l]);
+    push(c.left);
+  }
+  std::vector<int> merged;
+  merged.reserve(n);
+  for (int i = n ? 0 : -1; i >= 0; i = next[static_cast<std::size_t>(i)]) merged.push_back(tokens[static_cast<std::size_t>(i)]);
+  tokens = std::move(merged);
+  if (eos) tokens.push_back(kEos);
+  return tokens;
+}
+
+std::string Llama2cTokenizer::decode(int prev, int token) const {
+  std::string piece = pieces_.at(static_cast<std::size_t>(token));
+  if (prev == kBos && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
+  unsigned int byte = 0;
+  if (piece.size() == 6 && std::sscanf(piece.c_str(), "<0x%02X>", &byte) == 1) return std::string(1, static_cast<char>(byte));
+  return piece;
+}
+
+}  // namespace oacim::model

@@ -1,0 +1,156 @@
+#include "oacim/model/llama_model.hpp"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+
+namespace oacim::model {
+
+namespace {
+
+at::Tensor tensor_from(const std::vector<float>& v, std::vector<std::int64_t> shape, std::size_t offset = 0) {
+  return at::from_blob(const_cast<float*>(v.data() + offset), shape, at::kFloat).clone();
+}
+
+}  // namespace
+
+LlamaModel LlamaModel::from_llama2c(const Llama2cWeights& w) {
+  const Llama2cConfig& c = w.config;
+  LlamaModel m;
+  m.spec_ = {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len, 1e-5f, 10000.0f};
+  const std::int64_t D = c.dim, H = c.hidden_dim, KV = c.kv_dim();
+  m.embed_ = tensor_from(w.tok_embeddings, {c.vocab_size, D});
+  for (int l = 0; l < c.n_layers; ++l) {
+    Layer L;
+    const std::string p = "layers." + std::to_string(l) + ".";
+    L.attn_norm = tensor_from(w.rms_att, {D}, static_cast<std::size_t>(l * D));
+    L.ffn_norm = tensor_from(w.rms_ffn, {D}, static_cast<std::size_t>(l * D));
+    L.q = std::make_unique<QuantLinear>(p + "attention.wq", tensor_from(w.wq, {D, D}, static_cast<std::size_t>(l * D * D)));
+    L.k = std::make_unique<QuantLinear>(p + "attention.wk", tensor_from(w.wk, {KV, D}, static_cast<std::size_t>(l * KV * D)));
+    L.v = std::make_unique<QuantLinear>(p + "attention.wv", tensor_from(w.wv, {KV, D}, static_cast<std::size_t>(l * KV * D)));
+    L.o = std::make_unique<QuantLinear>(p + "attention.wo", tensor_from(w.wo, {D, D}, static_cast<std::size_t>(l * D * D)));
+    L.gate = std::make_unique<QuantLinear>(p + "feed_forward.w1", tensor_from(w.w1, {H, D}, static_cast<std::size_t>(l * H * D)));
+    L.down = std::make_unique<QuantLinear>(p + "feed_forward.w2", tensor_from(w.w2, {D, H}, static_cast<std::size_t>(l * D * H)));
+    L.up = std::make_unique<QuantLinear>(p + "feed_forward.w3", tensor_from(w.w3, {H, D}, static_cast<std::size_t>(l * H * D)));
+    m.layers_.push_back(std::move(L));
+  }
+  m.final_norm_ = tensor_from(w.rms_final, {D});
+  m.classifier_ = std::make_unique<QuantLinear>("output", tensor_from(w.wcls, {c.vocab_size, D}));
+  // Rotary tables, as llama2.c computes them: pair (2i, 2i+1) of a head turns by pos / theta^(2i/hs).
+  const int hs = c.head_size();
+  std::vector<float> cosv(static_cast<std::size_t>(c.seq_len) * hs / 2), sinv(cosv.size());
+  for (int pos = 0; pos < c.seq_len; ++pos) {
+    for (int i = 0; i < hs / 2; ++i) {
+      const float freq = 1.0f / std::pow(m.spec_.rope_theta, static_cast<float>(2 * i) / static_cast<float>(hs));
+      const float val = static_cast<float>(pos) * freq;
+      cosv[static_cast<std::size_t>(pos) * hs / 2 + i] = std::cos(val);
+      sinv[static_cast<std::size_t>(pos) * hs / 2 + i] = std::sin(val);
+    }
+  }
+  m.rope_cos_ = tensor_from(cosv, {c.seq_len, hs / 2});
+  m.rope_sin_ = tensor_from(sinv, {c.seq_len, hs / 2});
+  return m;
+}
+
+at::Tensor LlamaModel::rms_norm(const at::Tensor& x, const at::Tensor& w) const {
+  return w * (x * at::rsqrt(x.pow(2).mean(-1, true) + spec_.norm_eps));
+}
+
+at::Tensor LlamaModel::rope(const at::Tensor& x, int pos0) const {
+  const std::int64_t T = x.size(0);
+  const at::Tensor pairs = x.reshape({T, x.size(1), -1, 2});
+  const at::Tensor a = pairs.select(3, 0);
+  const at::Tensor b = pairs.select(3, 1);
+  const at::Tensor c = rope_cos_.narrow(0, pos0, T).unsqueeze(1);
+  const at::Tensor s = rope_sin_.narrow(0, pos0, T).unsqueeze(1);
+  return at::stack({a * c - b * s, a * s + b * c}, 3).reshape(x.sizes());
+}
+
+at::Tensor LlamaModel::block(int l, const at::Tensor& x, int pos0, Cache* cache, Backend backend) const {
+  const Layer& L = layers_[static_cast<std::size_t>(l)];
+  const std::int64_t T = x.size(0);
+  const int hs = spec_.head_size();
+  const at::Tensor h = rms_norm(x, L.attn_norm);
+  at::Tensor q = rope(L.q->forward(h, backend).reshape({T, spec_.n_heads, hs}), pos0);
+  at::Tensor k = rope(L.k->forward(h, backend).reshape({T, spec_.n_kv_heads, hs}), pos0);
+  at::Tensor v = L.v->forward(h, backend).reshape({T, spec_.n_kv_heads, hs});
+  std::int64_t S = T;  // keys visible to the last query
+  if (cache) {
+    cache->k[static_cast<std::size_t>(l)].narrow(0, pos0, T).copy_(k);
+    cache->v[static_cast<std::size_t>(l)].narrow(0, pos0, T).copy_(v);
+    S = pos0 + T;
+    k = cache->k[static_cast<std::size_t>(l)].narrow(0, 0, S);
+    v = cache->v[static_cast<std::size_t>(l)].narrow(0, 0, S);
+  }
+  const int group = spec_.n_heads / spec_.n_kv_heads;
+  k = k.repeat_interleave(group, 1);  // head h reads kv head h / group
+  v = v.repeat_interleave(group, 1);
+  // [heads, T, hs] x [heads, hs, S]
+  at::Tensor scores = at::matmul(q.transpose(0, 1), k.permute({1, 2, 0})) / std::sqrt(static_cast<float>(hs));
+  if (T > 1) {
+    const at::Tensor qpos = at::arange(pos0, pos0 + T).unsqueeze(1);
+    const at::Tensor kpos = at::arange(0, S).unsqueeze(0);
+    scores = scores.masked_fill(kpos > qpos, -std::numeric_limits<float>::infinity());
+  }
+  const at::Tensor att = at::softmax(scores, -1);
+  const at::Tensor ctx = at::matmul(att, v.transpose(0, 1)).transpose(0, 1).reshape({T, spec_.dim});
+  at::Tensor out = x + L.o->forward(ctx, backend);
+  const at::Tensor h2 = rms_norm(out, L.ffn_norm);
+  const at::Tensor ff = L.down->forward(at::silu(L.gate->forward(h2, backend)) * L.up->forward(h2, backend), backend);
+  return out + ff;
+}
+
+at::Tensor LlamaModel::forward(const std::vector<int>& tokens, Backend backend) const {
+  std::vector<std::int64_t> ids(tokens.begin(), tokens.end());
+  at::Tensor x = embed_.index_select(0, at::tensor(ids, at::kLong));
+  for (int l = 0; l < spec_.n_layers; ++l) x = block(l, x, 0, nullptr, backend);
+  return classifier_->forward(rms_norm(x, final_norm_), backend);
+}
+
+LlamaModel::Cache LlamaModel::new_cache() const {
+  Cache c;
+  for (int l = 0; l < spec_.n_layers; ++l) {
+    c.k.push_back(at::zeros({spec_.max_seq_len, spec_.n_kv_heads, spec_.head_size()}));
+    c.v.push_back(at::zeros({spec_.max_seq_len, spec_.n_kv_heads, spec_.head_size()}));
+  }
+  return c;
+}
+
+at::Tensor LlamaModel::step(int token, int pos, Cache& cache, Backend backend) const {
+  at::Tensor x = embed_.index_select(0, at::tensor(std::vector<std::int64_t>{token}, at::kLong));
+  for (int l = 0; l < spec_.n_layers; ++l) x = block(l, x, pos, &cache, backend);
+  return classifier_->forward(rms_norm(x, final_norm_), backend).reshape({-1});
+}
+
+std::vector<QuantLinear*> LlamaModel::linears() {
+  std::vector<QuantLinear*> out;
+  for (auto& L : layers_) {
+    for (auto* p : {L.q.get(), L.k.get(), L.v.get(), L.o.get(), L.gate.get(), L.up.get(), L.down.get()}) out.push_back(p);
+  }
+  out.push_back(classifier_.get());
+  return out;
+}
+
+std::vector<const QuantLinear*> LlamaModel::linears() const {
+  std::vector<const QuantLinear*> out;
+  for (const auto* p : const_cast<LlamaModel*>(this)->linears()) out.push_back(p);
+  return out;
+}
+
+std::vector<int> generate_greedy(const LlamaModel& model, const std::vector<int>& prompt, int steps, Backend backend) {
+  std::vector<int> out = prompt;
+  LlamaModel::Cache cache = model.new_cache();
+  int token = prompt.at(0);
+  for (int pos = 0; pos < steps && pos < model.spec().max_seq_len; ++pos) {
+    const at::Tensor logits = model.step(token, pos, cache, backend);
+    const bool in_prompt = pos + 1 < static_cast<int>(prompt.size());
+    const int next = in_prompt ? prompt[static_cast<std::size_t>(pos) + 1]
+                               : static_cast<int>(logits.argmax().item<std::int64_t>());
+    if (next == 1) break;  // BOS ends a llama2.c story
+    if (!in_prompt) out.push_back(next);
+    token = next;
+  }
+  return out;
+}
+
+}  // namespace oacim::model

@@ -1,0 +1,77 @@
+#include "oacim/model/quant_linear.hpp"
+
+#include <cstring>
+
+#include <ATen/ops/from_blob.h>
+#include <ATen/ops/linear.h>
+#include <fmt/format.h>
+
+#include "oacim/core/error.hpp"
+
+namespace oacim::model {
+
+std::string to_string(Backend b) {
+  switch (b) {
+    case Backend::Float: return "float";
+    case Backend::FakeQuant: return "fakequant";
+    case Backend::Hw: return "hw";
+  }
+  return "?";
+}
+
+Backend backend_from_string(const std::string& text, const std::string& key) {
+  if (text == "float") return Backend::Float;
+  if (text == "fakequant") return Backend::FakeQuant;
+  if (text == "hw") return Backend::Hw;
+  throw InvalidArgument(key, fmt::format("'{}' is not one of float, fakequant, hw", text));
+}
+
+QuantLinear::QuantLinear(std::string name, at::Tensor weight, std::optional<at::Tensor> bias)
+    : name_(std::move(name)), weight_(std::move(weight)), bias_(std::move(bias)) {
+  if (weight_.dim() != 2 || weight_.scalar_type() != at::kFloat) {
+    throw InvalidArgument(name_, "a Linear weight must be a 2-d fp32 tensor [out, in]");
+  }
+  weight_ = weight_.contiguous();
+}
+
+int QuantLinear::in_features() const { return static_cast<int>(weight_.size(1)); }
+int QuantLinear::out_features() const { return static_cast<int>(weight_.size(0)); }
+
+void QuantLinear::set_packed(std::shared_ptr<const PackedCimWeights> packed, const hw::HwConfig* hw_config) {
+  if (packed->rows() != out_features() || packed->cols() != in_features()) {
+    throw InvalidArgument(name_, fmt::format("packed weights are {}x{}, the layer is {}x{}", packed->rows(),
+                                             packed->cols(), out_features(), in_features()));
+  }
+  packed_ = std::move(packed);
+  const std::vector<float> deq = packed_->dequantize();
+  dequantized_ = at::from_blob(const_cast<float*>(deq.data()), {out_features(), in_features()}, at::kFloat).clone();
+  datapath_.reset();
+  if (hw_config) datapath_ = std::make_unique<hw::FastDatapath>(hw::prepare_layer_weights(*packed_, *hw_config), *hw_config);
+}
+
+at::Tensor QuantLinear::forward(const at::Tensor& x, Backend backend) const {
+  switch (backend) {
+    case Backend::Float: return at::linear(x, weight_, bias_ ? *bias_ : at::Tensor());
+    case Backend::FakeQuant:
+      if (!packed_) throw InvalidArgument(name_, "the fakequant backend needs quantized weights");
+      return at::linear(x, dequantized_, bias_ ? *bias_ : at::Tensor());
+    case Backend::Hw: {
+      if (!datapath_) throw InvalidArgument(name_, "the hw backend needs quantized weights and a hardware config");
+      const at::Tensor x2 = x.reshape({-1, in_features()}).contiguous();
+      const int tokens = static_cast<int>(x2.size(0));
+      hw::HwLayerResult r = datapath_->forward(x2.data_ptr<float>(), tokens);
+      counters_ += r.counters;
+      counters_.weight_ones = r.counters.weight_ones;
+      counters_.weight_bits = r.counters.weight_bits;
+      std::vector<std::int64_t> shape(x.sizes().begin(), x.sizes().end());
+      shape.back() = out_features();
+      at::Tensor y = at::from_blob(r.y.data(), {tokens, out_features()}, at::kFloat).clone().reshape(shape);
+      // The chip has no bias path; a bias (OPT, GPT-2) is added after the datapath in fp32.
+      if (bias_) y = y.add(*bias_);
+      return y;
+    }
+  }
+  return {};
+}
+
+}  // namespace oacim::model
