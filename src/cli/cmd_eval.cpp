@@ -33,7 +33,7 @@ int cmd_eval(const std::vector<std::string>& args) {
       ("max-windows", po::value(&o.max_windows)->default_value(0), "evaluate only the first N windows (0: all)")
       ("backend", po::value(&o.backend)->default_value(o.backend), "float | fakequant | hw")
       ("hw", po::value(&hw_path), "hardware config for --backend hw (default: built-in defaults)")
-      ("wbits", po::value(&o.quant.grid.bits)->default_value(4), "code bits of the RTN weights (2..4)")
+      ("wbits", po::value(&o.quant.grid.bits)->default_value(4), "code bits of the RTN weights (2..4; quantization options are ignored by --backend float)")
       ("block-size", po::value(&o.quant.grid.block_size)->default_value(32), "columns per scale/zero and outlier")
       ("outliers", po::bool_switch(&o.quant.outliers), "keep one BF16 outlier per row and block")
       ("offsets", po::bool_switch(&o.quant.offsets), "per-column offsets that minimise stored ones")

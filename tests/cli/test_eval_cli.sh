@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# `oacim eval` end to end on the bundled stories260K: the same number on every run, JSON fields,
+# the hw backend with a shipped config, and every class of bad input with its exit code.
+set -u
+OACIM=${OACIM:?path to the oacim binary}
+PYTHON=${PYTHON:-python3}
+SRC=${SRC:?source root}
+work=${1:-$(mktemp -d)}
+rm -rf "$work" && mkdir -p "$work"
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+model="$SRC/tests/data/stories260K/stories260K.bin"
+text="$SRC/tests/data/tinystories-valid-slice.txt"
+common=(--model "$model" --dataset "$text" --seqlen 128 --max-windows 6 --threads 1)
+
+for i in 1 2; do
+  "$OACIM" eval "${common[@]}" --json "$work/f$i.json" >"$work/f$i.log" 2>&1 || fail "eval float run $i: $(cat "$work/f$i.log")"
+done
+"$OACIM" eval "${common[@]}" --backend hw --hw "$SRC/configs/hw/oacim-narrow.yaml" --outliers --offsets \
+  --json "$work/h.json" >"$work/h.log" 2>&1 || fail "eval hw: $(cat "$work/h.log")"
+"$PYTHON" - "$work" <<'PY' || fail "eval JSON"
+import json, math, sys
+w = sys.argv[1]
+a, b, h = (json.load(open(f"{w}/{n}.json")) for n in ("f1", "f2", "h"))
+assert a["perplexity"] == b["perplexity"], (a["perplexity"], b["perplexity"])
+assert a["windows"] == 6 and a["seqlen"] == 128 and a["tokens"] == 768, a
+assert 1.0 < a["perplexity"] < 20.0 and math.isfinite(h["perplexity"])
+assert h["perplexity"] > a["perplexity"]
+assert h["hw_config"]["name"] == "oacim-narrow"
+assert h["hw_counters"]["tokens"] == 768 * 36 and h["quantization"]["offsets"] is True
+assert "tool" in a and a["tool"]["commit"]
+PY
+
+expect_rc() {  # expect_rc RC PATTERN ARGS...
+  local rc=$1 pat=$2
+  shift 2
+  "$OACIM" "$@" >"$work/out" 2>"$work/err"
+  local got=$?
+  [ "$got" -eq "$rc" ] || { fail "oacim $* exited $got, expected $rc: $(cat "$work/err")"; return; }
+  [ "$(grep -vc '^eval: window' "$work/err")" -eq 1 ] || fail "oacim $*: stderr is not one line: $(cat "$work/err")"
+  grep -q -- "$pat" "$work/err" || fail "oacim $*: '$pat' not in: $(cat "$work/err")"
+}
+expect_rc 2 "backend" eval "${common[@]}" --backend bogus
+expect_rc 2 "seqlen" eval --model "$model" --dataset "$text" --seqlen 4096
+expect_rc 2 "only with --backend hw" eval "${common[@]}" --hw "$SRC/configs/hw/oacim-narrow.yaml"
+expect_rc 2 "model" eval --dataset "$text"
+expect_rc 1 "nope.bin" eval --model "$work/nope.bin" --dataset "$text"
+head -c 300000 "$model" >"$work/trunc.bin"
+cp "$SRC/tests/data/stories260K/tok512.bin" "$work/"
+expect_rc 1 "truncated" eval --model "$work/trunc.bin" --dataset "$text"
+expect_rc 1 "missing.txt" eval --model "$model" --dataset "$work/missing.txt"
+expect_rc 2 "C4" eval --model "$model" --dataset c4
+
+echo "eval cli: $fails failure(s)"
+[ "$fails" -eq 0 ]
