@@ -25,7 +25,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   int threads = 0;
   po::options_description opts("eval options");
   opts.add_options()
-      ("model", po::value(&o.model_path)->required(), "llama2.c checkpoint (.bin)")
+      ("model", po::value(&o.model_path)->required(), "llama2.c checkpoint (.bin) or Hugging Face llama directory")
       ("tokenizer", po::value(&o.tokenizer_path), "llama2.c tokenizer.bin (default: beside the model)")
       ("dataset", po::value(&o.dataset)->required(), "wikitext2 | ptb | ptb-new (files in --data-dir) | a text file")
       ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "where the named datasets live")

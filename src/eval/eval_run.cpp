@@ -11,6 +11,7 @@
 #include "oacim/core/error.hpp"
 #include "oacim/core/ones_count.hpp"
 #include "oacim/eval/perplexity.hpp"
+#include "oacim/model/hf_checkpoint.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
 #include "oacim/model/llama2c_tokenizer.hpp"
 #include "oacim/model/llama_model.hpp"
@@ -38,10 +39,18 @@ EvalResult run_eval(const EvalOptions& o) {
   o.quant.validate();
   if (o.seqlen < 0 || o.max_windows < 0) throw InvalidArgument("--seqlen", "must not be negative");
 
-  const model::Llama2cWeights weights = model::load_llama2c(o.model_path);
+  // A directory is a Hugging Face checkpoint; a file a llama2.c one. Until the tokenizer.json /
+  // tokenizer.model readers land, both tokenize with a llama2.c tokenizer.bin.
+  const bool hf = fs::is_directory(o.model_path);
+  if (hf && o.tokenizer_path.empty()) {
+    throw InvalidArgument("--tokenizer", fmt::format("{} is a Hugging Face directory: tokenizer.json and "
+                                                     "tokenizer.model are not read yet, give a llama2.c tokenizer.bin",
+                                                     o.model_path));
+  }
+  model::LlamaModel m = hf ? model::LlamaModel::from_hf(model::HfCheckpoint::open(o.model_path))
+                           : model::LlamaModel::from_llama2c(model::load_llama2c(o.model_path));
   const model::Llama2cTokenizer tok = model::Llama2cTokenizer::load(
-      find_tokenizer(o.model_path, o.tokenizer_path, weights.config.vocab_size), weights.config.vocab_size);
-  model::LlamaModel m = model::LlamaModel::from_llama2c(weights);
+      find_tokenizer(o.model_path, o.tokenizer_path, m.spec().vocab_size), m.spec().vocab_size);
   const int seqlen = o.seqlen == 0 ? m.spec().max_seq_len : o.seqlen;
   if (seqlen > m.spec().max_seq_len) {
     throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", seqlen, m.spec().max_seq_len));

@@ -3,6 +3,10 @@
 #include <cmath>
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "oacim/core/error.hpp"
+#include "oacim/model/hf_checkpoint.hpp"
 
 namespace oacim::model {
 
@@ -17,7 +21,7 @@ at::Tensor tensor_from(const std::vector<float>& v, std::vector<std::int64_t> sh
 LlamaModel LlamaModel::from_llama2c(const Llama2cWeights& w) {
   const Llama2cConfig& c = w.config;
   LlamaModel m;
-  m.spec_ = {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len, 1e-5f, 10000.0f};
+  m.spec_ = {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len, 1e-5f, 10000.0f, true};
   const std::int64_t D = c.dim, H = c.hidden_dim, KV = c.kv_dim();
   m.embed_ = tensor_from(w.tok_embeddings, {c.vocab_size, D});
   for (int l = 0; l < c.n_layers; ++l) {
@@ -36,19 +40,76 @@ LlamaModel LlamaModel::from_llama2c(const Llama2cWeights& w) {
   }
   m.final_norm_ = tensor_from(w.rms_final, {D});
   m.classifier_ = std::make_unique<QuantLinear>("output", tensor_from(w.wcls, {c.vocab_size, D}));
-  // Rotary tables, as llama2.c computes them: pair (2i, 2i+1) of a head turns by pos / theta^(2i/hs).
-  const int hs = c.head_size();
-  std::vector<float> cosv(static_cast<std::size_t>(c.seq_len) * hs / 2), sinv(cosv.size());
-  for (int pos = 0; pos < c.seq_len; ++pos) {
+  m.build_rope_tables();
+  return m;
+}
+
+void LlamaModel::build_rope_tables() {
+  // Pair i of a head turns by pos / theta^(2i / head_size), as llama2.c and transformers compute it.
+  const int hs = spec_.head_size();
+  std::vector<float> cosv(static_cast<std::size_t>(spec_.max_seq_len) * hs / 2), sinv(cosv.size());
+  for (int pos = 0; pos < spec_.max_seq_len; ++pos) {
     for (int i = 0; i < hs / 2; ++i) {
-      const float freq = 1.0f / std::pow(m.spec_.rope_theta, static_cast<float>(2 * i) / static_cast<float>(hs));
+      const float freq = 1.0f / std::pow(spec_.rope_theta, static_cast<float>(2 * i) / static_cast<float>(hs));
       const float val = static_cast<float>(pos) * freq;
       cosv[static_cast<std::size_t>(pos) * hs / 2 + i] = std::cos(val);
       sinv[static_cast<std::size_t>(pos) * hs / 2 + i] = std::sin(val);
     }
   }
-  m.rope_cos_ = tensor_from(cosv, {c.seq_len, hs / 2});
-  m.rope_sin_ = tensor_from(sinv, {c.seq_len, hs / 2});
+  rope_cos_ = tensor_from(cosv, {spec_.max_seq_len, hs / 2});
+  rope_sin_ = tensor_from(sinv, {spec_.max_seq_len, hs / 2});
+}
+
+LlamaModel LlamaModel::from_hf(const HfCheckpoint& ck) {
+  const std::string type = ck.model_type();
+  if (type != "llama") {
+    throw FormatError(ck.dir() + "/config.json",
+                      fmt::format("model_type '{}' is not supported by the LLaMA decoder (supported: llama; OPT "
+                                  "and GPT-2 decoders are not built yet)",
+                                  type));
+  }
+  LlamaModel m;
+  LlamaSpec& s = m.spec_;
+  s.dim = ck.config_int("hidden_size");
+  s.hidden_dim = ck.config_int("intermediate_size");
+  s.n_layers = ck.config_int("num_hidden_layers");
+  s.n_heads = ck.config_int("num_attention_heads");
+  s.n_kv_heads = ck.config_int("num_key_value_heads", s.n_heads);
+  s.vocab_size = ck.config_int("vocab_size");
+  s.max_seq_len = ck.config_int("max_position_embeddings");
+  s.norm_eps = static_cast<float>(ck.config_number("rms_norm_eps", 1e-6));
+  s.rope_theta = static_cast<float>(ck.config_number("rope_theta", 10000.0));
+  s.rope_interleaved = false;
+  if (s.dim % s.n_heads != 0 || s.n_heads % s.n_kv_heads != 0 || s.head_size() % 2 != 0) {
+    throw FormatError(ck.dir() + "/config.json",
+                      fmt::format("hidden_size {} / num_attention_heads {} / num_key_value_heads {} do not split into "
+                                  "even heads",
+                                  s.dim, s.n_heads, s.n_kv_heads));
+  }
+  const std::int64_t D = s.dim, H = s.hidden_dim, KV = static_cast<std::int64_t>(s.n_kv_heads) * s.head_size();
+  m.embed_ = ck.tensor("model.embed_tokens.weight", {s.vocab_size, D});
+  for (int l = 0; l < s.n_layers; ++l) {
+    Layer L;
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    auto lin = [&](const std::string& name, std::int64_t out, std::int64_t in) {
+      return std::make_unique<QuantLinear>(p + name, ck.tensor(p + name + ".weight", {out, in}));
+    };
+    L.attn_norm = ck.tensor(p + "input_layernorm.weight", {D});
+    L.ffn_norm = ck.tensor(p + "post_attention_layernorm.weight", {D});
+    L.q = lin("self_attn.q_proj", D, D);
+    L.k = lin("self_attn.k_proj", KV, D);
+    L.v = lin("self_attn.v_proj", KV, D);
+    L.o = lin("self_attn.o_proj", D, D);
+    L.gate = lin("mlp.gate_proj", H, D);
+    L.up = lin("mlp.up_proj", H, D);
+    L.down = lin("mlp.down_proj", D, H);
+    m.layers_.push_back(std::move(L));
+  }
+  m.final_norm_ = ck.tensor("model.norm.weight", {D});
+  const bool tied = ck.config_bool("tie_word_embeddings", false) || !ck.contains("lm_head.weight");
+  m.classifier_ = std::make_unique<QuantLinear>(
+      "lm_head", tied ? m.embed_.clone() : ck.tensor("lm_head.weight", {s.vocab_size, D}));
+  m.build_rope_tables();
   return m;
 }
 
@@ -58,6 +119,14 @@ at::Tensor LlamaModel::rms_norm(const at::Tensor& x, const at::Tensor& w) const 
 
 at::Tensor LlamaModel::rope(const at::Tensor& x, int pos0) const {
   const std::int64_t T = x.size(0);
+  if (!spec_.rope_interleaved) {  // transformers' rotate_half: pairs (i, i + head_size / 2)
+    const std::int64_t half = x.size(2) / 2;
+    const at::Tensor a = x.narrow(2, 0, half);
+    const at::Tensor b = x.narrow(2, half, half);
+    const at::Tensor c = rope_cos_.narrow(0, pos0, T).unsqueeze(1);
+    const at::Tensor s = rope_sin_.narrow(0, pos0, T).unsqueeze(1);
+    return at::cat({a * c - b * s, a * s + b * c}, 2);
+  }
   const at::Tensor pairs = x.reshape({T, x.size(1), -1, 2});
   const at::Tensor a = pairs.select(3, 0);
   const at::Tensor b = pairs.select(3, 1);

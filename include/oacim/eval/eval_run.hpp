@@ -13,7 +13,7 @@
 namespace oacim::eval {
 
 struct EvalOptions {
-  std::string model_path;       // llama2.c .bin
+  std::string model_path;       // llama2.c .bin, or a Hugging Face `llama` directory
   std::string tokenizer_path;   // "" = tokenizer.bin or tok<vocab>.bin beside the model
   std::string dataset;          // wikitext2 | ptb | ptb-new | a text file
   std::string data_dir = "../shared/data/text";

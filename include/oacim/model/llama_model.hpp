@@ -1,8 +1,8 @@
 #pragma once
 // A LLaMA-architecture decoder in libtorch (RMSNorm, rotary embeddings, SwiGLU MLP, grouped-query
 // attention), fp32 on CPU. Every Linear is a QuantLinear, run by the backend the caller names.
-// Built today from llama2.c checkpoints (interleaved rotary pairs, as llama2.c and Meta's
-// original code rotate them).
+// Built from llama2.c checkpoints (interleaved rotary pairs, as llama2.c and Meta's original code
+// rotate them) or Hugging Face `llama` directories (rotate-half pairs, as transformers does).
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +14,8 @@
 
 namespace oacim::model {
 
+class HfCheckpoint;
+
 struct LlamaSpec {
   int dim = 0;
   int hidden_dim = 0;
@@ -24,12 +26,15 @@ struct LlamaSpec {
   int max_seq_len = 0;
   float norm_eps = 1e-5f;
   float rope_theta = 10000.0f;
+  bool rope_interleaved = true;  // pairs (2i, 2i+1); false: (i, i + head_size/2)
   int head_size() const { return dim / n_heads; }
 };
 
 class LlamaModel {
  public:
   static LlamaModel from_llama2c(const Llama2cWeights& w);
+  // model_type "llama"; FormatError naming the file and tensor for anything missing or misshapen.
+  static LlamaModel from_hf(const HfCheckpoint& ckpt);
 
   const LlamaSpec& spec() const { return spec_; }
   // Logits [T, vocab] for tokens at positions 0..T-1 (causal attention, no cache).
@@ -61,6 +66,7 @@ class LlamaModel {
   at::Tensor final_norm_;
   std::unique_ptr<QuantLinear> classifier_;
   at::Tensor rope_cos_, rope_sin_;  // [max_seq_len, head_size / 2]
+  void build_rope_tables();
 };
 
 // Greedy decoding from BOS (llama2.c `run -t 0`): stops at BOS or after `steps` positions.

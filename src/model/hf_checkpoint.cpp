@@ -1,0 +1,129 @@
+#include "oacim/model/hf_checkpoint.hpp"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <ATen/ops/empty.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "oacim/core/bf16.hpp"
+#include "oacim/core/error.hpp"
+#include "oacim/core/fp16.hpp"
+
+namespace fs = std::filesystem;
+
+namespace oacim::model {
+
+namespace {
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw FormatError(path, "cannot open");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(path, std::string("malformed JSON: ") + e.what());
+  }
+}
+
+}  // namespace
+
+HfCheckpoint HfCheckpoint::open(const std::string& dir) {
+  HfCheckpoint c;
+  c.dir_ = dir;
+  c.config_path_ = (fs::path(dir) / "config.json").string();
+  if (!fs::is_directory(dir)) throw FormatError(dir, "is not a directory");
+  c.config_ = read_json(c.config_path_);
+  if (!c.config_.is_object()) throw FormatError(c.config_path_, "the top level must be an object");
+  const fs::path single = fs::path(dir) / "model.safetensors";
+  const fs::path index = fs::path(dir) / "model.safetensors.index.json";
+  auto open_file = [&](const std::string& name) {
+    if (!c.files_.count(name)) c.files_[name] = std::make_shared<SafetensorsFile>(SafetensorsFile::open((fs::path(dir) / name).string()));
+    return c.files_[name];
+  };
+  if (fs::exists(index)) {
+    const nlohmann::json idx = read_json(index.string());
+    if (!idx.contains("weight_map") || !idx["weight_map"].is_object()) {
+      throw FormatError(index.string(), "no 'weight_map' object");
+    }
+    for (const auto& [tensor, file] : idx["weight_map"].items()) {
+      if (!file.is_string()) throw FormatError(index.string(), fmt::format("weight_map['{}'] is not a file name", tensor));
+      const std::string f = file.get<std::string>();
+      if (f.find('/') != std::string::npos) throw FormatError(index.string(), fmt::format("shard '{}' is outside the directory", f));
+      if (!open_file(f)->contains(tensor)) {
+        throw FormatError((fs::path(dir) / f).string(), fmt::format("tensor '{}' is missing (the index lists it here)", tensor));
+      }
+      c.where_[tensor] = f;
+    }
+  } else if (fs::exists(single)) {
+    for (const auto& name : open_file("model.safetensors")->names()) c.where_[name] = "model.safetensors";
+  } else {
+    throw FormatError(dir, "no model.safetensors or model.safetensors.index.json (pytorch_model.bin is not read: "
+                           "convert it to safetensors)");
+  }
+  return c;
+}
+
+std::string HfCheckpoint::model_type() const {
+  if (!config_.contains("model_type") || !config_["model_type"].is_string()) {
+    throw FormatError(config_path_, "key 'model_type' is missing or not a string");
+  }
+  return config_["model_type"].get<std::string>();
+}
+
+int HfCheckpoint::config_int(const std::string& key) const {
+  if (!config_.contains(key) || !config_[key].is_number_integer()) {
+    throw FormatError(config_path_, fmt::format("key '{}' is missing or not an integer", key));
+  }
+  const auto v = config_[key].get<std::int64_t>();
+  if (v <= 0 || v > (1 << 30)) throw FormatError(config_path_, fmt::format("key '{}' = {} is out of range", key, v));
+  return static_cast<int>(v);
+}
+
+int HfCheckpoint::config_int(const std::string& key, int fallback) const {
+  return config_.contains(key) && !config_[key].is_null() ? config_int(key) : fallback;
+}
+
+double HfCheckpoint::config_number(const std::string& key, double fallback) const {
+  if (!config_.contains(key) || config_[key].is_null()) return fallback;
+  if (!config_[key].is_number()) throw FormatError(config_path_, fmt::format("key '{}' is not a number", key));
+  return config_[key].get<double>();
+}
+
+bool HfCheckpoint::config_bool(const std::string& key, bool fallback) const {
+  if (!config_.contains(key) || config_[key].is_null()) return fallback;
+  if (!config_[key].is_boolean()) throw FormatError(config_path_, fmt::format("key '{}' is not true/false", key));
+  return config_[key].get<bool>();
+}
+
+at::Tensor HfCheckpoint::tensor(const std::string& name, const std::vector<std::int64_t>& shape) const {
+  const auto it = where_.find(name);
+  if (it == where_.end()) throw FormatError(dir_, fmt::format("tensor '{}' is missing", name));
+  const SafetensorsFile& f = *files_.at(it->second);
+  const TensorView& v = f.tensor(name);
+  if (v.shape != shape) {
+    throw FormatError(f.path(), fmt::format("tensor '{}' has shape [{}], expected [{}]", name, fmt::join(v.shape, ", "),
+                                            fmt::join(shape, ", ")));
+  }
+  at::Tensor out = at::empty(shape, at::kFloat);
+  float* dst = out.data_ptr<float>();
+  const std::int64_t n = v.numel();
+  switch (v.dtype) {
+    case DType::F32: std::memcpy(dst, v.data, static_cast<std::size_t>(n) * 4); break;
+    case DType::F16:
+    case DType::BF16:
+      for (std::int64_t i = 0; i < n; ++i) {
+        std::uint16_t b;
+        std::memcpy(&b, v.data + 2 * i, 2);
+        dst[i] = v.dtype == DType::F16 ? float_from_fp16_bits(b) : Bf16::from_bits(b).to_float();
+      }
+      break;
+    default:
+      throw FormatError(f.path(), fmt::format("tensor '{}' is {}, not F32, F16 or BF16", name, dtype_name(v.dtype)));
+  }
+  return out;
+}
+
+}  // namespace oacim::model

@@ -1,0 +1,179 @@
+// Hugging Face `llama` directories: stories260K converted to the HF layout (q/k rows permuted for
+// rotate-half rotary, as transformers' conversion script does) must give the llama2.c model's
+// logits; shards, BF16 tensors and every class of broken directory.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
+
+#include "oacim/core/bf16.hpp"
+#include "oacim/core/error.hpp"
+#include "oacim/core/safetensors.hpp"
+#include "oacim/model/hf_checkpoint.hpp"
+#include "oacim/model/llama2c_checkpoint.hpp"
+#include "oacim/model/llama_model.hpp"
+
+namespace fs = std::filesystem;
+
+namespace oacim::model {
+namespace {
+
+const std::string kBin = std::string(OACIM_SOURCE_DIR) + "/tests/data/stories260K/stories260K.bin";
+
+at::Tensor slice(const std::vector<float>& v, std::size_t offset, std::vector<std::int64_t> shape) {
+  return at::from_blob(const_cast<float*>(v.data() + offset), shape, at::kFloat).clone();
+}
+
+// transformers' convert_llama_weights_to_hf.permute: interleaved pairs -> rotate-half halves.
+at::Tensor permute_for_hf(const at::Tensor& w, std::int64_t heads) {
+  const std::int64_t d1 = w.size(0), d2 = w.size(1);
+  return w.view({heads, d1 / heads / 2, 2, d2}).transpose(1, 2).reshape({d1, d2}).contiguous();
+}
+
+struct HfOptions {
+  bool bf16 = false;
+  bool sharded = false;
+  std::string model_type = "llama";
+  std::vector<std::string> drop;                  // tensors left out
+  std::map<std::string, at::Tensor> replace;      // tensors overridden
+};
+
+std::string write_hf(const std::string& name, const HfOptions& o) {
+  const Llama2cWeights w = load_llama2c(kBin);
+  const Llama2cConfig& c = w.config;
+  const std::string dir = ::testing::TempDir() + "/" + name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::map<std::string, at::Tensor> t;
+  const std::int64_t D = c.dim, H = c.hidden_dim, KV = c.kv_dim();
+  t["model.embed_tokens.weight"] = slice(w.tok_embeddings, 0, {c.vocab_size, D});
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    const auto L = static_cast<std::size_t>(l);
+    t[p + "input_layernorm.weight"] = slice(w.rms_att, L * D, {D});
+    t[p + "post_attention_layernorm.weight"] = slice(w.rms_ffn, L * D, {D});
+    t[p + "self_attn.q_proj.weight"] = permute_for_hf(slice(w.wq, L * D * D, {D, D}), c.n_heads);
+    t[p + "self_attn.k_proj.weight"] = permute_for_hf(slice(w.wk, L * KV * D, {KV, D}), c.n_kv_heads);
+    t[p + "self_attn.v_proj.weight"] = slice(w.wv, L * KV * D, {KV, D});
+    t[p + "self_attn.o_proj.weight"] = slice(w.wo, L * D * D, {D, D});
+    t[p + "mlp.gate_proj.weight"] = slice(w.w1, L * H * D, {H, D});
+    t[p + "mlp.down_proj.weight"] = slice(w.w2, L * D * H, {D, H});
+    t[p + "mlp.up_proj.weight"] = slice(w.w3, L * H * D, {H, D});
+  }
+  t["model.norm.weight"] = slice(w.rms_final, 0, {D});
+  for (const auto& d : o.drop) t.erase(d);
+  for (const auto& [k, v] : o.replace) t[k] = v;
+  SafetensorsWriter a, b;
+  nlohmann::json index = {{"metadata", nlohmann::json::object()}, {"weight_map", nlohmann::json::object()}};
+  int i = 0;
+  for (const auto& [k, v] : t) {
+    SafetensorsWriter& wr = (o.sharded && i++ % 2) ? b : a;
+    const std::vector<std::int64_t> shape(v.sizes().begin(), v.sizes().end());
+    if (o.bf16) {
+      std::vector<std::uint16_t> bits(static_cast<std::size_t>(v.numel()));
+      const float* src = v.data_ptr<float>();
+      for (std::size_t j = 0; j < bits.size(); ++j) bits[j] = Bf16::from_float(src[j]).bits();
+      wr.add(k, DType::BF16, shape, bits);
+    } else {
+      wr.add(k, DType::F32, shape, v.data_ptr<float>(), static_cast<std::size_t>(v.numel()) * 4);
+    }
+    index["weight_map"][k] = (o.sharded && (i % 2 == 0)) ? "model-00002-of-00002.safetensors" : "model-00001-of-00002.safetensors";
+  }
+  if (o.sharded) {
+    a.write(dir + "/model-00001-of-00002.safetensors");
+    b.write(dir + "/model-00002-of-00002.safetensors");
+    std::ofstream(dir + "/model.safetensors.index.json") << index.dump();
+  } else {
+    a.write(dir + "/model.safetensors");
+  }
+  const nlohmann::json cfg = {{"model_type", o.model_type},        {"hidden_size", c.dim},
+                              {"intermediate_size", c.hidden_dim},  {"num_hidden_layers", c.n_layers},
+                              {"num_attention_heads", c.n_heads},   {"num_key_value_heads", c.n_kv_heads},
+                              {"vocab_size", c.vocab_size},         {"max_position_embeddings", c.seq_len},
+                              {"rms_norm_eps", 1e-5},               {"tie_word_embeddings", true}};
+  std::ofstream(dir + "/config.json") << cfg.dump(1);
+  return dir;
+}
+
+const std::vector<int> kIds = {1, 403, 407, 261, 378, 268, 271, 394, 272, 349, 310, 400, 283, 325, 263};
+
+TEST(HfCheckpoint, ConvertedStories260KGivesTheLlama2cLogits) {
+  at::set_num_threads(1);
+  const LlamaModel ref = LlamaModel::from_llama2c(load_llama2c(kBin));
+  const LlamaModel hf = LlamaModel::from_hf(HfCheckpoint::open(write_hf("hf_f32", {})));
+  EXPECT_FALSE(hf.spec().rope_interleaved);
+  const at::Tensor a = ref.forward(kIds, Backend::Float);
+  const at::Tensor b = hf.forward(kIds, Backend::Float);
+  EXPECT_LT((a - b).abs().max().item<float>(), 1e-4f);
+  // Incremental decoding takes the same rotary path.
+  LlamaModel::Cache cache = hf.new_cache();
+  at::Tensor last;
+  for (std::size_t pos = 0; pos < kIds.size(); ++pos) last = hf.step(kIds[pos], static_cast<int>(pos), cache, Backend::Float);
+  EXPECT_LT((last - a[static_cast<std::int64_t>(kIds.size()) - 1]).abs().max().item<float>(), 1e-4f);
+}
+
+TEST(HfCheckpoint, ShardsAndBf16) {
+  at::set_num_threads(1);
+  const at::Tensor single = LlamaModel::from_hf(HfCheckpoint::open(write_hf("hf_single", {}))).forward(kIds, Backend::Float);
+  HfOptions sharded;
+  sharded.sharded = true;
+  const at::Tensor s = LlamaModel::from_hf(HfCheckpoint::open(write_hf("hf_sharded", sharded))).forward(kIds, Backend::Float);
+  EXPECT_TRUE(at::equal(single, s));
+  HfOptions bf;
+  bf.bf16 = true;
+  const at::Tensor b = LlamaModel::from_hf(HfCheckpoint::open(write_hf("hf_bf16", bf))).forward(kIds, Backend::Float);
+  const float diff = (single - b).abs().max().item<float>();
+  EXPECT_GT(diff, 0.0f);  // the weights really were rounded
+  EXPECT_LT(diff, 1.0f);
+}
+
+void expect_format_error(const std::function<void()>& f, std::initializer_list<std::string> fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "accepted";
+  } catch (const FormatError& e) {
+    for (const auto& s : fragments) EXPECT_NE(std::string(e.what()).find(s), std::string::npos) << e.what();
+  }
+}
+
+TEST(HfCheckpoint, BrokenDirectoriesNameFileAndTensor) {
+  HfOptions opt;
+  opt.model_type = "opt";
+  const std::string d1 = write_hf("hf_opt", opt);
+  expect_format_error([&] { LlamaModel::from_hf(HfCheckpoint::open(d1)); }, {"config.json", "model_type 'opt'"});
+  HfOptions missing;
+  missing.drop = {"model.layers.3.mlp.up_proj.weight"};
+  const std::string d2 = write_hf("hf_missing", missing);
+  expect_format_error([&] { LlamaModel::from_hf(HfCheckpoint::open(d2)); }, {"model.layers.3.mlp.up_proj.weight", "missing"});
+  HfOptions shape;
+  shape.replace = {{"model.layers.0.self_attn.k_proj.weight", at::zeros({64, 64})}};
+  const std::string d3 = write_hf("hf_shape", shape);
+  expect_format_error([&] { LlamaModel::from_hf(HfCheckpoint::open(d3)); },
+                      {"model.safetensors", "k_proj", "[64, 64]", "expected [32, 64]"});
+  const std::string d4 = write_hf("hf_noweights", {});
+  fs::remove(d4 + "/model.safetensors");
+  expect_format_error([&] { HfCheckpoint::open(d4); }, {"no model.safetensors"});
+  const std::string d5 = write_hf("hf_badjson", {});
+  std::ofstream(d5 + "/config.json") << "{\"model_type\": \"llama\", \"hidden_size\": ";
+  expect_format_error([&] { HfCheckpoint::open(d5); }, {"config.json", "malformed JSON"});
+  const std::string d6 = write_hf("hf_badkey", {});
+  std::ofstream(d6 + "/config.json") << R"({"model_type": "llama", "hidden_size": "64"})";
+  expect_format_error([&] { LlamaModel::from_hf(HfCheckpoint::open(d6)); }, {"hidden_size", "not an integer"});
+  HfOptions sh;
+  sh.sharded = true;
+  const std::string d7 = write_hf("hf_badindex", sh);
+  nlohmann::json idx = nlohmann::json::parse(std::ifstream(d7 + "/model.safetensors.index.json"));
+  idx["weight_map"]["model.norm.weight"] = idx["weight_map"]["model.norm.weight"] == "model-00001-of-00002.safetensors"
+                                               ? "model-00002-of-00002.safetensors"
+                                               : "model-00001-of-00002.safetensors";
+  std::ofstream(d7 + "/model.safetensors.index.json") << idx.dump();
+  expect_format_error([&] { HfCheckpoint::open(d7); }, {"model.norm.weight", "index lists it"});
+  expect_format_error([&] { HfCheckpoint::open("/nonexistent/dir"); }, {"not a directory"});
+}
+
+}  // namespace
+}  // namespace oacim::model
