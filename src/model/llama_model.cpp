@@ -206,20 +206,28 @@ std::vector<const QuantLinear*> LlamaModel::linears() const {
   return out;
 }
 
-std::vector<int> generate_greedy(const LlamaModel& model, const std::vector<int>& prompt, int steps, Backend backend) {
+std::vector<int> generate(const LlamaModel& model, const std::vector<int>& prompt, int steps, Backend backend,
+                          const std::function<int(std::vector<float>)>& sample) {
   std::vector<int> out = prompt;
   LlamaModel::Cache cache = model.new_cache();
   int token = prompt.at(0);
   for (int pos = 0; pos < steps && pos < model.spec().max_seq_len; ++pos) {
-    const at::Tensor logits = model.step(token, pos, cache, backend);
+    const at::Tensor logits = model.step(token, pos, cache, backend).contiguous();
     const bool in_prompt = pos + 1 < static_cast<int>(prompt.size());
     const int next = in_prompt ? prompt[static_cast<std::size_t>(pos) + 1]
-                               : static_cast<int>(logits.argmax().item<std::int64_t>());
+                               : sample(std::vector<float>(logits.data_ptr<float>(),
+                                                           logits.data_ptr<float>() + logits.numel()));
     if (next == 1) break;  // BOS ends a llama2.c story
     if (!in_prompt) out.push_back(next);
     token = next;
   }
   return out;
+}
+
+std::vector<int> generate_greedy(const LlamaModel& model, const std::vector<int>& prompt, int steps, Backend backend) {
+  return generate(model, prompt, steps, backend, [](const std::vector<float>& logits) {
+    return static_cast<int>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  });
 }
 
 }  // namespace oacim::model

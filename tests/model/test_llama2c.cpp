@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <fstream>
+#include <numeric>
+#include <set>
 #include <sstream>
 #include <unordered_map>
 
@@ -15,6 +17,7 @@
 #include "oacim/model/llama2c_checkpoint.hpp"
 #include "oacim/model/llama2c_tokenizer.hpp"
 #include "oacim/model/llama_model.hpp"
+#include "oacim/model/sampler.hpp"
 
 namespace oacim::model {
 namespace {
@@ -166,6 +169,44 @@ TEST(LlamaModel, GreedyStoryMatchesLlama2c) {
   std::string want = read_text(kData + "/stories260K/reference_greedy_t0.txt");
   while (!want.empty() && want.back() == '\n') want.pop_back();
   EXPECT_EQ(text, want);
+}
+
+TEST(LlamaModel, SeededTopPStoryMatchesLlama2c) {
+  at::set_num_threads(1);
+  const LlamaModel m = LlamaModel::from_llama2c(load_llama2c(kBin));
+  const Llama2cTokenizer t = Llama2cTokenizer::load(kTok, 512);
+  // llama2.c `run stories260K.bin -z tok512.bin -t 1.0 -p 0.9 -s 133742`.
+  Llama2cSampler sampler(1.0f, 0.9f, 133742);
+  const std::vector<int> ids = generate(m, {Llama2cTokenizer::kBos}, 256, Backend::Float,
+                                        [&](std::vector<float> logits) { return sampler.sample(std::move(logits)); });
+  std::string text;
+  for (std::size_t i = 1; i < ids.size(); ++i) text += t.decode(ids[i - 1], ids[i]);
+  std::string want = read_text(kData + "/stories260K/reference_sample_t1_p0.9_s133742.txt");
+  while (!want.empty() && want.back() == '\n') want.pop_back();
+  EXPECT_EQ(text, want);
+}
+
+TEST(Sampler, TopKIsSeededAndStaysInTheTopK) {
+  std::vector<float> logits(100);
+  for (std::size_t i = 0; i < logits.size(); ++i) logits[i] = static_cast<float>(std::sin(static_cast<double>(i)));
+  std::vector<int> order(100);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return logits[a] > logits[b]; });
+  const std::set<int> top5(order.begin(), order.begin() + 5);
+  TopKSampler a(5, 1.0f, 42), b(5, 1.0f, 42), c(5, 1.0f, 43);
+  std::vector<int> sa, sb, sc;
+  for (int i = 0; i < 200; ++i) {
+    sa.push_back(a.sample(logits));
+    sb.push_back(b.sample(logits));
+    sc.push_back(c.sample(logits));
+    EXPECT_TRUE(top5.count(sa.back()));
+  }
+  EXPECT_EQ(sa, sb);
+  EXPECT_NE(sa, sc);
+  EXPECT_EQ(std::set<int>(sa.begin(), sa.end()), top5);  // 200 draws reach all five
+  EXPECT_THROW(TopKSampler(0, 1.0f, 1), InvalidArgument);
+  EXPECT_THROW(TopKSampler(5, 0.0f, 1), InvalidArgument);
+  EXPECT_EQ(Llama2cSampler(0.0f, 0.9f, 1).sample(logits), order[0]);  // temperature 0 = argmax
 }
 
 // llama2.c's forward for one token, written out in plain C++ (no torch): the independent

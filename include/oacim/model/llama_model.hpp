@@ -3,6 +3,7 @@
 // attention), fp32 on CPU. Every Linear is a QuantLinear, run by the backend the caller names.
 // Built from llama2.c checkpoints (interleaved rotary pairs, as llama2.c and Meta's original code
 // rotate them) or Hugging Face `llama` directories (rotate-half pairs, as transformers does).
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,7 +70,12 @@ class LlamaModel {
   void build_rope_tables();
 };
 
-// Greedy decoding from BOS (llama2.c `run -t 0`): stops at BOS or after `steps` positions.
+// llama2.c's generation loop: feeds the prompt, then the sampled tokens, stops at BOS or after
+// `steps` positions. Returns the prompt followed by the generated tokens. `sample` gets the fp32
+// logits of one position.
+std::vector<int> generate(const LlamaModel& model, const std::vector<int>& prompt, int steps, Backend backend,
+                          const std::function<int(std::vector<float>)>& sample);
+// Greedy decoding (llama2.c `run -t 0`).
 std::vector<int> generate_greedy(const LlamaModel& model, const std::vector<int>& prompt, int steps, Backend backend);
 
 }  // namespace oacim::model
