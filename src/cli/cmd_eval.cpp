@@ -26,7 +26,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   po::options_description opts("eval options");
   opts.add_options()
       ("model", po::value(&o.model_path)->required(), "llama2.c checkpoint (.bin) or Hugging Face llama directory")
-      ("tokenizer", po::value(&o.tokenizer_path), "llama2.c tokenizer.bin (default: beside the model)")
+      ("tokenizer", po::value(&o.tokenizer_path), "SentencePiece tokenizer.model or llama2.c tokenizer.bin (default: the model's own)")
       ("dataset", po::value(&o.dataset)->required(), "wikitext2 | ptb | ptb-new (files in --data-dir) | a text file")
       ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "where the named datasets live")
       ("seqlen", po::value(&o.seqlen)->default_value(0), "window length in tokens (0: the model's maximum)")

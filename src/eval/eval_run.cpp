@@ -39,18 +39,29 @@ EvalResult run_eval(const EvalOptions& o) {
   o.quant.validate();
   if (o.seqlen < 0 || o.max_windows < 0) throw InvalidArgument("--seqlen", "must not be negative");
 
-  // A directory is a Hugging Face checkpoint; a file a llama2.c one. Until the tokenizer.json /
-  // tokenizer.model readers land, both tokenize with a llama2.c tokenizer.bin.
+  // A directory is a Hugging Face checkpoint (tokenizer: its tokenizer.model); a file a llama2.c
+  // one (tokenizer: tokenizer.bin or tok<vocab>.bin beside it). --tokenizer overrides either: a
+  // SentencePiece .model or a llama2.c .bin.
   const bool hf = fs::is_directory(o.model_path);
-  if (hf && o.tokenizer_path.empty()) {
-    throw InvalidArgument("--tokenizer", fmt::format("{} is a Hugging Face directory: tokenizer.json and "
-                                                     "tokenizer.model are not read yet, give a llama2.c tokenizer.bin",
-                                                     o.model_path));
-  }
   model::LlamaModel m = hf ? model::LlamaModel::from_hf(model::HfCheckpoint::open(o.model_path))
                            : model::LlamaModel::from_llama2c(model::load_llama2c(o.model_path));
-  const model::Llama2cTokenizer tok = model::Llama2cTokenizer::load(
-      find_tokenizer(o.model_path, o.tokenizer_path, m.spec().vocab_size), m.spec().vocab_size);
+  std::string tok_path = o.tokenizer_path;
+  if (tok_path.empty() && hf) {
+    tok_path = (fs::path(o.model_path) / "tokenizer.model").string();
+    if (!fs::exists(tok_path)) {
+      throw InvalidArgument("--tokenizer", fmt::format("{} has no tokenizer.model (tokenizer.json is not read yet); "
+                                                       "give --tokenizer",
+                                                       o.model_path));
+    }
+  }
+  if (tok_path.empty()) tok_path = find_tokenizer(o.model_path, "", m.spec().vocab_size);
+  const bool sentencepiece = fs::path(tok_path).extension() == ".model";
+  const model::Llama2cTokenizer tok = sentencepiece ? model::Llama2cTokenizer::load_sentencepiece(tok_path)
+                                                    : model::Llama2cTokenizer::load(tok_path, m.spec().vocab_size);
+  if (tok.vocab_size() != m.spec().vocab_size) {
+    throw FormatError(tok_path, fmt::format("{} pieces, but the model has a vocabulary of {}", tok.vocab_size(),
+                                            m.spec().vocab_size));
+  }
   const int seqlen = o.seqlen == 0 ? m.spec().max_seq_len : o.seqlen;
   if (seqlen > m.spec().max_seq_len) {
     throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", seqlen, m.spec().max_seq_len));

@@ -1,6 +1,8 @@
 #include "oacim/model/llama2c_tokenizer.hpp"
 
+#include <cstring>
 #include <fstream>
+#include <iterator>
 #include <queue>
 
 #include <fmt/format.h>
@@ -35,6 +37,95 @@ Llama2cTokenizer Llama2cTokenizer::load(const std::string& path, int vocab_size)
   if (in.peek() != std::char_traits<char>::eof()) {
     throw FormatError(path, fmt::format("holds more than the model's {} pieces", vocab_size));
   }
+  return t;
+}
+
+namespace {
+
+// Protobuf wire format: just enough for ModelProto.pieces (field 1) and SentencePiece
+// {piece = 1 (string), score = 2 (float), type = 3 (enum)}.
+struct WireReader {
+  const std::uint8_t* p;
+  const std::uint8_t* end;
+  const std::string& path;
+  std::uint64_t varint() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p >= end) throw FormatError(path, "truncated varint");
+      const std::uint8_t b = *p++;
+      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    throw FormatError(path, "varint longer than 10 bytes");
+  }
+  const std::uint8_t* take(std::uint64_t n) {
+    if (n > static_cast<std::uint64_t>(end - p)) throw FormatError(path, "length-delimited field runs past the end");
+    const std::uint8_t* at = p;
+    p += n;
+    return at;
+  }
+  void skip(int wire) {
+    switch (wire) {
+      case 0: varint(); break;
+      case 1: take(8); break;
+      case 2: take(varint()); break;
+      case 5: take(4); break;
+      default: throw FormatError(path, fmt::format("unsupported protobuf wire type {}", wire));
+    }
+  }
+};
+
+}  // namespace
+
+Llama2cTokenizer Llama2cTokenizer::load_sentencepiece(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FormatError(path, "cannot open the SentencePiece model");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  WireReader r{data, data + bytes.size(), path};
+  Llama2cTokenizer t;
+  while (r.p < r.end) {
+    const std::uint64_t key = r.varint();
+    const int field = static_cast<int>(key >> 3), wire = static_cast<int>(key & 7);
+    if (field != 1 || wire != 2) {
+      r.skip(wire);
+      continue;
+    }
+    const std::uint64_t len = r.varint();
+    WireReader m{r.take(len), nullptr, path};
+    m.end = m.p + len;
+    std::string piece;
+    float score = 0.0f;
+    while (m.p < m.end) {
+      const std::uint64_t k = m.varint();
+      const int f = static_cast<int>(k >> 3), w = static_cast<int>(k & 7);
+      if (f == 1 && w == 2) {
+        const std::uint64_t n = m.varint();
+        piece.assign(reinterpret_cast<const char*>(m.take(n)), n);
+      } else if (f == 2 && w == 5) {
+        std::memcpy(&score, m.take(4), 4);
+      } else {  // type (3) and anything newer
+        m.skip(w);
+      }
+    }
+    // llama2.c's export: the meta-space becomes a space; BOS and EOS get printable markers.
+    std::string text;
+    for (std::size_t i = 0; i < piece.size(); ++i) {
+      if (piece.compare(i, 3, "\xE2\x96\x81") == 0) {
+        text += ' ';
+        i += 2;
+      } else {
+        text += piece[i];
+      }
+    }
+    const int id = static_cast<int>(t.pieces_.size());
+    if (id == kBos) text = "\n<s>\n";
+    if (id == kEos) text = "\n</s>\n";
+    t.ids_.emplace(text, id);
+    t.pieces_.push_back(std::move(text));
+    t.scores_.push_back(score);
+  }
+  if (t.pieces_.size() < 3) throw FormatError(path, fmt::format("holds {} pieces: not a SentencePiece model", t.pieces_.size()));
   return t;
 }
 

@@ -147,6 +147,50 @@ TEST(Llama2cTokenizer, HeapMergesEqualLlama2cRescans) {
   EXPECT_EQ(checked, 19);  // every story of the slice (one per line)
 }
 
+const std::string kSp = kData + "/tokenizers/llama2_sp32k";
+
+TEST(SentencePieceModel, ReadsTheSamePiecesAsLlama2cExport) {
+  const Llama2cTokenizer from_model = Llama2cTokenizer::load_sentencepiece(kSp + ".tokenizer.model");
+  const Llama2cTokenizer from_bin = Llama2cTokenizer::load(kSp + ".tokenizer.bin", 32000);
+  ASSERT_EQ(from_model.vocab_size(), 32000);
+  for (int i = 0; i < 32000; ++i) {
+    ASSERT_EQ(from_model.piece(i), from_bin.piece(i)) << i;
+    ASSERT_EQ(from_model.score(i), from_bin.score(i)) << i;
+  }
+  const std::string path = ::testing::TempDir() + "/sp.model";
+  write_bytes(path, read_text(kSp + ".tokenizer.model").substr(0, 1000));
+  EXPECT_THROW(Llama2cTokenizer::load_sentencepiece(path), FormatError);
+}
+
+// llama.cpp's tokenizer test vectors for the LLaMA SentencePiece vocabulary: inputs separated by
+// "\n__ggml_vocab_test__\n", one line of ids per input (no BOS).
+TEST(SentencePieceModel, MatchesLlamaCppTestVectors) {
+  const Llama2cTokenizer t = Llama2cTokenizer::load_sentencepiece(kSp + ".tokenizer.model");
+  const std::string inp = read_text(kData + "/tokenizers/ggml-vocab-llama-spm.gguf.inp");
+  const std::string sep = "\n__ggml_vocab_test__\n";
+  std::vector<std::string> inputs;
+  for (std::size_t at = 0;;) {
+    const std::size_t next = inp.find(sep, at);
+    if (next == std::string::npos) break;
+    inputs.push_back(inp.substr(at, next - at));
+    at = next + sep.size();
+  }
+  std::istringstream out(read_text(kData + "/tokenizers/ggml-vocab-llama-spm.gguf.out"));
+  std::string line;
+  std::size_t k = 0, matched = 0;
+  while (std::getline(out, line) && k < inputs.size()) {
+    std::vector<int> want;
+    std::istringstream ls(line);
+    for (int id; ls >> id;) want.push_back(id);
+    const std::vector<int> got = t.encode(inputs[k], false, false);
+    EXPECT_EQ(got, want) << "input " << k << ": '" << inputs[k] << "'";
+    matched += got == want;
+    ++k;
+  }
+  EXPECT_EQ(k, inputs.size());
+  EXPECT_GT(k, 40u);
+}
+
 TEST(Llama2cTokenizer, MalformedFiles) {
   const std::string good = read_text(kTok);
   const std::string path = ::testing::TempDir() + "/tok.bin";

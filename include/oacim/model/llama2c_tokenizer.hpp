@@ -18,6 +18,10 @@ class Llama2cTokenizer {
 
   // `vocab_size` comes from the model header; the file must hold exactly that many pieces.
   static Llama2cTokenizer load(const std::string& path, int vocab_size);
+  // A SentencePiece `tokenizer.model` (protobuf ModelProto, read by a small wire-format parser of
+  // our own: libsentencepiece cannot share a binary with libtorch), turned into the same pieces
+  // llama2.c's export writes: U+2581 becomes a space, BOS/EOS become "\n<s>\n" / "\n</s>\n".
+  static Llama2cTokenizer load_sentencepiece(const std::string& path);
 
   std::vector<int> encode(const std::string& text, bool bos, bool eos) const;
   // The text of `token` following `prev` (what llama2.c prints).
