@@ -1,0 +1,52 @@
+#pragma once
+// OPT and GPT-2 decoders in libtorch: pre-LayerNorm blocks with learned positions (OPT offsets them
+// by 2), multi-head attention with biases, a two-layer MLP (ReLU for OPT, GELU-tanh for GPT-2),
+// final LayerNorm and a classifier tied to the token embedding. Every Linear is a QuantLinear;
+// GPT-2's Conv1D weights ([in, out], q/k/v fused) are transposed and split at load time.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "oacim/model/quant_linear.hpp"
+
+namespace oacim::model {
+
+class HfCheckpoint;
+
+struct GptSpec {
+  enum class Family { Opt, Gpt2 } family = Family::Opt;
+  int dim = 0;
+  int n_layers = 0;
+  int n_heads = 0;
+  int ffn_dim = 0;
+  int vocab_size = 0;
+  int max_positions = 0;   // usable positions (OPT: table rows - 2)
+  int position_offset = 0; // OPT: 2
+  float ln_eps = 1e-5f;
+};
+
+class GptModel {
+ public:
+  // model_type "opt" or "gpt2"; FormatError naming file and tensor otherwise.
+  static GptModel from_hf(const HfCheckpoint& ckpt);
+
+  const GptSpec& spec() const { return spec_; }
+  // Logits [T, vocab] for tokens at positions 0..T-1.
+  at::Tensor forward(const std::vector<int>& tokens, Backend backend) const;
+  std::vector<QuantLinear*> linears();
+
+ private:
+  struct Layer {
+    at::Tensor ln1_w, ln1_b, ln2_w, ln2_b;
+    std::unique_ptr<QuantLinear> q, k, v, o, fc1, fc2;
+  };
+  GptSpec spec_;
+  at::Tensor embed_, positions_;
+  at::Tensor lnf_w_, lnf_b_;
+  std::vector<Layer> layers_;
+  std::unique_ptr<QuantLinear> classifier_;
+};
+
+}  // namespace oacim::model

@@ -1,0 +1,148 @@
+#include "oacim/model/gpt_model.hpp"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "oacim/core/error.hpp"
+#include "oacim/model/hf_checkpoint.hpp"
+
+namespace oacim::model {
+
+GptModel GptModel::from_hf(const HfCheckpoint& ck) {
+  const std::string type = ck.model_type();
+  GptModel m;
+  GptSpec& s = m.spec_;
+  const std::string cfg = ck.dir() + "/config.json";
+  if (type == "opt") {
+    s.family = GptSpec::Family::Opt;
+    s.dim = ck.config_int("hidden_size");
+    s.n_layers = ck.config_int("num_hidden_layers");
+    s.n_heads = ck.config_int("num_attention_heads");
+    s.ffn_dim = ck.config_int("ffn_dim");
+    s.vocab_size = ck.config_int("vocab_size");
+    s.max_positions = ck.config_int("max_position_embeddings");
+    s.position_offset = 2;
+    if (ck.config_int("word_embed_proj_dim", s.dim) != s.dim) {
+      throw FormatError(cfg, "word_embed_proj_dim differs from hidden_size (OPT-350m's project_in/out) is not supported");
+    }
+    if (!ck.config_bool("do_layer_norm_before", true)) throw FormatError(cfg, "post-LayerNorm OPT is not supported");
+    if (ck.config().contains("activation_function") && ck.config()["activation_function"] != "relu") {
+      throw FormatError(cfg, "activation_function must be relu for OPT");
+    }
+  } else if (type == "gpt2") {
+    s.family = GptSpec::Family::Gpt2;
+    s.dim = ck.config_int("n_embd");
+    s.n_layers = ck.config_int("n_layer");
+    s.n_heads = ck.config_int("n_head");
+    s.ffn_dim = ck.config_int("n_inner", 4 * s.dim);
+    s.vocab_size = ck.config_int("vocab_size");
+    s.max_positions = ck.config_int("n_positions");
+    s.ln_eps = static_cast<float>(ck.config_number("layer_norm_epsilon", 1e-5));
+  } else {
+    throw FormatError(cfg, fmt::format("model_type '{}' is not OPT or GPT-2", type));
+  }
+  if (s.dim % s.n_heads != 0) {
+    throw FormatError(cfg, fmt::format("{} channels do not split into {} heads", s.dim, s.n_heads));
+  }
+  const std::int64_t D = s.dim, F = s.ffn_dim;
+  if (s.family == GptSpec::Family::Opt) {
+    const std::string p = "model.decoder.";
+    m.embed_ = ck.tensor(p + "embed_tokens.weight", {s.vocab_size, D});
+    m.positions_ = ck.tensor(p + "embed_positions.weight", {s.max_positions + 2, D});
+    for (int l = 0; l < s.n_layers; ++l) {
+      const std::string q = p + "layers." + std::to_string(l) + ".";
+      auto lin = [&](const std::string& n, std::int64_t out, std::int64_t in) {
+        return std::make_unique<QuantLinear>(q + n, ck.tensor(q + n + ".weight", {out, in}),
+                                             ck.tensor(q + n + ".bias", {out}));
+      };
+      Layer L;
+      L.ln1_w = ck.tensor(q + "self_attn_layer_norm.weight", {D});
+      L.ln1_b = ck.tensor(q + "self_attn_layer_norm.bias", {D});
+      L.ln2_w = ck.tensor(q + "final_layer_norm.weight", {D});
+      L.ln2_b = ck.tensor(q + "final_layer_norm.bias", {D});
+      L.q = lin("self_attn.q_proj", D, D);
+      L.k = lin("self_attn.k_proj", D, D);
+      L.v = lin("self_attn.v_proj", D, D);
+      L.o = lin("self_attn.out_proj", D, D);
+      L.fc1 = lin("fc1", F, D);
+      L.fc2 = lin("fc2", D, F);
+      m.layers_.push_back(std::move(L));
+    }
+    m.lnf_w_ = ck.tensor(p + "final_layer_norm.weight", {D});
+    m.lnf_b_ = ck.tensor(p + "final_layer_norm.bias", {D});
+  } else {
+    // GPT2LMHeadModel saves "transformer.*"; GPT2Model saves the same names without the prefix.
+    const std::string p = ck.contains("transformer.wte.weight") ? "transformer." : "";
+    m.embed_ = ck.tensor(p + "wte.weight", {s.vocab_size, D});
+    m.positions_ = ck.tensor(p + "wpe.weight", {s.max_positions, D});
+    for (int l = 0; l < s.n_layers; ++l) {
+      const std::string q = p + "h." + std::to_string(l) + ".";
+      // Conv1D stores [in, out]: QuantLinear wants [out, in].
+      auto conv = [&](const std::string& n, std::int64_t in, std::int64_t out) {
+        return std::make_pair(ck.tensor(q + n + ".weight", {in, out}).t().contiguous(), ck.tensor(q + n + ".bias", {out}));
+      };
+      Layer L;
+      L.ln1_w = ck.tensor(q + "ln_1.weight", {D});
+      L.ln1_b = ck.tensor(q + "ln_1.bias", {D});
+      L.ln2_w = ck.tensor(q + "ln_2.weight", {D});
+      L.ln2_b = ck.tensor(q + "ln_2.bias", {D});
+      const auto [qkv_w, qkv_b] = conv("attn.c_attn", D, 3 * D);
+      L.q = std::make_unique<QuantLinear>(q + "attn.q", qkv_w.narrow(0, 0, D).contiguous(), qkv_b.narrow(0, 0, D).contiguous());
+      L.k = std::make_unique<QuantLinear>(q + "attn.k", qkv_w.narrow(0, D, D).contiguous(), qkv_b.narrow(0, D, D).contiguous());
+      L.v = std::make_unique<QuantLinear>(q + "attn.v", qkv_w.narrow(0, 2 * D, D).contiguous(), qkv_b.narrow(0, 2 * D, D).contiguous());
+      const auto [o_w, o_b] = conv("attn.c_proj", D, D);
+      L.o = std::make_unique<QuantLinear>(q + "attn.c_proj", o_w, o_b);
+      const auto [f1_w, f1_b] = conv("mlp.c_fc", D, F);
+      L.fc1 = std::make_unique<QuantLinear>(q + "mlp.c_fc", f1_w, f1_b);
+      const auto [f2_w, f2_b] = conv("mlp.c_proj", F, D);
+      L.fc2 = std::make_unique<QuantLinear>(q + "mlp.c_proj", f2_w, f2_b);
+      m.layers_.push_back(std::move(L));
+    }
+    m.lnf_w_ = ck.tensor(p + "ln_f.weight", {D});
+    m.lnf_b_ = ck.tensor(p + "ln_f.bias", {D});
+  }
+  // Both families tie the classifier to the token embedding.
+  m.classifier_ = std::make_unique<QuantLinear>("lm_head", ck.contains("lm_head.weight")
+                                                               ? ck.tensor("lm_head.weight", {s.vocab_size, D})
+                                                               : m.embed_.clone());
+  return m;
+}
+
+at::Tensor GptModel::forward(const std::vector<int>& tokens, Backend backend) const {
+  const auto T = static_cast<std::int64_t>(tokens.size());
+  if (T > spec_.max_positions) {
+    throw InvalidArgument("tokens", fmt::format("{} tokens exceed the model's {} positions", T, spec_.max_positions));
+  }
+  const std::vector<std::int64_t> ids(tokens.begin(), tokens.end());
+  at::Tensor x = embed_.index_select(0, at::tensor(ids, at::kLong)) + positions_.narrow(0, spec_.position_offset, T);
+  const std::int64_t hs = spec_.dim / spec_.n_heads;
+  const at::Tensor mask = at::ones({T, T}, at::kBool).triu(1);
+  for (const Layer& L : layers_) {
+    const at::Tensor h = at::layer_norm(x, {spec_.dim}, L.ln1_w, L.ln1_b, spec_.ln_eps);
+    const at::Tensor q = L.q->forward(h, backend).reshape({T, spec_.n_heads, hs}).transpose(0, 1);
+    const at::Tensor k = L.k->forward(h, backend).reshape({T, spec_.n_heads, hs}).transpose(0, 1);
+    const at::Tensor v = L.v->forward(h, backend).reshape({T, spec_.n_heads, hs}).transpose(0, 1);
+    at::Tensor scores = at::matmul(q, k.transpose(1, 2)) / std::sqrt(static_cast<float>(hs));
+    scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
+    const at::Tensor ctx = at::matmul(at::softmax(scores, -1), v).transpose(0, 1).reshape({T, spec_.dim});
+    x = x + L.o->forward(ctx, backend);
+    const at::Tensor h2 = at::layer_norm(x, {spec_.dim}, L.ln2_w, L.ln2_b, spec_.ln_eps);
+    const at::Tensor a = L.fc1->forward(h2, backend);
+    const at::Tensor act = spec_.family == GptSpec::Family::Opt ? at::relu(a) : at::gelu(a, "tanh");
+    x = x + L.fc2->forward(act, backend);
+  }
+  return classifier_->forward(at::layer_norm(x, {spec_.dim}, lnf_w_, lnf_b_, spec_.ln_eps), backend);
+}
+
+std::vector<QuantLinear*> GptModel::linears() {
+  std::vector<QuantLinear*> out;
+  for (auto& L : layers_) {
+    for (auto* p : {L.q.get(), L.k.get(), L.v.get(), L.o.get(), L.fc1.get(), L.fc2.get()}) out.push_back(p);
+  }
+  out.push_back(classifier_.get());
+  return out;
+}
+
+}  // namespace oacim::model
