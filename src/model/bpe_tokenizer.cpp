@@ -1,0 +1,232 @@
+#include "oacim/model/bpe_tokenizer.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "oacim/core/error.hpp"
+
+namespace oacim::model {
+
+namespace {
+
+struct CodeRange {
+  char32_t lo, hi;
+};
+#include "unicode_classes.inc"
+
+template <std::size_t N>
+bool in_ranges(const CodeRange (&r)[N], char32_t c) {
+  const CodeRange* it = std::upper_bound(r, r + N, c, [](char32_t v, const CodeRange& x) { return v < x.lo; });
+  return it != r && c <= (it - 1)->hi;
+}
+bool is_letter(char32_t c) { return c < 0x80 ? ((c | 32) >= 'a' && (c | 32) <= 'z') : in_ranges(kLetterRanges, c); }
+bool is_number(char32_t c) { return c < 0x80 ? (c >= '0' && c <= '9') : in_ranges(kNumberRanges, c); }
+// Unicode White_Space (what \s matches in the `regex` module GPT-2 uses).
+bool is_space(char32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
+         c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+// UTF-8 decoding into code points with their byte offsets; invalid bytes become U+FFFD, one byte each.
+struct Cp {
+  char32_t c;
+  std::size_t at, len;
+};
+std::vector<Cp> decode_utf8(const std::string& s) {
+  std::vector<Cp> out;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    char32_t c = n == 1 ? b : n == 2 ? (b & 0x1F) : n == 3 ? (b & 0x0F) : (b & 0x07);
+    bool ok = n != 0 && i + n <= s.size();
+    for (std::size_t k = 1; ok && k < n; ++k) {
+      const auto cb = static_cast<unsigned char>(s[i + k]);
+      ok = (cb & 0xC0) == 0x80;
+      c = (c << 6) | (cb & 0x3F);
+    }
+    if (!ok) {
+      out.push_back({0xFFFD, i, 1});
+      ++i;
+      continue;
+    }
+    out.push_back({c, i, n});
+    i += n;
+  }
+  return out;
+}
+
+std::string utf8(char32_t c) {
+  std::string s;
+  if (c < 0x80) {
+    s += static_cast<char>(c);
+  } else if (c < 0x800) {
+    s += static_cast<char>(0xC0 | (c >> 6));
+    s += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    s += static_cast<char>(0xE0 | (c >> 12));
+    s += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    s += static_cast<char>(0x80 | (c & 0x3F));
+  }
+  return s;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FormatError(path, "cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::vector<std::string> BpeTokenizer::pre_tokenize(const std::string& text) {
+  const std::vector<Cp> cps = decode_utf8(text);
+  const std::size_t n = cps.size();
+  std::vector<std::string> out;
+  auto piece = [&](std::size_t a, std::size_t b) {  // code points [a, b)
+    const std::size_t from = cps[a].at;
+    const std::size_t to = b < n ? cps[b].at : text.size();
+    out.push_back(text.substr(from, to - from));
+  };
+  std::size_t i = 0;
+  while (i < n) {
+    const char32_t c = cps[i].c;
+    // 's 't 're 've 'm 'll 'd
+    if (c == '\'' && i + 1 < n) {
+      const char32_t c1 = cps[i + 1].c, c2 = i + 2 < n ? cps[i + 2].c : 0;
+      std::size_t len = 0;
+      if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') len = 2;
+      else if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l')) len = 3;
+      if (len) {
+        piece(i, i + len);
+        i += len;
+        continue;
+      }
+    }
+    // ' ?\p{L}+', ' ?\p{N}+', ' ?[^\s\p{L}\p{N}]+'
+    const std::size_t s0 = (c == ' ' && i + 1 < n) ? i + 1 : i;
+    const char32_t d = cps[s0].c;
+    auto run = [&](auto pred) {
+      std::size_t j = s0;
+      while (j < n && pred(cps[j].c)) ++j;
+      return j;
+    };
+    std::size_t end = i;
+    if (is_letter(d)) end = run(is_letter);
+    else if (is_number(d)) end = run(is_number);
+    else if (!is_space(d)) end = run([](char32_t x) { return !is_space(x) && !is_letter(x) && !is_number(x); });
+    if (end > s0) {
+      piece(i, end);
+      i = end;
+      continue;
+    }
+    // '\s+(?!\S)' then '\s+': a whitespace run, leaving its last character to the next piece when
+    // a non-space follows (so " word" keeps its space).
+    std::size_t j = i;
+    while (j < n && is_space(cps[j].c)) ++j;
+    if (j < n && j - i > 1) --j;
+    piece(i, j);
+    i = j;
+  }
+  return out;
+}
+
+BpeTokenizer BpeTokenizer::load(const std::string& vocab_json, const std::string& merges) {
+  BpeTokenizer t;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(vocab_json));
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(vocab_json, std::string("malformed JSON: ") + e.what());
+  }
+  if (!j.is_object() || j.empty()) throw FormatError(vocab_json, "must be a non-empty object of piece -> id");
+  for (const auto& [piece, id] : j.items()) {
+    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() >= static_cast<std::int64_t>(j.size())) {
+      throw FormatError(vocab_json, fmt::format("id of '{}' is not an integer in [0, {})", piece, j.size()));
+    }
+    t.piece_to_id_[piece] = id.get<int>();
+  }
+  t.id_to_piece_.resize(j.size());
+  for (const auto& [piece, id] : t.piece_to_id_) t.id_to_piece_[static_cast<std::size_t>(id)] = piece;
+  std::istringstream in(read_file(merges));
+  std::string line;
+  int rank = 0, lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.empty() || line.rfind("#version", 0) == 0) continue;
+    const std::size_t sp = line.find(' ');
+    if (sp == std::string::npos || sp == 0 || sp + 1 >= line.size()) {
+      throw FormatError(merges, fmt::format("line {} is not two symbols separated by a space", lineno));
+    }
+    t.ranks_.emplace(std::make_pair(line.substr(0, sp), line.substr(sp + 1)), rank++);
+  }
+  // GPT-2's bytes_to_unicode: printable bytes stand for themselves, the others for 256 + k.
+  int k = 0;
+  for (int b = 0; b < 256; ++b) {
+    const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    t.byte_to_char_[b] = utf8(printable ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + k++));
+    t.char_to_byte_[t.byte_to_char_[b]] = static_cast<unsigned char>(b);
+  }
+  return t;
+}
+
+std::vector<std::string> BpeTokenizer::bpe(const std::string& mapped) const {
+  std::vector<std::string> word;
+  for (const Cp& cp : decode_utf8(mapped)) word.push_back(mapped.substr(cp.at, cp.len));
+  while (word.size() > 1) {
+    int best = -1;
+    std::pair<std::string, std::string> bigram;
+    for (std::size_t i = 0; i + 1 < word.size(); ++i) {
+      const auto it = ranks_.find({word[i], word[i + 1]});
+      if (it != ranks_.end() && (best < 0 || it->second < best)) {
+        best = it->second;
+        bigram = it->first;
+      }
+    }
+    if (best < 0) break;
+    std::vector<std::string> merged;
+    for (std::size_t i = 0; i < word.size();) {
+      if (i + 1 < word.size() && word[i] == bigram.first && word[i + 1] == bigram.second) {
+        merged.push_back(word[i] + word[i + 1]);
+        i += 2;
+      } else {
+        merged.push_back(word[i]);
+        ++i;
+      }
+    }
+    word = std::move(merged);
+  }
+  return word;
+}
+
+std::vector<int> BpeTokenizer::encode(const std::string& text) const {
+  std::vector<int> ids;
+  for (const std::string& piece : pre_tokenize(text)) {
+    std::string mapped;
+    for (unsigned char b : piece) mapped += byte_to_char_[b];
+    for (const std::string& sym : bpe(mapped)) {
+      const auto it = piece_to_id_.find(sym);
+      if (it == piece_to_id_.end()) throw FormatError("encoder.json", fmt::format("BPE produced '{}', which has no id", sym));
+      ids.push_back(it->second);
+    }
+  }
+  return ids;
+}
+
+std::string BpeTokenizer::decode(const std::vector<int>& ids) const {
+  std::string mapped;
+  for (int id : ids) mapped += id_to_piece_.at(static_cast<std::size_t>(id));
+  std::string out;
+  for (const Cp& cp : decode_utf8(mapped)) {
+    const auto it = char_to_byte_.find(mapped.substr(cp.at, cp.len));
+    if (it != char_to_byte_.end()) out += static_cast<char>(it->second);
+  }
+  return out;
+}
+
+}  // namespace oacim::model
