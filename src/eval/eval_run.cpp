@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <iostream>
 
 #include <ATen/core/Tensor.h>
@@ -11,6 +13,8 @@
 #include "oacim/core/error.hpp"
 #include "oacim/core/ones_count.hpp"
 #include "oacim/eval/perplexity.hpp"
+#include "oacim/model/bpe_tokenizer.hpp"
+#include "oacim/model/gpt_model.hpp"
 #include "oacim/model/hf_checkpoint.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
 #include "oacim/model/llama2c_tokenizer.hpp"
@@ -39,38 +43,73 @@ EvalResult run_eval(const EvalOptions& o) {
   o.quant.validate();
   if (o.seqlen < 0 || o.max_windows < 0) throw InvalidArgument("--seqlen", "must not be negative");
 
-  // A directory is a Hugging Face checkpoint (tokenizer: its tokenizer.model); a file a llama2.c
-  // one (tokenizer: tokenizer.bin or tok<vocab>.bin beside it). --tokenizer overrides either: a
-  // SentencePiece .model or a llama2.c .bin.
+  // A directory is a Hugging Face checkpoint (llama: tokenizer.model; opt, gpt2: vocab.json +
+  // merges.txt); a file a llama2.c one (tokenizer.bin or tok<vocab>.bin beside it). --tokenizer
+  // overrides the LLaMA tokenizers: a SentencePiece .model or a llama2.c .bin.
   const bool hf = fs::is_directory(o.model_path);
-  model::LlamaModel m = hf ? model::LlamaModel::from_hf(model::HfCheckpoint::open(o.model_path))
-                           : model::LlamaModel::from_llama2c(model::load_llama2c(o.model_path));
-  std::string tok_path = o.tokenizer_path;
-  if (tok_path.empty() && hf) {
-    tok_path = (fs::path(o.model_path) / "tokenizer.model").string();
-    if (!fs::exists(tok_path)) {
-      throw InvalidArgument("--tokenizer", fmt::format("{} has no tokenizer.model (tokenizer.json is not read yet); "
-                                                       "give --tokenizer",
-                                                       o.model_path));
+  std::unique_ptr<model::LlamaModel> llama;
+  std::unique_ptr<model::GptModel> gpt;
+  std::string type = "llama2c";
+  if (hf) {
+    const model::HfCheckpoint ck = model::HfCheckpoint::open(o.model_path);
+    type = ck.model_type();
+    if (type == "opt" || type == "gpt2") {
+      gpt = std::make_unique<model::GptModel>(model::GptModel::from_hf(ck));
+    } else {
+      llama = std::make_unique<model::LlamaModel>(model::LlamaModel::from_hf(ck));
     }
+  } else {
+    llama = std::make_unique<model::LlamaModel>(model::LlamaModel::from_llama2c(model::load_llama2c(o.model_path)));
   }
-  if (tok_path.empty()) tok_path = find_tokenizer(o.model_path, "", m.spec().vocab_size);
-  const bool sentencepiece = fs::path(tok_path).extension() == ".model";
-  const model::Llama2cTokenizer tok = sentencepiece ? model::Llama2cTokenizer::load_sentencepiece(tok_path)
-                                                    : model::Llama2cTokenizer::load(tok_path, m.spec().vocab_size);
-  if (tok.vocab_size() != m.spec().vocab_size) {
-    throw FormatError(tok_path, fmt::format("{} pieces, but the model has a vocabulary of {}", tok.vocab_size(),
-                                            m.spec().vocab_size));
+  const int vocab = llama ? llama->spec().vocab_size : gpt->spec().vocab_size;
+  const int max_seq = llama ? llama->spec().max_seq_len : gpt->spec().max_positions;
+  std::function<std::vector<int>(const std::string&)> tokenize;
+  int tok_vocab = 0;
+  if (gpt) {
+    if (!o.tokenizer_path.empty()) throw InvalidArgument("--tokenizer", "OPT and GPT-2 read vocab.json and merges.txt from their directory");
+    auto bpe = std::make_shared<model::BpeTokenizer>(model::BpeTokenizer::load(
+        (fs::path(o.model_path) / "vocab.json").string(), (fs::path(o.model_path) / "merges.txt").string()));
+    tok_vocab = bpe->vocab_size();
+    const bool opt = type == "opt";
+    tokenize = [bpe, opt](const std::string& text) {
+      std::vector<int> ids = bpe->encode(text);
+      if (opt) ids.insert(ids.begin(), 2);  // OPT's tokenizer prepends </s> to every call
+      return ids;
+    };
+  } else {
+    std::string tok_path = o.tokenizer_path;
+    if (tok_path.empty() && hf) {
+      tok_path = (fs::path(o.model_path) / "tokenizer.model").string();
+      if (!fs::exists(tok_path)) {
+        throw InvalidArgument("--tokenizer", fmt::format("{} has no tokenizer.model (tokenizer.json is not read yet); "
+                                                         "give --tokenizer",
+                                                         o.model_path));
+      }
+    }
+    if (tok_path.empty()) tok_path = find_tokenizer(o.model_path, "", vocab);
+    const bool sentencepiece = fs::path(tok_path).extension() == ".model";
+    auto tok = std::make_shared<model::Llama2cTokenizer>(sentencepiece ? model::Llama2cTokenizer::load_sentencepiece(tok_path)
+                                                                       : model::Llama2cTokenizer::load(tok_path, vocab));
+    tok_vocab = tok->vocab_size();
+    tokenize = [tok](const std::string& text) { return tok->encode(text, true, false); };
   }
-  const int seqlen = o.seqlen == 0 ? m.spec().max_seq_len : o.seqlen;
-  if (seqlen > m.spec().max_seq_len) {
-    throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", seqlen, m.spec().max_seq_len));
+  if (tok_vocab > vocab) {
+    throw FormatError(o.model_path, fmt::format("the tokenizer has {} pieces, more than the model's vocabulary of {}",
+                                                tok_vocab, vocab));
   }
+  const int seqlen = o.seqlen == 0 ? max_seq : o.seqlen;
+  if (seqlen > max_seq) {
+    throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", seqlen, max_seq));
+  }
+  const std::vector<model::QuantLinear*> linears = llama ? llama->linears() : gpt->linears();
+  const auto forward = [&](const std::vector<int>& ids, model::Backend b) {
+    return llama ? llama->forward(ids, b) : gpt->forward(ids, b);
+  };
 
   EvalResult res;
   if (backend != model::Backend::Float) {
     OnesCount ones;
-    for (model::QuantLinear* lin : m.linears()) {
+    for (model::QuantLinear* lin : linears) {
       const at::Tensor& w = lin->weight();
       const std::vector<float> wv(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
       auto packed = std::make_shared<const PackedCimWeights>(
@@ -83,7 +122,7 @@ EvalResult run_eval(const EvalOptions& o) {
     res.weight_bits = ones.stored_bits;
   }
 
-  const std::vector<int> corpus = tok.encode(dataset_text(o.dataset, o.data_dir), true, false);
+  const std::vector<int> corpus = tokenize(dataset_text(o.dataset, o.data_dir));
   // A redrawn line on a terminal; in a log, a line about every tenth of the run.
   const bool tty = ::isatty(2) != 0;
   const auto progress = [&](int done, int total, double s) {
@@ -93,7 +132,7 @@ EvalResult run_eval(const EvalOptions& o) {
                              s / done * (total - done), tty && done != total ? "   " : "\n")
               << std::flush;
   };
-  const PerplexityResult r = perplexity([&](const std::vector<int>& ids) { return m.forward(ids, backend); }, corpus,
+  const PerplexityResult r = perplexity([&](const std::vector<int>& ids) { return forward(ids, backend); }, corpus,
                                         seqlen, o.max_windows, progress);
   res.perplexity = r.ppl;
   res.mean_nll = r.mean_nll;
@@ -104,7 +143,7 @@ EvalResult run_eval(const EvalOptions& o) {
   res.seconds = r.seconds;
   res.tokens_per_second = r.tokens_per_second;
   res.window_nll = r.window_nll;
-  for (const model::QuantLinear* lin : m.linears()) {
+  for (const model::QuantLinear* lin : linears) {
     const hw::HwCounters& c = lin->hw_counters();
     const std::int64_t ones = res.hw_counters.weight_ones + c.weight_ones;
     const std::int64_t bits = res.hw_counters.weight_bits + c.weight_bits;

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include <ATen/ATen.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/rng.hpp"
+#include "oacim/core/safetensors.hpp"
 #include "oacim/eval/eval_run.hpp"
 #include "oacim/eval/perplexity.hpp"
 
@@ -84,6 +87,63 @@ TEST(EvalRun, BundledModelGivesStableNumbers) {
   EXPECT_GT(h.hw_counters.outlier_hits, 0);
   EXPECT_EQ(h.hw_counters.weight_bits, h.weight_bits);
   o.backend = "bogus";
+  EXPECT_THROW(run_eval(o), InvalidArgument);
+}
+
+// A randomly initialised 1-layer GPT-2 with the real 50257-piece vocabulary: eval must tokenize
+// with the directory's vocab.json/merges.txt and run every backend.
+TEST(EvalRun, Gpt2DirectoryWithItsBpeTokenizer) {
+  const std::string dir = ::testing::TempDir() + "/gpt2_eval";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string tok = std::string(OACIM_SOURCE_DIR) + "/tests/data/tokenizers";
+  std::filesystem::copy_file(tok + "/gpt2.encoder.json", dir + "/vocab.json");
+  std::filesystem::copy_file(tok + "/gpt2.vocab.bpe", dir + "/merges.txt");
+  const std::int64_t V = 50257, D = 16, F = 32, P = 64;
+  Rng rng(3);
+  SafetensorsWriter w;
+  auto add = [&](const std::string& name, std::vector<std::int64_t> shape, double scale, double mean = 0) {
+    std::int64_t n = 1;
+    for (auto d : shape) n *= d;
+    std::vector<float> v(static_cast<std::size_t>(n));
+    for (auto& x : v) x = static_cast<float>(mean + scale * rng.normal());
+    w.add(name, DType::F32, shape, v);
+  };
+  add("wte.weight", {V, D}, 0.1);
+  add("wpe.weight", {P, D}, 0.1);
+  add("h.0.ln_1.weight", {D}, 0.0, 1.0);
+  add("h.0.ln_1.bias", {D}, 0.0);
+  add("h.0.ln_2.weight", {D}, 0.0, 1.0);
+  add("h.0.ln_2.bias", {D}, 0.0);
+  add("h.0.attn.c_attn.weight", {D, 3 * D}, 0.2);
+  add("h.0.attn.c_attn.bias", {3 * D}, 0.0);
+  add("h.0.attn.c_proj.weight", {D, D}, 0.2);
+  add("h.0.attn.c_proj.bias", {D}, 0.0);
+  add("h.0.mlp.c_fc.weight", {D, F}, 0.2);
+  add("h.0.mlp.c_fc.bias", {F}, 0.0);
+  add("h.0.mlp.c_proj.weight", {F, D}, 0.2);
+  add("h.0.mlp.c_proj.bias", {D}, 0.0);
+  add("ln_f.weight", {D}, 0.0, 1.0);
+  add("ln_f.bias", {D}, 0.0);
+  w.write(dir + "/model.safetensors");
+  std::ofstream(dir + "/config.json") << R"({"model_type": "gpt2", "n_embd": 16, "n_layer": 1, "n_head": 2,
+    "n_inner": 32, "vocab_size": 50257, "n_positions": 64})";
+  EvalOptions o;
+  o.model_path = dir;
+  o.dataset = std::string(OACIM_SOURCE_DIR) + "/tests/data/tinystories-valid-slice.txt";
+  o.seqlen = 64;
+  o.max_windows = 3;
+  o.progress = false;
+  const EvalResult f = run_eval(o);
+  EXPECT_EQ(f.windows, 3);
+  EXPECT_GT(f.corpus_tokens, 6000);  // ~4 characters per GPT-2 token over 30 kB
+  EXPECT_TRUE(std::isfinite(f.perplexity));
+  EXPECT_GT(f.perplexity, 1000.0);  // an untrained model over 50257 pieces
+  o.backend = "hw";
+  const EvalResult h = run_eval(o);
+  EXPECT_TRUE(std::isfinite(h.perplexity));
+  EXPECT_EQ(h.hw_counters.tokens, 3 * 64 * 7);  // q, k, v, c_proj, c_fc, mlp.c_proj, lm_head
+  o.tokenizer_path = "x.model";
   EXPECT_THROW(run_eval(o), InvalidArgument);
 }
 
