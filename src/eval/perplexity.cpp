@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/text_file.hpp"
 
 namespace oacim::eval {
 
@@ -49,14 +50,6 @@ PerplexityResult perplexity(const std::function<at::Tensor(const std::vector<int
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(path, "cannot open the text file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Lines with their trailing newline, like Python's splitlines(keepends=True) on "\n" text.
 std::vector<std::string> lines_keep_ends(const std::string& text) {
   std::vector<std::string> rows;
@@ -82,9 +75,9 @@ std::string join(const std::vector<std::string>& rows, const std::string& sep) {
 }  // namespace
 
 std::string dataset_text(const std::string& name, const std::string& data_dir) {
-  if (name == "wikitext2") return join(lines_keep_ends(read_file(data_dir + "/wiki.test.raw")), "\n\n");
+  if (name == "wikitext2") return join(lines_keep_ends(read_whole_file(data_dir + "/wiki.test.raw")), "\n\n");
   if (name == "ptb" || name == "ptb-new") {
-    std::vector<std::string> rows = lines_keep_ends(read_file(data_dir + (name == "ptb" ? "/ptb.valid.txt" : "/ptb.test.txt")));
+    std::vector<std::string> rows = lines_keep_ends(read_whole_file(data_dir + (name == "ptb" ? "/ptb.valid.txt" : "/ptb.test.txt")));
     for (auto& r : rows) {
       if (!r.empty() && r.back() == '\n') r.pop_back();  // the HF dataset's `sentence` has no newline
     }
@@ -94,7 +87,7 @@ std::string dataset_text(const std::string& name, const std::string& data_dir) {
     throw InvalidArgument("--dataset", fmt::format("'{}' needs the C4 validation shard, which is not available here",
                                                    name));
   }
-  return read_file(name);
+  return read_whole_file(name);
 }
 
 }  // namespace oacim::eval

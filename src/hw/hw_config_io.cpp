@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/text_file.hpp"
 #include "oacim/hw/hw_params.hpp"
 
 namespace oacim::hw {
@@ -123,11 +124,13 @@ HwConfig parse_hw_config(const std::string& yaml_text, const std::string& source
 }
 
 HwConfig load_hw_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path, 0, "", "cannot open the file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_hw_config(ss.str(), path);
+  std::string text;
+  try {
+    text = read_whole_file(path);
+  } catch (const FormatError&) {
+    throw ConfigError(path, 0, "", "cannot open the file");
+  }
+  return parse_hw_config(text, path);
 }
 
 HwConfig apply_overrides(const HwConfig& base, const std::map<std::string, std::string>& overrides,

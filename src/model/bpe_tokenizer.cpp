@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/text_file.hpp"
 
 namespace oacim::model {
 
@@ -74,14 +75,6 @@ std::string utf8(char32_t c) {
   return s;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(path, "cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
 std::vector<std::string> BpeTokenizer::pre_tokenize(const std::string& text) {
@@ -140,7 +133,7 @@ BpeTokenizer BpeTokenizer::load(const std::string& vocab_json, const std::string
   BpeTokenizer t;
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_file(vocab_json));
+    j = nlohmann::json::parse(read_whole_file(vocab_json));
   } catch (const nlohmann::json::exception& e) {
     throw FormatError(vocab_json, std::string("malformed JSON: ") + e.what());
   }
@@ -153,7 +146,7 @@ BpeTokenizer BpeTokenizer::load(const std::string& vocab_json, const std::string
   }
   t.id_to_piece_.resize(j.size());
   for (const auto& [piece, id] : t.piece_to_id_) t.id_to_piece_[static_cast<std::size_t>(id)] = piece;
-  std::istringstream in(read_file(merges));
+  std::istringstream in(read_whole_file(merges));
   std::string line;
   int rank = 0, lineno = 0;
   while (std::getline(in, line)) {

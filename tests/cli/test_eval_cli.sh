@@ -7,8 +7,8 @@ PYTHON=${PYTHON:-python3}
 SRC=${SRC:?source root}
 work=${1:-$(mktemp -d)}
 rm -rf "$work" && mkdir -p "$work"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+# shellcheck source=../cli/lib.sh
+source "$SRC/tests/cli/lib.sh"
 model="$SRC/tests/data/stories260K/stories260K.bin"
 text="$SRC/tests/data/tinystories-valid-slice.txt"
 common=(--model "$model" --dataset "$text" --seqlen 128 --max-windows 6 --threads 1)
@@ -31,15 +31,6 @@ assert h["hw_counters"]["tokens"] == 768 * 36 and h["quantization"]["offsets"] i
 assert "tool" in a and a["tool"]["commit"]
 PY
 
-expect_rc() {  # expect_rc RC PATTERN ARGS...
-  local rc=$1 pat=$2
-  shift 2
-  "$OACIM" "$@" >"$work/out" 2>"$work/err"
-  local got=$?
-  [ "$got" -eq "$rc" ] || { fail "oacim $* exited $got, expected $rc: $(cat "$work/err")"; return; }
-  [ "$(grep -vc '^eval: window' "$work/err")" -eq 1 ] || fail "oacim $*: stderr is not one line: $(cat "$work/err")"
-  grep -q -- "$pat" "$work/err" || fail "oacim $*: '$pat' not in: $(cat "$work/err")"
-}
 expect_rc 2 "backend" eval "${common[@]}" --backend bogus
 expect_rc 2 "seqlen" eval --model "$model" --dataset "$text" --seqlen 4096
 expect_rc 2 "only with --backend hw" eval "${common[@]}" --hw "$SRC/configs/hw/oacim-narrow.yaml"

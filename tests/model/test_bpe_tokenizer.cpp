@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../support/vocab_vectors.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/model/bpe_tokenizer.hpp"
 
@@ -12,13 +13,6 @@ namespace oacim::model {
 namespace {
 
 const std::string kTok = std::string(OACIM_SOURCE_DIR) + "/tests/data/tokenizers";
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 BpeTokenizer gpt2() { return BpeTokenizer::load(kTok + "/gpt2.encoder.json", kTok + "/gpt2.vocab.bpe"); }
 
@@ -36,28 +30,13 @@ TEST(BpeTokenizer, PreTokenizerFollowsTheGpt2Pattern) {
 TEST(BpeTokenizer, MatchesLlamaCppGpt2TestVectors) {
   const BpeTokenizer t = gpt2();
   EXPECT_EQ(t.vocab_size(), 50257);
-  const std::string inp = read_text(kTok + "/ggml-vocab-gpt-2.gguf.inp");
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> inputs;
-  for (std::size_t at = 0;;) {
-    const std::size_t next = inp.find(sep, at);
-    if (next == std::string::npos) break;
-    inputs.push_back(inp.substr(at, next - at));
-    at = next + sep.size();
+  const auto cases = test::vocab_vectors(kTok + "/ggml-vocab-gpt-2.gguf");
+  for (const auto& [input, want] : cases) {
+    const std::vector<int> got = t.encode(input);
+    EXPECT_EQ(got, want) << "input '" << input << "'";
+    EXPECT_EQ(t.decode(got), input);
   }
-  std::istringstream out(read_text(kTok + "/ggml-vocab-gpt-2.gguf.out"));
-  std::string line;
-  std::size_t k = 0;
-  while (std::getline(out, line) && k < inputs.size()) {
-    std::vector<int> want;
-    std::istringstream ls(line);
-    for (int id; ls >> id;) want.push_back(id);
-    const std::vector<int> got = t.encode(inputs[k]);
-    EXPECT_EQ(got, want) << "input " << k << ": '" << inputs[k] << "'";
-    EXPECT_EQ(t.decode(got), inputs[k]);
-    ++k;
-  }
-  EXPECT_EQ(k, inputs.size());
+  const std::size_t k = cases.size();
   EXPECT_GT(k, 40u);
 }
 

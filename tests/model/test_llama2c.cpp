@@ -12,6 +12,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include "../support/vocab_vectors.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/core/rtn_packer.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
@@ -166,29 +167,10 @@ TEST(SentencePieceModel, ReadsTheSamePiecesAsLlama2cExport) {
 // "\n__ggml_vocab_test__\n", one line of ids per input (no BOS).
 TEST(SentencePieceModel, MatchesLlamaCppTestVectors) {
   const Llama2cTokenizer t = Llama2cTokenizer::load_sentencepiece(kSp + ".tokenizer.model");
-  const std::string inp = read_text(kData + "/tokenizers/ggml-vocab-llama-spm.gguf.inp");
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> inputs;
-  for (std::size_t at = 0;;) {
-    const std::size_t next = inp.find(sep, at);
-    if (next == std::string::npos) break;
-    inputs.push_back(inp.substr(at, next - at));
-    at = next + sep.size();
-  }
-  std::istringstream out(read_text(kData + "/tokenizers/ggml-vocab-llama-spm.gguf.out"));
-  std::string line;
-  std::size_t k = 0, matched = 0;
-  while (std::getline(out, line) && k < inputs.size()) {
-    std::vector<int> want;
-    std::istringstream ls(line);
-    for (int id; ls >> id;) want.push_back(id);
-    const std::vector<int> got = t.encode(inputs[k], false, false);
-    EXPECT_EQ(got, want) << "input " << k << ": '" << inputs[k] << "'";
-    matched += got == want;
-    ++k;
-  }
-  EXPECT_EQ(k, inputs.size());
-  EXPECT_GT(k, 40u);
+  const auto cases = test::vocab_vectors(kData + "/tokenizers/ggml-vocab-llama-spm.gguf");
+  for (const auto& [input, want] : cases) EXPECT_EQ(t.encode(input, false, false), want) << "input '" << input << "'";
+  EXPECT_GT(cases.size(), 40u);
+
 }
 
 TEST(Llama2cTokenizer, MalformedFiles) {

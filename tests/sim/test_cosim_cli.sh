@@ -10,8 +10,8 @@ PYTHON=${PYTHON:-python3}
 SRC=${SRC:?source root}
 work=${1:-$(mktemp -d)}
 rm -rf "$work" && mkdir -p "$work"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+# shellcheck source=../cli/lib.sh
+source "$SRC/tests/cli/lib.sh"
 
 golden_fields='["bit_exact", "counters_match", "output_fnv1a", "counters", "cycles", "activity", "layer"]'
 for cfg in "$SRC"/configs/hw/*.yaml; do
@@ -52,15 +52,6 @@ a,b=(json.load(open(f)) for f in sys.argv[1:3])
 sys.exit(0 if a['output_fnv1a']==b['output_fnv1a'] and b['bit_exact'] else 1)" "$work/a.json" "$work/b.json" \
   || fail "file mode differs from the generated layer"
 
-expect_rc() {  # expect_rc RC PATTERN ARGS...
-  local rc=$1 pat=$2
-  shift 2
-  "$OACIM" "$@" >"$work/out" 2>"$work/err"
-  local got=$?
-  [ "$got" -eq "$rc" ] || { fail "oacim $* exited $got, expected $rc: $(cat "$work/err")"; return; }
-  [ "$(wc -l <"$work/err")" -eq 1 ] || fail "oacim $*: stderr is not one line: $(cat "$work/err")"
-  grep -q -- "$pat" "$work/err" || fail "oacim $*: '$pat' not in: $(cat "$work/err")"
-}
 expect_rc 2 "ROWSxCOLSxTOKENS" cosim --random 10x10
 expect_rc 2 "either" cosim
 expect_rc 2 "macro.rows" cosim --random 16x256x2 --block-size 128
