@@ -19,6 +19,7 @@
 #include "oacim/core/rng.hpp"
 #include "oacim/core/rtn_packer.hpp"
 #include "oacim/core/safetensors.hpp"
+#include "oacim/eval/eval_run.hpp"
 #include "oacim/hw/fast_datapath.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/sim/cosim.hpp"
@@ -121,6 +122,8 @@ int cmd_cosim(const std::vector<std::string>& args) {
   std::uint64_t seed = 0;
   int block = 32;
   int threads = 0;
+  std::string model_path, tokenizer_path, layer, text_path = "tests/data/tinystories-valid-slice.txt";
+  int tokens_opt = 8;
   po::options_description opts("cosim options");
   opts.add_options()
       ("hw", po::value(&hw_path), "hardware config YAML (default: built-in defaults)")
@@ -128,6 +131,11 @@ int cmd_cosim(const std::vector<std::string>& args) {
       ("prefix", po::value(&prefix)->default_value(""), "layer prefix inside the weights file")
       ("inputs", po::value(&inputs_path), "activations .safetensors with tensor 'x' [tokens, in_features], F32 or BF16")
       ("random", po::value(&random), "generate a layer instead: ROWSxCOLSxTOKENS, e.g. 64x256x8")
+      ("model", po::value(&model_path), "or a real model's layer: llama2.c .bin or HF directory (with --layer)")
+      ("tokenizer", po::value(&tokenizer_path), "tokenizer of --model (default: the model's own)")
+      ("layer", po::value(&layer), "Linear of --model to co-simulate, e.g. layers.0.attention.wq")
+      ("tokens", po::value(&tokens_opt)->default_value(tokens_opt), "tokens of --text whose activations feed --layer")
+      ("text", po::value(&text_path)->default_value(text_path), "text run through --model to capture the activations")
       ("seed", po::value(&seed)->default_value(0), "seed of --random")
       ("block-size", po::value(&block)->default_value(32), "block size of --random weights")
       ("save", po::value(&save_prefix), "with --random: write PREFIX.weights.safetensors and PREFIX.inputs.safetensors")
@@ -135,12 +143,12 @@ int cmd_cosim(const std::vector<std::string>& args) {
       ("json", po::value(&json_path), "write the comparison, cycles and counters to this JSON file");
   po::variables_map vm;
   const int parsed = parse_command_line(
-      "cosim", "--hw CONFIG (--weights PACKED --inputs ACTS | --random RxCxT [--seed S]) [--json OUT]", opts,
+      "cosim", "--hw CONFIG (--weights PACKED --inputs ACTS | --random RxCxT | --model M --layer L) [--json OUT]", opts,
       po::options_description(), {}, args, vm);
   if (parsed >= 0) return parsed;
-  if (random.empty() == weights_path.empty()) {
-    throw InvalidArgument("--weights", "give either --weights and --inputs, or --random");
-  }
+  const int sources = !random.empty() + !weights_path.empty() + !model_path.empty();
+  if (sources != 1) throw InvalidArgument("--weights", "give one of --weights/--inputs, --random, or --model/--layer");
+  if (!model_path.empty() && layer.empty()) throw InvalidArgument("--layer", "required with --model");
   if (!weights_path.empty() && inputs_path.empty()) throw InvalidArgument("--inputs", "required with --weights");
   if (!save_prefix.empty() && random.empty()) throw InvalidArgument("--save", "only with --random");
 
@@ -162,6 +170,17 @@ int cmd_cosim(const std::vector<std::string>& args) {
       wr.add("x", DType::F32, {tokens, weights->cols()}, x);
       wr.write(save_prefix + ".inputs.safetensors");
     }
+  } else if (!model_path.empty()) {
+    // A real layer on real activations: RTN weights (outliers and offsets on) until the quantizers land.
+    const eval::LayerCapture cap = eval::capture_layer(model_path, tokenizer_path, text_path, layer, tokens_opt);
+    RtnPackOptions rtn;
+    rtn.grid.block_size = block;
+    rtn.outliers = true;
+    rtn.offsets = true;
+    weights.emplace(pack_rtn(cap.weight, cap.rows, cap.cols, rtn, nullptr));
+    x = cap.inputs;
+    tokens = cap.tokens;
+    source = fmt::format("{} layer {} on {} tokens of {}", model_path, layer, tokens, text_path);
   } else {
     weights.emplace(load_packed(SafetensorsFile::open(weights_path), prefix));
     x = read_inputs(inputs_path, weights->cols(), &tokens);

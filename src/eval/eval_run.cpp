@@ -12,6 +12,7 @@
 
 #include "oacim/core/error.hpp"
 #include "oacim/core/ones_count.hpp"
+#include "oacim/core/text_file.hpp"
 #include "oacim/eval/perplexity.hpp"
 #include "oacim/model/bpe_tokenizer.hpp"
 #include "oacim/model/gpt_model.hpp"
@@ -36,19 +37,31 @@ std::string find_tokenizer(const std::string& model, const std::string& given, i
                                                    model));
 }
 
-}  // namespace
+// A loaded model of any supported family, with its tokenizer.
+struct LoadedModel {
+  std::unique_ptr<model::LlamaModel> llama;
+  std::unique_ptr<model::GptModel> gpt;
+  std::function<std::vector<int>(const std::string&)> tokenize;
+  int vocab = 0;
+  int max_seq = 0;
+  std::vector<model::QuantLinear*> linears;
+  at::Tensor forward(const std::vector<int>& ids, model::Backend b) const {
+    return llama ? llama->forward(ids, b) : gpt->forward(ids, b);
+  }
+};
 
-EvalResult run_eval(const EvalOptions& o) {
-  const model::Backend backend = model::backend_from_string(o.backend, "--backend");
-  o.quant.validate();
-  if (o.seqlen < 0 || o.max_windows < 0) throw InvalidArgument("--seqlen", "must not be negative");
-
+LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path) {
+  EvalOptions o;
+  o.model_path = model_path;
+  o.tokenizer_path = tokenizer_path;
+  LoadedModel lm;
+  std::unique_ptr<model::LlamaModel> llama;
+  std::unique_ptr<model::GptModel> gpt;
+  std::function<std::vector<int>(const std::string&)> tokenize;
   // A directory is a Hugging Face checkpoint (llama: tokenizer.model; opt, gpt2: vocab.json +
   // merges.txt); a file a llama2.c one (tokenizer.bin or tok<vocab>.bin beside it). --tokenizer
   // overrides the LLaMA tokenizers: a SentencePiece .model or a llama2.c .bin.
   const bool hf = fs::is_directory(o.model_path);
-  std::unique_ptr<model::LlamaModel> llama;
-  std::unique_ptr<model::GptModel> gpt;
   std::string type = "llama2c";
   if (hf) {
     const model::HfCheckpoint ck = model::HfCheckpoint::open(o.model_path);
@@ -63,7 +76,6 @@ EvalResult run_eval(const EvalOptions& o) {
   }
   const int vocab = llama ? llama->spec().vocab_size : gpt->spec().vocab_size;
   const int max_seq = llama ? llama->spec().max_seq_len : gpt->spec().max_positions;
-  std::function<std::vector<int>(const std::string&)> tokenize;
   int tok_vocab = 0;
   if (gpt) {
     if (!o.tokenizer_path.empty()) throw InvalidArgument("--tokenizer", "OPT and GPT-2 read vocab.json and merges.txt from their directory");
@@ -97,14 +109,31 @@ EvalResult run_eval(const EvalOptions& o) {
     throw FormatError(o.model_path, fmt::format("the tokenizer has {} pieces, more than the model's vocabulary of {}",
                                                 tok_vocab, vocab));
   }
+  lm.llama = std::move(llama);
+  lm.gpt = std::move(gpt);
+  lm.tokenize = std::move(tokenize);
+  lm.vocab = vocab;
+  lm.max_seq = max_seq;
+  lm.linears = lm.llama ? lm.llama->linears() : lm.gpt->linears();
+  return lm;
+}
+
+}  // namespace
+
+EvalResult run_eval(const EvalOptions& o) {
+  const model::Backend backend = model::backend_from_string(o.backend, "--backend");
+  o.quant.validate();
+  if (o.seqlen < 0 || o.max_windows < 0) throw InvalidArgument("--seqlen", "must not be negative");
+
+  LoadedModel lm = load_model(o.model_path, o.tokenizer_path);
+  const int max_seq = lm.max_seq;
+  const auto& tokenize = lm.tokenize;
   const int seqlen = o.seqlen == 0 ? max_seq : o.seqlen;
   if (seqlen > max_seq) {
     throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", seqlen, max_seq));
   }
-  const std::vector<model::QuantLinear*> linears = llama ? llama->linears() : gpt->linears();
-  const auto forward = [&](const std::vector<int>& ids, model::Backend b) {
-    return llama ? llama->forward(ids, b) : gpt->forward(ids, b);
-  };
+  const std::vector<model::QuantLinear*>& linears = lm.linears;
+  const auto forward = [&](const std::vector<int>& ids, model::Backend b) { return lm.forward(ids, b); };
 
   EvalResult res;
   if (backend != model::Backend::Float) {
@@ -152,6 +181,37 @@ EvalResult run_eval(const EvalOptions& o) {
     res.hw_counters.weight_bits = bits;
   }
   return res;
+}
+
+LayerCapture capture_layer(const std::string& model_path, const std::string& tokenizer_path,
+                           const std::string& text_file, const std::string& layer, int tokens) {
+  LoadedModel lm = load_model(model_path, tokenizer_path);
+  model::QuantLinear* target = nullptr;
+  std::string names;
+  for (model::QuantLinear* lin : lm.linears) {
+    if (lin->name() == layer) target = lin;
+    if (names.size() < 300) names += (names.empty() ? "" : ", ") + lin->name();
+  }
+  if (!target) throw InvalidArgument("--layer", fmt::format("'{}' is not a Linear of {} (it has: {}, ...)", layer, model_path, names));
+  if (tokens <= 0 || tokens > lm.max_seq) {
+    throw InvalidArgument("--tokens", fmt::format("{} is outside 1..{} (the model's positions)", tokens, lm.max_seq));
+  }
+  std::vector<int> ids = lm.tokenize(read_whole_file(text_file));
+  if (static_cast<int>(ids.size()) < tokens) {
+    throw InvalidArgument("--tokens", fmt::format("{} has only {} tokens", text_file, ids.size()));
+  }
+  ids.resize(static_cast<std::size_t>(tokens));
+  LayerCapture c;
+  c.layer = layer;
+  c.rows = target->out_features();
+  c.cols = target->in_features();
+  const at::Tensor& w = target->weight();
+  c.weight.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+  target->capture_inputs(&c.inputs, tokens);
+  lm.forward(ids, model::Backend::Float);
+  target->capture_inputs(nullptr, 0);
+  c.tokens = static_cast<int>(c.inputs.size() / static_cast<std::size_t>(c.cols));
+  return c;
 }
 
 }  // namespace oacim::eval

@@ -50,6 +50,12 @@ void QuantLinear::set_packed(std::shared_ptr<const PackedCimWeights> packed, con
 }
 
 at::Tensor QuantLinear::forward(const at::Tensor& x, Backend backend) const {
+  if (capture_) {
+    const at::Tensor rows = x.reshape({-1, in_features()}).contiguous();
+    const auto have = static_cast<std::int64_t>(capture_->size()) / in_features();
+    const std::int64_t take = std::min<std::int64_t>(rows.size(0), capture_rows_ - have);
+    if (take > 0) capture_->insert(capture_->end(), rows.data_ptr<float>(), rows.data_ptr<float>() + take * in_features());
+  }
   switch (backend) {
     case Backend::Float: return at::linear(x, weight_, bias_ ? *bias_ : at::Tensor());
     case Backend::FakeQuant:

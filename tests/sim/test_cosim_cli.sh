@@ -52,8 +52,16 @@ a,b=(json.load(open(f)) for f in sys.argv[1:3])
 sys.exit(0 if a['output_fnv1a']==b['output_fnv1a'] and b['bit_exact'] else 1)" "$work/a.json" "$work/b.json" \
   || fail "file mode differs from the generated layer"
 
+# A real model layer on real activations: stories260K's down projection (172 inputs: a ragged block).
+"$OACIM" cosim --model "$SRC/tests/data/stories260K/stories260K.bin" --layer layers.2.feed_forward.w2 --tokens 16 \
+  --text "$SRC/tests/data/tinystories-valid-slice.txt" --hw "$SRC/configs/hw/oacim-narrow.yaml" --json "$work/m.json" \
+  >"$work/m.log" 2>&1 || fail "cosim --model: $(cat "$work/m.log")"
+grep -q "BIT-EXACT" "$work/m.log" || fail "cosim --model is not bit-exact: $(cat "$work/m.log")"
+expect_rc 2 "is not a Linear" cosim --model "$SRC/tests/data/stories260K/stories260K.bin" --layer nope \
+  --text "$SRC/tests/data/tinystories-valid-slice.txt"
+expect_rc 2 "required with --model" cosim --model "$SRC/tests/data/stories260K/stories260K.bin"
 expect_rc 2 "ROWSxCOLSxTOKENS" cosim --random 10x10
-expect_rc 2 "either" cosim
+expect_rc 2 "give one of" cosim
 expect_rc 2 "macro.rows" cosim --random 16x256x2 --block-size 128
 printf 'macro:\n  rows: 64\n  rowz: 3\n' >"$work/bad.yaml"
 expect_rc 2 "bad.yaml:3: macro.rowz" cosim --hw "$work/bad.yaml" --random 8x64x1

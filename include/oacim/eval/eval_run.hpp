@@ -44,4 +44,18 @@ struct EvalResult {
 // Throws oacim::Error subclasses naming the file or option on bad input.
 EvalResult run_eval(const EvalOptions& options);
 
+// One Linear of a real model with the activations it sees: the fp32 weight [rows x cols] and the
+// inputs of the first `tokens` tokens of `text_file` in a float forward pass ([tokens x cols]).
+struct LayerCapture {
+  std::string layer;
+  int rows = 0;
+  int cols = 0;
+  int tokens = 0;
+  std::vector<float> weight;
+  std::vector<float> inputs;
+};
+// Throws InvalidArgument naming the layer (and listing the model's Linears) when it does not exist.
+LayerCapture capture_layer(const std::string& model_path, const std::string& tokenizer_path,
+                           const std::string& text_file, const std::string& layer, int tokens);
+
 }  // namespace oacim::eval

@@ -38,6 +38,13 @@ class QuantLinear {
 
   at::Tensor forward(const at::Tensor& x, Backend backend) const;
 
+  // Records the inputs of later forward calls (rows of [.., in], at most `max_rows` in all) into
+  // `sink`; nullptr stops recording. For co-simulating a real layer on real activations.
+  void capture_inputs(std::vector<float>* sink, int max_rows) {
+    capture_ = sink;
+    capture_rows_ = max_rows;
+  }
+
   // Datapath counters summed over every `hw` call since the last reset.
   const hw::HwCounters& hw_counters() const { return counters_; }
   void reset_counters() { counters_ = hw::HwCounters{}; }
@@ -50,6 +57,8 @@ class QuantLinear {
   at::Tensor dequantized_;  // [out, in]
   std::unique_ptr<hw::FastDatapath> datapath_;
   mutable hw::HwCounters counters_;
+  std::vector<float>* capture_ = nullptr;
+  int capture_rows_ = 0;
 };
 
 }  // namespace oacim::model
