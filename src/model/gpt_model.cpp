@@ -110,6 +110,37 @@ GptModel GptModel::from_hf(const HfCheckpoint& ck) {
   return m;
 }
 
+GptModel GptModel::random(const GptSpec& spec, std::uint64_t seed) {
+  at::manual_seed(static_cast<std::int64_t>(seed));
+  GptModel m;
+  m.spec_ = spec;
+  const std::int64_t D = spec.dim, F = spec.ffn_dim;
+  auto lin = [](const std::string& name, std::int64_t out, std::int64_t in) {
+    return std::make_unique<QuantLinear>(name, at::randn({out, in}) * 0.02, at::zeros({out}));
+  };
+  m.embed_ = at::randn({spec.vocab_size, D}) * 0.02;
+  m.positions_ = at::randn({spec.max_positions + spec.position_offset, D}) * 0.02;
+  for (int l = 0; l < spec.n_layers; ++l) {
+    const std::string p = "layers." + std::to_string(l) + ".";
+    Layer L;
+    L.ln1_w = at::ones({D});
+    L.ln1_b = at::zeros({D});
+    L.ln2_w = at::ones({D});
+    L.ln2_b = at::zeros({D});
+    L.q = lin(p + "q", D, D);
+    L.k = lin(p + "k", D, D);
+    L.v = lin(p + "v", D, D);
+    L.o = lin(p + "o", D, D);
+    L.fc1 = lin(p + "fc1", F, D);
+    L.fc2 = lin(p + "fc2", D, F);
+    m.layers_.push_back(std::move(L));
+  }
+  m.lnf_w_ = at::ones({D});
+  m.lnf_b_ = at::zeros({D});
+  m.classifier_ = std::make_unique<QuantLinear>("lm_head", m.embed_.clone());
+  return m;
+}
+
 at::Tensor GptModel::forward(const std::vector<int>& tokens, Backend backend) const {
   const auto T = static_cast<std::int64_t>(tokens.size());
   if (T > spec_.max_positions) {

@@ -60,33 +60,6 @@ void LlamaModel::build_rope_tables() {
   rope_sin_ = tensor_from(sinv, {spec_.max_seq_len, hs / 2});
 }
 
-LlamaModel LlamaModel::random(const LlamaSpec& spec, std::uint64_t seed) {
-  at::manual_seed(seed);
-  LlamaModel m;
-  m.spec_ = spec;
-  const std::int64_t D = spec.dim, H = spec.hidden_dim, KV = static_cast<std::int64_t>(spec.n_kv_heads) * spec.head_size();
-  auto w = [](std::int64_t o, std::int64_t i) { return at::randn({o, i}) * 0.02; };
-  m.embed_ = at::randn({spec.vocab_size, D}) * 0.02;
-  for (int l = 0; l < spec.n_layers; ++l) {
-    Layer L;
-    const std::string p = "layers." + std::to_string(l) + ".";
-    L.attn_norm = at::ones({D});
-    L.ffn_norm = at::ones({D});
-    L.q = std::make_unique<QuantLinear>(p + "q", w(D, D));
-    L.k = std::make_unique<QuantLinear>(p + "k", w(KV, D));
-    L.v = std::make_unique<QuantLinear>(p + "v", w(KV, D));
-    L.o = std::make_unique<QuantLinear>(p + "o", w(D, D));
-    L.gate = std::make_unique<QuantLinear>(p + "gate", w(H, D));
-    L.up = std::make_unique<QuantLinear>(p + "up", w(H, D));
-    L.down = std::make_unique<QuantLinear>(p + "down", w(D, H));
-    m.layers_.push_back(std::move(L));
-  }
-  m.final_norm_ = at::ones({D});
-  m.classifier_ = std::make_unique<QuantLinear>("output", w(spec.vocab_size, D));
-  m.build_rope_tables();
-  return m;
-}
-
 LlamaModel LlamaModel::from_hf(const HfCheckpoint& ck) {
   const std::string type = ck.model_type();
   if (type != "llama") {

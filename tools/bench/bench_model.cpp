@@ -1,9 +1,8 @@
 // Forward throughput of the LLaMA decoder (fp32, float backend) in tokens/s, and the fraction of
 // the machine's fp32 matmul rate (measured in the same run, at::matmul 1024^3) that the forward
 // pass reaches, counting 2 FLOPs per weight per token plus attention. Models: the bundled
-// stories260K (window 256) and a randomly initialised 125M-parameter shape with OPT-125m's sizes
-// (dim 768, 12 layers, 12 heads, FFN 3072, vocab 50272; LLaMA blocks until the OPT decoder lands),
-// window 512. Usage: bench_model [THREADS]
+// stories260K (LLaMA, window 256) and a randomly initialised OPT-125m (dim 768, 12 layers, 12
+// heads, FFN 3072, vocab 50272, the OPT decoder), window 512. Usage: bench_model [THREADS]
 #include <algorithm>
 #include <functional>
 #include <chrono>
@@ -15,6 +14,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include "oacim/model/gpt_model.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
 #include "oacim/model/llama_model.hpp"
 
@@ -48,22 +48,32 @@ int main(int argc, char** argv) {
   std::printf("bench_model: %d threads, fp32 matmul 1024^3: %.1f GFLOP/s\n", threads, mm / 1e9);
   std::printf("%-34s %8s %12s %12s %14s\n", "model", "tokens", "tokens/s", "GFLOP/s", "x matmul rate");
   const std::string bin = std::string(OACIM_SOURCE_DIR) + "/tests/data/stories260K/stories260K.bin";
-  struct Case {
-    std::string name;
-    oacim::model::LlamaModel model;
-    int tokens;
+  auto report = [&](const char* name, int tokens, int vocab, double flops_per_pass,
+                    const std::function<void(const std::vector<int>&)>& forward) {
+    std::vector<int> ids(static_cast<std::size_t>(tokens));
+    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int>((i * 7919) % static_cast<std::size_t>(vocab));
+    forward(ids);
+    const double s = seconds_of([&] { forward(ids); }, 5);
+    const double flops = flops_per_pass / s;
+    std::printf("%-34s %8d %12.0f %12.1f %14.2f\n", name, tokens, tokens / s, flops / 1e9, flops / mm);
   };
-  std::vector<Case> cases;
-  cases.push_back({"stories260K (bundled)", oacim::model::LlamaModel::from_llama2c(oacim::model::load_llama2c(bin)), 256});
-  oacim::model::LlamaSpec opt125m{768, 3072, 12, 12, 12, 50272, 2048, 1e-5f, 10000.0f, true};
-  cases.push_back({"random 125M (OPT-125m sizes)", oacim::model::LlamaModel::random(opt125m, 0), 512});
-  for (const Case& c : cases) {
-    std::vector<int> ids(static_cast<std::size_t>(c.tokens));
-    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int>((i * 7919) % static_cast<std::size_t>(c.model.spec().vocab_size));
-    c.model.forward(ids, oacim::model::Backend::Float);
-    const double s = seconds_of([&] { c.model.forward(ids, oacim::model::Backend::Float); }, 5);
-    const double flops = forward_flops(c.model.spec(), c.tokens) / s;
-    std::printf("%-34s %8d %12.0f %12.1f %14.2f\n", c.name.c_str(), c.tokens, c.tokens / s, flops / 1e9, flops / mm);
-  }
+  const auto stories = oacim::model::LlamaModel::from_llama2c(oacim::model::load_llama2c(bin));
+  report("stories260K (bundled LLaMA)", 256, stories.spec().vocab_size, forward_flops(stories.spec(), 256),
+         [&](const std::vector<int>& ids) { stories.forward(ids, oacim::model::Backend::Float); });
+  oacim::model::GptSpec opt;
+  opt.family = oacim::model::GptSpec::Family::Opt;
+  opt.dim = 768;
+  opt.n_layers = 12;
+  opt.n_heads = 12;
+  opt.ffn_dim = 3072;
+  opt.vocab_size = 50272;
+  opt.max_positions = 2048;
+  opt.position_offset = 2;
+  const auto opt125m = oacim::model::GptModel::random(opt, 0);
+  // Same FLOP count as a LLaMA block with a two-matrix MLP: 4 D^2 attention + 2 D F MLP per token.
+  const double T = 512, Dd = opt.dim, Ff = opt.ffn_dim;
+  const double opt_flops = opt.n_layers * (2.0 * T * (4 * Dd * Dd + 2 * Dd * Ff) + 4.0 * T * T * Dd) + 2.0 * T * Dd * opt.vocab_size;
+  report("random OPT-125m", 512, opt.vocab_size, opt_flops,
+         [&](const std::vector<int>& ids) { opt125m.forward(ids, oacim::model::Backend::Float); });
   return 0;
 }

@@ -3,6 +3,7 @@
 // by 2), multi-head attention with biases, a two-layer MLP (ReLU for OPT, GELU-tanh for GPT-2),
 // final LayerNorm and a classifier tied to the token embedding. Every Linear is a QuantLinear;
 // GPT-2's Conv1D weights ([in, out], q/k/v fused) are transposed and split at load time.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,8 @@ class GptModel {
  public:
   // model_type "opt" or "gpt2"; FormatError naming file and tensor otherwise.
   static GptModel from_hf(const HfCheckpoint& ckpt);
+  // Gaussian weights (std 0.02, zero biases, unit norms) of any shape: benchmarks.
+  static GptModel random(const GptSpec& spec, std::uint64_t seed);
 
   const GptSpec& spec() const { return spec_; }
   // Logits [T, vocab] for tokens at positions 0..T-1.

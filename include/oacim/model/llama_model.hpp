@@ -36,8 +36,6 @@ class LlamaModel {
   static LlamaModel from_llama2c(const Llama2cWeights& w);
   // model_type "llama"; FormatError naming the file and tensor for anything missing or misshapen.
   static LlamaModel from_hf(const HfCheckpoint& ckpt);
-  // Gaussian weights (std 0.02, norms 1) of any shape: benchmarks and tests of large shapes.
-  static LlamaModel random(const LlamaSpec& spec, std::uint64_t seed);
 
   const LlamaSpec& spec() const { return spec_; }
   // Logits [T, vocab] for tokens at positions 0..T-1 (causal attention, no cache).
