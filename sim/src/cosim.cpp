@@ -122,20 +122,13 @@ class CosimDriver : public sc_core::sc_module {
       }
       res.simulated_ns = static_cast<double>(res.load_cycles + res.compute_cycles + res.readback_cycles) *
                          chip_.period().to_seconds() * 1e9;
+      // This layer's share of the chip's running totals; the weight bits describe the layer loaded.
       const hw::HwCounters after = chip_.counters();
-      hw::HwCounters d;
-      d.tokens = c.tokens;
-      d.macs = after.macs - before.macs;
-      d.macro_activations = after.macro_activations - before.macro_activations;
-      d.input_bitplanes = after.input_bitplanes - before.input_bitplanes;
-      d.tree_overflows = after.tree_overflows - before.tree_overflows;
-      d.acc_overflows = after.acc_overflows - before.acc_overflows;
-      d.outlier_hits = after.outlier_hits - before.outlier_hits;
-      d.inputs_flushed = after.inputs_flushed - before.inputs_flushed;
-      d.nonfinite_inputs = after.nonfinite_inputs - before.nonfinite_inputs;
-      d.weight_ones = after.weight_ones;
-      d.weight_bits = after.weight_bits;
-      res.counters = d;
+      res.counters = after;
+      res.counters -= before;
+      res.counters.tokens = c.tokens;
+      res.counters.weight_ones = after.weight_ones;
+      res.counters.weight_bits = after.weight_bits;
       const std::vector<ModuleActivity> act_after = chip_.activity();
       for (std::size_t i = 0; i < act_after.size(); ++i) {
         ModuleActivity a = act_after[i];

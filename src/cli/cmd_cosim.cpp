@@ -243,10 +243,6 @@ int cmd_cosim(const std::vector<std::string>& args) {
   for (const auto& [k, v] : r.counters.items()) std::cout << " " << k << "=" << v;
   std::cout << "\n";
   if (!json_path.empty()) {
-    nlohmann::json counters;
-    for (const auto& [k, v] : r.counters.items()) counters[k] = v;
-    nlohmann::json hw_counters;
-    for (const auto& [k, v] : hw_res.counters.items()) hw_counters[k] = v;
     nlohmann::json activity = nlohmann::json::array();
     for (const auto& a : r.activity) {
       activity.push_back({{"module", a.module}, {"busy_cycles", a.busy_cycles}, {"items", a.items}, {"unit", a.item_unit}});
@@ -263,8 +259,8 @@ int cmd_cosim(const std::vector<std::string>& args) {
                        {"max_ulp", max_ulp},
                        {"counters_match", counters_match},
                        {"output_fnv1a", fmt::format("{:016x}", fnv1a(r.y))},
-                       {"counters", counters},
-                       {"hw_counters", hw_counters},
+                       {"counters", counters_json(r.counters)},
+                       {"hw_counters", counters_json(hw_res.counters)},
                        {"fakequant", {{"relative_rms_error", rel_rms}, {"max_abs_error", max_abs}}},
                        {"cycles",
                         {{"load", r.load_cycles},

@@ -84,10 +84,8 @@ int cmd_eval(const std::vector<std::string>& args) {
                              {"weight_bits", r.weight_bits}};
     }
     if (o.backend == "hw") {
-      nlohmann::json c;
-      for (const auto& [k, v] : r.hw_counters.items()) c[k] = v;
       doc["hw_config"] = {{"name", o.hw.name}, {"knobs", hw::to_key_values(o.hw)}};
-      doc["hw_counters"] = c;
+      doc["hw_counters"] = counters_json(r.hw_counters);
     }
     write_json_result(json_path, doc);
   }

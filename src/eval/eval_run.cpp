@@ -27,8 +27,8 @@ namespace oacim::eval {
 
 namespace {
 
-std::string find_tokenizer(const std::string& model, const std::string& given, int vocab) {
-  if (!given.empty()) return given;
+// tokenizer.bin or tok<vocab>.bin beside a llama2.c checkpoint.
+std::string tokenizer_beside(const std::string& model, int vocab) {
   const fs::path dir = fs::path(model).parent_path();
   for (const std::string& name : {std::string("tokenizer.bin"), fmt::format("tok{}.bin", vocab)}) {
     if (fs::exists(dir / name)) return (dir / name).string();
@@ -42,7 +42,6 @@ struct LoadedModel {
   std::unique_ptr<model::LlamaModel> llama;
   std::unique_ptr<model::GptModel> gpt;
   std::function<std::vector<int>(const std::string&)> tokenize;
-  int vocab = 0;
   int max_seq = 0;
   std::vector<model::QuantLinear*> linears;
   at::Tensor forward(const std::vector<int>& ids, model::Backend b) const {
@@ -50,71 +49,60 @@ struct LoadedModel {
   }
 };
 
+// A directory is a Hugging Face checkpoint (llama: tokenizer.model; opt, gpt2: vocab.json +
+// merges.txt); a file a llama2.c one (tokenizer.bin or tok<vocab>.bin beside it). A given
+// tokenizer overrides the LLaMA ones: a SentencePiece .model or a llama2.c .bin.
 LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path) {
-  EvalOptions o;
-  o.model_path = model_path;
-  o.tokenizer_path = tokenizer_path;
   LoadedModel lm;
-  std::unique_ptr<model::LlamaModel> llama;
-  std::unique_ptr<model::GptModel> gpt;
-  std::function<std::vector<int>(const std::string&)> tokenize;
-  // A directory is a Hugging Face checkpoint (llama: tokenizer.model; opt, gpt2: vocab.json +
-  // merges.txt); a file a llama2.c one (tokenizer.bin or tok<vocab>.bin beside it). --tokenizer
-  // overrides the LLaMA tokenizers: a SentencePiece .model or a llama2.c .bin.
-  const bool hf = fs::is_directory(o.model_path);
+  const bool hf = fs::is_directory(model_path);
   std::string type = "llama2c";
   if (hf) {
-    const model::HfCheckpoint ck = model::HfCheckpoint::open(o.model_path);
+    const model::HfCheckpoint ck = model::HfCheckpoint::open(model_path);
     type = ck.model_type();
     if (type == "opt" || type == "gpt2") {
-      gpt = std::make_unique<model::GptModel>(model::GptModel::from_hf(ck));
+      lm.gpt = std::make_unique<model::GptModel>(model::GptModel::from_hf(ck));
     } else {
-      llama = std::make_unique<model::LlamaModel>(model::LlamaModel::from_hf(ck));
+      lm.llama = std::make_unique<model::LlamaModel>(model::LlamaModel::from_hf(ck));
     }
   } else {
-    llama = std::make_unique<model::LlamaModel>(model::LlamaModel::from_llama2c(model::load_llama2c(o.model_path)));
+    lm.llama = std::make_unique<model::LlamaModel>(model::LlamaModel::from_llama2c(model::load_llama2c(model_path)));
   }
-  const int vocab = llama ? llama->spec().vocab_size : gpt->spec().vocab_size;
-  const int max_seq = llama ? llama->spec().max_seq_len : gpt->spec().max_positions;
+  const int vocab = lm.llama ? lm.llama->spec().vocab_size : lm.gpt->spec().vocab_size;
+  lm.max_seq = lm.llama ? lm.llama->spec().max_seq_len : lm.gpt->spec().max_positions;
+  lm.linears = lm.llama ? lm.llama->linears() : lm.gpt->linears();
   int tok_vocab = 0;
-  if (gpt) {
-    if (!o.tokenizer_path.empty()) throw InvalidArgument("--tokenizer", "OPT and GPT-2 read vocab.json and merges.txt from their directory");
+  if (lm.gpt) {
+    if (!tokenizer_path.empty()) throw InvalidArgument("--tokenizer", "OPT and GPT-2 read vocab.json and merges.txt from their directory");
     auto bpe = std::make_shared<model::BpeTokenizer>(model::BpeTokenizer::load(
-        (fs::path(o.model_path) / "vocab.json").string(), (fs::path(o.model_path) / "merges.txt").string()));
+        (fs::path(model_path) / "vocab.json").string(), (fs::path(model_path) / "merges.txt").string()));
     tok_vocab = bpe->vocab_size();
     const bool opt = type == "opt";
-    tokenize = [bpe, opt](const std::string& text) {
+    lm.tokenize = [bpe, opt](const std::string& text) {
       std::vector<int> ids = bpe->encode(text);
       if (opt) ids.insert(ids.begin(), 2);  // OPT's tokenizer prepends </s> to every call
       return ids;
     };
   } else {
-    std::string tok_path = o.tokenizer_path;
+    std::string tok_path = tokenizer_path;
     if (tok_path.empty() && hf) {
-      tok_path = (fs::path(o.model_path) / "tokenizer.model").string();
+      tok_path = (fs::path(model_path) / "tokenizer.model").string();
       if (!fs::exists(tok_path)) {
         throw InvalidArgument("--tokenizer", fmt::format("{} has no tokenizer.model (tokenizer.json is not read yet); "
                                                          "give --tokenizer",
-                                                         o.model_path));
+                                                         model_path));
       }
     }
-    if (tok_path.empty()) tok_path = find_tokenizer(o.model_path, "", vocab);
+    if (tok_path.empty()) tok_path = tokenizer_beside(model_path, vocab);
     const bool sentencepiece = fs::path(tok_path).extension() == ".model";
     auto tok = std::make_shared<model::Llama2cTokenizer>(sentencepiece ? model::Llama2cTokenizer::load_sentencepiece(tok_path)
                                                                        : model::Llama2cTokenizer::load(tok_path, vocab));
     tok_vocab = tok->vocab_size();
-    tokenize = [tok](const std::string& text) { return tok->encode(text, true, false); };
+    lm.tokenize = [tok](const std::string& text) { return tok->encode(text, true, false); };
   }
   if (tok_vocab > vocab) {
-    throw FormatError(o.model_path, fmt::format("the tokenizer has {} pieces, more than the model's vocabulary of {}",
-                                                tok_vocab, vocab));
+    throw FormatError(model_path, fmt::format("the tokenizer has {} pieces, more than the model's vocabulary of {}",
+                                              tok_vocab, vocab));
   }
-  lm.llama = std::move(llama);
-  lm.gpt = std::move(gpt);
-  lm.tokenize = std::move(tokenize);
-  lm.vocab = vocab;
-  lm.max_seq = max_seq;
-  lm.linears = lm.llama ? lm.llama->linears() : lm.gpt->linears();
   return lm;
 }
 
@@ -126,19 +114,15 @@ EvalResult run_eval(const EvalOptions& o) {
   if (o.seqlen < 0 || o.max_windows < 0) throw InvalidArgument("--seqlen", "must not be negative");
 
   LoadedModel lm = load_model(o.model_path, o.tokenizer_path);
-  const int max_seq = lm.max_seq;
-  const auto& tokenize = lm.tokenize;
-  const int seqlen = o.seqlen == 0 ? max_seq : o.seqlen;
-  if (seqlen > max_seq) {
-    throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", seqlen, max_seq));
+  const int seqlen = o.seqlen == 0 ? lm.max_seq : o.seqlen;
+  if (seqlen > lm.max_seq) {
+    throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", seqlen, lm.max_seq));
   }
-  const std::vector<model::QuantLinear*>& linears = lm.linears;
-  const auto forward = [&](const std::vector<int>& ids, model::Backend b) { return lm.forward(ids, b); };
 
   EvalResult res;
   if (backend != model::Backend::Float) {
     OnesCount ones;
-    for (model::QuantLinear* lin : linears) {
+    for (model::QuantLinear* lin : lm.linears) {
       const at::Tensor& w = lin->weight();
       const std::vector<float> wv(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
       auto packed = std::make_shared<const PackedCimWeights>(
@@ -151,7 +135,7 @@ EvalResult run_eval(const EvalOptions& o) {
     res.weight_bits = ones.stored_bits;
   }
 
-  const std::vector<int> corpus = tokenize(dataset_text(o.dataset, o.data_dir));
+  const std::vector<int> corpus = lm.tokenize(dataset_text(o.dataset, o.data_dir));
   // A redrawn line on a terminal; in a log, a line about every tenth of the run.
   const bool tty = ::isatty(2) != 0;
   const auto progress = [&](int done, int total, double s) {
@@ -161,7 +145,7 @@ EvalResult run_eval(const EvalOptions& o) {
                              s / done * (total - done), tty && done != total ? "   " : "\n")
               << std::flush;
   };
-  const PerplexityResult r = perplexity([&](const std::vector<int>& ids) { return forward(ids, backend); }, corpus,
+  const PerplexityResult r = perplexity([&](const std::vector<int>& ids) { return lm.forward(ids, backend); }, corpus,
                                         seqlen, o.max_windows, progress);
   res.perplexity = r.ppl;
   res.mean_nll = r.mean_nll;
@@ -172,14 +156,8 @@ EvalResult run_eval(const EvalOptions& o) {
   res.seconds = r.seconds;
   res.tokens_per_second = r.tokens_per_second;
   res.window_nll = r.window_nll;
-  for (const model::QuantLinear* lin : linears) {
-    const hw::HwCounters& c = lin->hw_counters();
-    const std::int64_t ones = res.hw_counters.weight_ones + c.weight_ones;
-    const std::int64_t bits = res.hw_counters.weight_bits + c.weight_bits;
-    res.hw_counters += c;
-    res.hw_counters.weight_ones = ones;  // per layer in each, summed over layers here
-    res.hw_counters.weight_bits = bits;
-  }
+  // Each layer holds its own weight bits once, so summing layers sums those too.
+  for (const model::QuantLinear* lin : lm.linears) res.hw_counters += lin->hw_counters();
   return res;
 }
 

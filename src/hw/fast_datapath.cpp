@@ -24,7 +24,7 @@ namespace {
 constexpr int kP = FastDatapath::kPanelRows;
 constexpr int kT = FastDatapath::kTileTokens;
 
-// ---- A-tile kernels: out[i][j] = sum_k x[k * 6 + i] * w[k * 16 + j], i < 6, j < 16 ----
+// ---- A-tile kernels: out[i][j] = sum_k x[k * kT + i] * w[k * kP + j], i < kT (6), j < kP (32) ----
 // x is the token tile packed k-major (prepare_inputs), so the broadcasts read consecutive floats.
 
 __attribute__((always_inline)) inline void tile_kernel_generic(const float* x, const float* w, int n, float* out) {
@@ -157,7 +157,7 @@ struct TileCorrections {
   const float* x_at(int t) const { return x.data() + static_cast<std::size_t>(t) * FastDatapath::kPanelRows; }
 };
 
-// The floating-point steps for one (6-token, 16-row) tile of block b; y is [padded_tokens][16].
+// The floating-point steps for one (kT-token, kP-row) tile of block b; y is [padded_tokens][kP].
 template <NumFormat P, NumFormat O>
 __attribute__((always_inline)) inline void epilogue(const PreparedInputs& in, const float* a, const TileCorrections& k,
                                                     int t0, int b, int nb, const float* scale, const float* zero,
@@ -484,7 +484,7 @@ void prepare_inputs(PreparedInputs& in, const LayerWeights& w, const HwConfig& c
 
 }  // namespace
 
-// Everything one thread needs to run panels; the same body is compiled for AVX2+FMA and generic.
+// Everything one thread needs to run panels; the same body is compiled for AVX-512, AVX2+FMA and generic.
 struct PanelRunner {
   const FastDatapath& d;
   const PreparedInputs& in;

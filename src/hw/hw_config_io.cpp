@@ -1,8 +1,6 @@
 #include "oacim/hw/hw_config_io.hpp"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>

@@ -2,32 +2,40 @@
 
 namespace oacim::hw {
 
+namespace {
+
+// Every counter once, in report order: items(), += and -= all walk this table.
+struct Field {
+  const char* name;
+  std::int64_t HwCounters::*member;
+};
+constexpr Field kFields[] = {{"tokens", &HwCounters::tokens},
+                             {"macs", &HwCounters::macs},
+                             {"macro_activations", &HwCounters::macro_activations},
+                             {"input_bitplanes", &HwCounters::input_bitplanes},
+                             {"tree_overflows", &HwCounters::tree_overflows},
+                             {"acc_overflows", &HwCounters::acc_overflows},
+                             {"outlier_hits", &HwCounters::outlier_hits},
+                             {"inputs_flushed", &HwCounters::inputs_flushed},
+                             {"nonfinite_inputs", &HwCounters::nonfinite_inputs},
+                             {"weight_ones", &HwCounters::weight_ones},
+                             {"weight_bits", &HwCounters::weight_bits}};
+
+}  // namespace
+
 std::vector<std::pair<std::string, std::int64_t>> HwCounters::items() const {
-  return {{"tokens", tokens},
-          {"macs", macs},
-          {"macro_activations", macro_activations},
-          {"input_bitplanes", input_bitplanes},
-          {"tree_overflows", tree_overflows},
-          {"acc_overflows", acc_overflows},
-          {"outlier_hits", outlier_hits},
-          {"inputs_flushed", inputs_flushed},
-          {"nonfinite_inputs", nonfinite_inputs},
-          {"weight_ones", weight_ones},
-          {"weight_bits", weight_bits}};
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (const Field& f : kFields) out.emplace_back(f.name, this->*f.member);
+  return out;
 }
 
 HwCounters& HwCounters::operator+=(const HwCounters& o) {
-  tokens += o.tokens;
-  macs += o.macs;
-  macro_activations += o.macro_activations;
-  input_bitplanes += o.input_bitplanes;
-  tree_overflows += o.tree_overflows;
-  acc_overflows += o.acc_overflows;
-  outlier_hits += o.outlier_hits;
-  inputs_flushed += o.inputs_flushed;
-  nonfinite_inputs += o.nonfinite_inputs;
-  weight_ones += o.weight_ones;
-  weight_bits += o.weight_bits;
+  for (const Field& f : kFields) this->*f.member += o.*f.member;
+  return *this;
+}
+
+HwCounters& HwCounters::operator-=(const HwCounters& o) {
+  for (const Field& f : kFields) this->*f.member -= o.*f.member;
   return *this;
 }
 

@@ -1,7 +1,6 @@
 #include "oacim/model/bpe_tokenizer.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>

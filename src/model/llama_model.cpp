@@ -200,12 +200,6 @@ std::vector<QuantLinear*> LlamaModel::linears() {
   return out;
 }
 
-std::vector<const QuantLinear*> LlamaModel::linears() const {
-  std::vector<const QuantLinear*> out;
-  for (const auto* p : const_cast<LlamaModel*>(this)->linears()) out.push_back(p);
-  return out;
-}
-
 std::vector<int> generate(const LlamaModel& model, const std::vector<int>& prompt, int steps, Backend backend,
                           const std::function<int(std::vector<float>)>& sample) {
   std::vector<int> out = prompt;

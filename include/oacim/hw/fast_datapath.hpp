@@ -1,7 +1,7 @@
 #pragma once
 // The fast CIM datapath model: bit-identical to reference_forward(), at GEMM speed. The integer
 // block sums A are exact in fp32 (|A| < 2^24 is checked from the config), so they come from an
-// fp32 micro-kernel over 16-row panels and 6-token tiles, one block at a time, fused with the
+// fp32 micro-kernel over 32-row panels and 6-token tiles, one block at a time, fused with the
 // floating-point steps of block_arith.hpp in the same order as the reference. When the adder tree
 // or the accumulator can overflow, every bit-plane gets its own fp32 product and the integer
 // saturate/wrap sequence is replayed per element. No torch; AVX-512 or AVX2+FMA kernels when the

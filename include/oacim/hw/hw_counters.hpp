@@ -21,7 +21,8 @@ struct HwCounters {
   std::int64_t weight_ones = 0;         // `1` bits of the stored weights (per layer, not per call)
   std::int64_t weight_bits = 0;         // bits of the stored weights (per layer, not per call)
 
-  HwCounters& operator+=(const HwCounters& o);
+  HwCounters& operator+=(const HwCounters& o);  // every field, weight ones/bits too (sums layers)
+  HwCounters& operator-=(const HwCounters& o);  // every field (differences of running totals)
   friend bool operator==(const HwCounters& a, const HwCounters& b);
   // Name/value pairs in a fixed order, for JSON and tables.
   std::vector<std::pair<std::string, std::int64_t>> items() const;

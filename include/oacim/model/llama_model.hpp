@@ -50,7 +50,6 @@ class LlamaModel {
 
   // Every Linear in execution order (q, k, v, o, gate, up, down per layer, then the classifier).
   std::vector<QuantLinear*> linears();
-  std::vector<const QuantLinear*> linears() const;
 
  private:
   struct Layer {
