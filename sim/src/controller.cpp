@@ -110,12 +110,8 @@ bool Controller::run_layer() {
       x_in[static_cast<std::size_t>(t) * C + c] = x_row[c];
       counters_.nonfinite_inputs += !std::isfinite(x_row[c]);
     }
-    for (const hw::GroupRange& g : hw::alignment_groups(C, bs, cfg)) {
-      const hw::AlignedGroup ag = hw::align_group(x_row.data() + g.begin, g.end - g.begin, cfg,
-                                                  xt.data() + static_cast<std::size_t>(t) * C + g.begin);
-      counters_.inputs_flushed += ag.flushed;
-      for (int b = g.begin / bs; b * bs < g.end; ++b) pow2[static_cast<std::size_t>(t) * nb + b] = ag.pow2;
-    }
+    counters_.inputs_flushed += hw::align_row(x_row.data(), C, bs, cfg, xt.data() + static_cast<std::size_t>(t) * C,
+                                              pow2.data() + static_cast<std::size_t>(t) * nb);
   }
 
   const int mrows = cfg.macro_rows;

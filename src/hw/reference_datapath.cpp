@@ -1,5 +1,7 @@
 #include "oacim/hw/reference_datapath.hpp"
 
+#include <cmath>
+
 #include "oacim/core/quant_grid.hpp"
 #include "oacim/hw/block_arith.hpp"
 #include "oacim/hw/fixed_width.hpp"
@@ -14,21 +16,16 @@ TokenInputs prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, con
 }
 
 void prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, const float* x_row, TokenInputs& in) {
-  in.flushed = 0;
   in.nonfinite = 0;
   const int C = w.cols;
   in.xt.assign(C, 0);
   in.x_in.resize(C);
-  for (int c = 0; c < C; ++c) in.x_in[c] = round_to(cfg.input_format, x_row[c]);
-  in.block_pow2.assign(w.blocks, 1.0f);
-  for (const GroupRange& g : alignment_groups(C, w.block_size, cfg)) {
-    const AlignedGroup ag = align_group(x_row + g.begin, g.end - g.begin, cfg, in.xt.data() + g.begin);
-    in.flushed += ag.flushed;
-    if (ag.nonfinite) {
-      for (int c = g.begin; c < g.end; ++c) in.nonfinite += !std::isfinite(in.x_in[c]);
-    }
-    for (int b = g.begin / w.block_size; b * w.block_size < g.end; ++b) in.block_pow2[b] = ag.pow2;
+  for (int c = 0; c < C; ++c) {
+    in.x_in[c] = round_to(cfg.input_format, x_row[c]);
+    in.nonfinite += !std::isfinite(in.x_in[c]);
   }
+  in.block_pow2.assign(w.blocks, 1.0f);
+  in.flushed = align_row(x_row, C, w.block_size, cfg, in.xt.data(), in.block_pow2.data());
   in.block_s.assign(w.blocks, 0);
   in.block_o.assign(w.blocks, 0);
   in.quad_s.assign(C / 4, 0);

@@ -32,4 +32,9 @@ struct GroupRange {
 };
 std::vector<GroupRange> alignment_groups(int cols, int block_size, const HwConfig& cfg);
 
+// One token: aligns its `cols` inputs group by group into xt[cols] and writes every weight block's
+// 2^e into block_pow2[num_blocks(cols, block_size)]. Returns the number of flushed inputs.
+std::int64_t align_row(const float* x, int cols, int block_size, const HwConfig& cfg, std::int32_t* xt,
+                       float* block_pow2);
+
 }  // namespace oacim::hw
