@@ -2,12 +2,12 @@
 
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <queue>
 
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/text_file.hpp"
 
 namespace oacim::model {
 
@@ -30,9 +30,7 @@ Llama2cTokenizer Llama2cTokenizer::load(const std::string& path, int vocab_size)
     }
     std::string s(static_cast<std::size_t>(len), '\0');
     if (len > 0 && !in.read(s.data(), len)) throw FormatError(path, fmt::format("truncated inside piece {}", i));
-    t.ids_.emplace(s, i);  // first occurrence wins, like llama2.c's sorted lookup of unique pieces
-    t.pieces_.push_back(std::move(s));
-    t.scores_.push_back(score);
+    t.add_piece(std::move(s), score);
   }
   if (in.peek() != std::char_traits<char>::eof()) {
     throw FormatError(path, fmt::format("holds more than the model's {} pieces", vocab_size));
@@ -78,9 +76,7 @@ struct WireReader {
 }  // namespace
 
 Llama2cTokenizer Llama2cTokenizer::load_sentencepiece(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(path, "cannot open the SentencePiece model");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = read_whole_file(path);
   const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
   WireReader r{data, data + bytes.size(), path};
   Llama2cTokenizer t;
@@ -121,12 +117,17 @@ Llama2cTokenizer Llama2cTokenizer::load_sentencepiece(const std::string& path) {
     const int id = static_cast<int>(t.pieces_.size());
     if (id == kBos) text = "\n<s>\n";
     if (id == kEos) text = "\n</s>\n";
-    t.ids_.emplace(text, id);
-    t.pieces_.push_back(std::move(text));
-    t.scores_.push_back(score);
+    t.add_piece(std::move(text), score);
   }
   if (t.pieces_.size() < 3) throw FormatError(path, fmt::format("holds {} pieces: not a SentencePiece model", t.pieces_.size()));
   return t;
+}
+
+void Llama2cTokenizer::add_piece(std::string piece, float score) {
+  // The first occurrence of a piece wins, like llama2.c's sorted lookup of unique pieces.
+  ids_.emplace(piece, static_cast<int>(pieces_.size()));
+  pieces_.push_back(std::move(piece));
+  scores_.push_back(score);
 }
 
 int Llama2cTokenizer::lookup(const std::string& s) const {

@@ -32,6 +32,7 @@ class Llama2cTokenizer {
 
  private:
   int lookup(const std::string& s) const;
+  void add_piece(std::string piece, float score);
   std::vector<std::string> pieces_;
   std::vector<float> scores_;
   std::unordered_map<std::string, int> ids_;
