@@ -16,4 +16,13 @@ std::string read_whole_file(const std::string& path) {
   return ss.str();
 }
 
+nlohmann::json read_json_file(const std::string& path) {
+  const std::string text = read_whole_file(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(path, std::string("malformed JSON: ") + e.what());
+  }
+}
+
 }  // namespace oacim

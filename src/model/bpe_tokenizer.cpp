@@ -130,12 +130,7 @@ std::vector<std::string> BpeTokenizer::pre_tokenize(const std::string& text) {
 
 BpeTokenizer BpeTokenizer::load(const std::string& vocab_json, const std::string& merges) {
   BpeTokenizer t;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_whole_file(vocab_json));
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(vocab_json, std::string("malformed JSON: ") + e.what());
-  }
+  const nlohmann::json j = read_json_file(vocab_json);
   if (!j.is_object() || j.empty()) throw FormatError(vocab_json, "must be a non-empty object of piece -> id");
   for (const auto& [piece, id] : j.items()) {
     if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() >= static_cast<std::int64_t>(j.size())) {

@@ -2,7 +2,6 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include <ATen/ops/empty.h>
 #include <fmt/format.h>
@@ -11,31 +10,18 @@
 #include "oacim/core/bf16.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/core/fp16.hpp"
+#include "oacim/core/text_file.hpp"
 
 namespace fs = std::filesystem;
 
 namespace oacim::model {
-
-namespace {
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw FormatError(path, "cannot open");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw FormatError(path, std::string("malformed JSON: ") + e.what());
-  }
-}
-
-}  // namespace
 
 HfCheckpoint HfCheckpoint::open(const std::string& dir) {
   HfCheckpoint c;
   c.dir_ = dir;
   c.config_path_ = (fs::path(dir) / "config.json").string();
   if (!fs::is_directory(dir)) throw FormatError(dir, "is not a directory");
-  c.config_ = read_json(c.config_path_);
+  c.config_ = read_json_file(c.config_path_);
   if (!c.config_.is_object()) throw FormatError(c.config_path_, "the top level must be an object");
   const fs::path single = fs::path(dir) / "model.safetensors";
   const fs::path index = fs::path(dir) / "model.safetensors.index.json";
@@ -44,7 +30,7 @@ HfCheckpoint HfCheckpoint::open(const std::string& dir) {
     return c.files_[name];
   };
   if (fs::exists(index)) {
-    const nlohmann::json idx = read_json(index.string());
+    const nlohmann::json idx = read_json_file(index.string());
     if (!idx.contains("weight_map") || !idx["weight_map"].is_object()) {
       throw FormatError(index.string(), "no 'weight_map' object");
     }
