@@ -68,6 +68,90 @@ float dequantize_code(int q, const GridParams& p, int offset) {
   return p.scale * ((static_cast<float>(q) - p.zero) - static_cast<float>(offset));
 }
 
+std::string to_string(RangeRule rule) {
+  switch (rule) {
+    case RangeRule::MinMax: return "minmax";
+    case RangeRule::ZeroInclusive: return "zero-inclusive";
+    case RangeRule::ZeroSymmetric: return "zero-symmetric";
+  }
+  return "?";
+}
+
+RangeRule range_rule_from_string(const std::string& text, const std::string& key) {
+  if (text == "minmax") return RangeRule::MinMax;
+  if (text == "zero-inclusive") return RangeRule::ZeroInclusive;
+  if (text == "zero-symmetric") return RangeRule::ZeroSymmetric;
+  throw InvalidArgument(key, fmt::format("'{}' is not a range rule (expected minmax|zero-inclusive|zero-symmetric)", text));
+}
+
+void RangeOptions::validate() const {
+  if (!mse) return;
+  if (!(norm > 0.0f) || !std::isfinite(norm)) throw InvalidArgument("mse_norm", fmt::format("{} must be positive", norm));
+  if (grid < 1 || grid > 10000) throw InvalidArgument("mse_grid", fmt::format("{} is outside 1..10000", grid));
+  if (!(maxshrink > 0.0f && maxshrink < 1.0f)) {
+    throw InvalidArgument("mse_maxshrink", fmt::format("{} is outside (0, 1)", maxshrink));
+  }
+}
+
+GridParams fit_range_params(float xmin, float xmax, const GridSpec& spec, RangeRule rule) {
+  if (rule == RangeRule::MinMax) return fit_minmax(xmin, xmax, spec);
+  if (!(xmin <= xmax) || !std::isfinite(xmin) || !std::isfinite(xmax)) {
+    throw InvalidArgument("range", fmt::format("[{}, {}] is not a finite range", xmin, xmax));
+  }
+  const float maxq = static_cast<float>(spec.levels_minus_one());
+  xmin = std::min(xmin, 0.0f);
+  xmax = std::max(xmax, 0.0f);
+  if (rule == RangeRule::ZeroSymmetric) {
+    xmax = std::max(-xmin, xmax);
+    if (xmin < 0.0f) xmin = -xmax;
+  }
+  if (xmin == 0.0f && xmax == 0.0f) {
+    xmin = -1.0f;
+    xmax = 1.0f;
+  }
+  GridParams p;
+  p.scale = (xmax - xmin) / maxq;
+  // GPTQ's zero lives in unsigned codes [0, maxq]; signed codes are the same grid shifted by code_min.
+  const float unsigned_zero = rule == RangeRule::ZeroSymmetric ? (maxq + 1.0f) / 2.0f : std::nearbyint(-xmin / p.scale);
+  p.zero = unsigned_zero + static_cast<float>(spec.code_min());
+  return p;
+}
+
+GridParams fit_range(const float* x, int n, std::size_t stride, const GridSpec& spec, const RangeOptions& options,
+                     const float* range_override) {
+  float lo = range_override ? range_override[0] : INFINITY;
+  float hi = range_override ? range_override[1] : -INFINITY;
+  if (!range_override) {
+    for (int i = 0; i < n; ++i) {
+      lo = std::min(lo, x[static_cast<std::size_t>(i) * stride]);
+      hi = std::max(hi, x[static_cast<std::size_t>(i) * stride]);
+    }
+  }
+  GridParams best = fit_range_params(lo, hi, spec, options.rule);
+  if (!options.mse) return best;
+  auto error_of = [&](const GridParams& p) {
+    double e = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const float v = x[static_cast<std::size_t>(i) * stride];
+      e += std::pow(std::fabs(static_cast<double>(dequantize_code(quantize_code(v, p, 0, spec), p, 0)) - v), options.norm);
+    }
+    return e;
+  };
+  double best_err = error_of(best);
+  const int steps = static_cast<int>(options.maxshrink * static_cast<float>(options.grid));
+  for (int i = 1; i < steps; ++i) {
+    const float shrink = 1.0f - static_cast<float>(i) / static_cast<float>(options.grid);
+    GridParams p = fit_range_params(shrink * lo, shrink * hi, spec, options.rule);
+    if (options.rule == RangeRule::ZeroSymmetric) p.zero = best.zero;  // the mid code does not move
+    const double e = error_of(p);
+    if (e < best_err) {
+      best_err = e;
+      best = p;
+    }
+  }
+  return best;
+}
+
 int num_blocks(int cols, int block_size) { return (cols + block_size - 1) / block_size; }
 
 BlockRange block_range(int block, int cols, int block_size) {

@@ -4,6 +4,7 @@
 // is mapped onto centred codes; it is not symmetric around 0 in value) or unsigned [0, 2^b-1].
 // Per (row, block) a scale and a zero; dequantized weight w = scale * (q - zero - offset).
 // Rounding is half to even (std::nearbyint), like torch.round.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -33,6 +34,35 @@ struct GridParams {
   float scale = 1.0f;
   float zero = 0.0f;
 };
+
+// How a grid's range is taken from the values it must hold.
+//   MinMax         OA-CIM (algorithms.md A.2): [min, max] of the values, not forced to contain 0.
+//   ZeroInclusive  GPTQ (B.1) asym: [min(min, 0), max(max, 0)].
+//   ZeroSymmetric  GPTQ (B.1) sym: [-a, a] with a = max(|min|, max) (a row without negative values
+//                  keeps [0, max], as upstream does), zero fixed at the mid code.
+enum class RangeRule { MinMax, ZeroInclusive, ZeroSymmetric };
+std::string to_string(RangeRule rule);
+RangeRule range_rule_from_string(const std::string& text, const std::string& key);
+
+struct RangeOptions {
+  RangeRule rule = RangeRule::MinMax;
+  // GPTQ's MSE range search (B.1): shrink the range by p = 1, 1 - 1/grid, ... while
+  // p > 1 - maxshrink, keep the p with the smallest sum |Q(x) - x|^norm.
+  bool mse = false;
+  float norm = 2.4f;
+  int grid = 100;
+  float maxshrink = 0.8f;
+
+  void validate() const;  // throws InvalidArgument naming the field
+};
+
+// Scale and zero for the range [xmin, xmax] under `rule` (MinMax is fit_minmax). Zeros are in the
+// code domain of `spec`: for signed codes GPTQ's unsigned zero is shifted by code_min().
+GridParams fit_range_params(float xmin, float xmax, const GridSpec& spec, RangeRule rule);
+// Fits the n values x[0], x[stride], ... (non-finite values are the caller's error). `range`
+// overrides the data's [min, max] before the rule applies (OA's Hessian-aware truncation).
+GridParams fit_range(const float* x, int n, std::size_t stride, const GridSpec& spec, const RangeOptions& options,
+                     const float* range_override = nullptr);
 
 // A.2 with round_zero: fits scale and integer zero to the range [xmin, xmax] (not forced to
 // contain 0). A degenerate range (xmin == xmax) gets a grid on which that value is exact.

@@ -1,0 +1,76 @@
+#include "oacim/quant/layer_quant_options.hpp"
+
+#include <fmt/format.h>
+
+#include "oacim/core/cim_cell.hpp"
+#include "oacim/core/error.hpp"
+
+namespace oacim::quant {
+
+std::string to_string(Method m) {
+  switch (m) {
+    case Method::Rtn: return "rtn";
+    case Method::Gptq: return "gptq";
+    case Method::Oa: return "oa";
+  }
+  return "?";
+}
+
+Method method_from_string(const std::string& text, const std::string& key) {
+  if (text == "rtn") return Method::Rtn;
+  if (text == "gptq") return Method::Gptq;
+  if (text == "oa") return Method::Oa;
+  throw InvalidArgument(key, fmt::format("'{}' is not a method (expected rtn|gptq|oa)", text));
+}
+
+LayerQuantOptions::LayerQuantOptions() {
+  grid.grid.bits = 4;
+  grid.grid.kind = CodeKind::Signed;
+  grid.grid.block_size = 32;
+  grid.range.rule = RangeRule::MinMax;
+}
+
+GridSpec LayerQuantOptions::grid_for(int cols) const {
+  GridSpec g = grid.grid;
+  if (g.block_size == 0) g.block_size = cols;
+  return g;
+}
+
+void LayerQuantOptions::validate() const {
+  BlockGridOptions check = grid;
+  if (check.grid.block_size == 0) check.grid.block_size = 4;  // per-row blocks: checked per layer
+  check.validate();
+  if (grid.grid.bits > kCellBits) {
+    throw InvalidArgument("--wbits", fmt::format("{} bits do not fit the {}-bit CIM cell", grid.grid.bits, kCellBits));
+  }
+  offset_search.validate(grid.grid);
+  if (!(percdamp >= 0.0f && percdamp < 1.0f)) {
+    throw InvalidArgument("--percdamp", fmt::format("{} is outside [0, 1)", percdamp));
+  }
+  if (gptq_block < 1) throw InvalidArgument("--gptq-block", fmt::format("{} must be >= 1", gptq_block));
+  if (method == Method::Gptq && (outliers || offsets)) {
+    throw InvalidArgument(outliers ? "--outliers" : "--offsets",
+                          "GPTQ has no outliers or offsets; the outlier-aware GPTQ is --method oa");
+  }
+  if (method != Method::Gptq && (act_order || static_groups)) {
+    throw InvalidArgument(act_order ? "--act-order" : "--static-groups",
+                          fmt::format("applies to --method gptq only ({} orders blocks by itself or not at all)",
+                                      to_string(method)));
+  }
+  if ((outliers || method == Method::Oa) && grid.grid.block_size == 0) {
+    throw InvalidArgument("--block-size", "the outlier-aware quantizer needs blocks (0 = per row is GPTQ/RTN only)");
+  }
+  if (outliers && !grid.per_row) {
+    throw InvalidArgument("--outliers", "outliers need per-row statistics (remove --per-block-stats)");
+  }
+}
+
+void LayerQuantOptions::check_packable() const {
+  validate();
+  if (method == Method::Gptq && act_order && !static_groups && grid.grid.block_size != 0) {
+    throw InvalidArgument("--act-order", "with groups, act-order scatters each group over the row and the packed "
+                                         "format cannot hold that: add --static-groups (or use per-row grids, --block-size 0)");
+  }
+}
+
+}  // namespace oacim::quant
