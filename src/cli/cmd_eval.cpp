@@ -25,7 +25,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   int threads = 0;
   po::options_description opts("eval options");
   opts.add_options()
-      ("model", po::value(&o.model_path)->required(), "llama2.c checkpoint (.bin) or Hugging Face llama directory")
+      ("model", po::value(&o.model_path)->required(), "llama2.c checkpoint (.bin), Hugging Face directory, or an `oacim quantize` output directory")
       ("tokenizer", po::value(&o.tokenizer_path), "SentencePiece tokenizer.model or llama2.c tokenizer.bin (default: the model's own)")
       ("dataset", po::value(&o.dataset)->required(), "wikitext2 | ptb | ptb-new (files in --data-dir) | a text file")
       ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "where the named datasets live")
@@ -33,7 +33,7 @@ int cmd_eval(const std::vector<std::string>& args) {
       ("max-windows", po::value(&o.max_windows)->default_value(0), "evaluate only the first N windows (0: all)")
       ("backend", po::value(&o.backend)->default_value(o.backend), "float | fakequant | hw")
       ("hw", po::value(&hw_path), "hardware config for --backend hw (default: built-in defaults)")
-      ("wbits", po::value(&o.quant.grid.bits)->default_value(4), "code bits of the RTN weights (2..4; quantization options are ignored by --backend float)")
+      ("wbits", po::value(&o.quant.grid.bits)->default_value(4), "code bits of the RTN weights (2..4; ignored by --backend float and by quantized models)")
       ("block-size", po::value(&o.quant.grid.block_size)->default_value(32), "columns per scale/zero and outlier")
       ("outliers", po::bool_switch(&o.quant.outliers), "keep one BF16 outlier per row and block")
       ("offsets", po::bool_switch(&o.quant.offsets), "per-column offsets that minimise stored ones")
@@ -51,7 +51,8 @@ int cmd_eval(const std::vector<std::string>& args) {
   const bool quantized = o.backend != "float";
   std::cout << fmt::format("eval: {} on {} ({} tokens), backend {}{}, seqlen {}, {} windows{}\n", o.model_path,
                            o.dataset, r.corpus_tokens, o.backend,
-                           quantized ? fmt::format(" (RTN {}-bit, block {}{}{})", o.quant.grid.bits,
+                           quantized && r.quantized_model ? " (the quantized model's packed weights)"
+                           : quantized ? fmt::format(" (RTN {}-bit, block {}{}{})", o.quant.grid.bits,
                                                    o.quant.grid.block_size, o.quant.outliers ? ", outliers" : "",
                                                    o.quant.offsets ? ", offsets" : "")
                                      : "",
@@ -73,7 +74,12 @@ int cmd_eval(const std::vector<std::string>& args) {
                           {"seconds", r.seconds},
                           {"tokens_per_second", r.tokens_per_second},
                           {"window_nll", r.window_nll}};
-    if (quantized) {
+    if (quantized && r.quantized_model) {
+      doc["quantization"] = {{"method", "quantized model directory"},
+                             {"outlier_count", r.outlier_count},
+                             {"weight_ones", r.weight_ones},
+                             {"weight_bits", r.weight_bits}};
+    } else if (quantized) {
       doc["quantization"] = {{"method", "rtn"},
                              {"bits", o.quant.grid.bits},
                              {"block_size", o.quant.grid.block_size},

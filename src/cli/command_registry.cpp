@@ -19,6 +19,8 @@ const std::vector<Command>& commands() {
       {"inspect", "validate a packed-weights safetensors file and print its layers and statistics", cmd_inspect},
       {"hw-config", "validate a hardware config YAML and print every knob resolved, or the knob table (--markdown)",
        cmd_hw_config},
+      {"quantize", "quantize a model with RTN, GPTQ or OA-CIM outlier-aware GPTQ into a packed model directory",
+       cmd_quantize},
       {"eval", "perplexity of a model on a dataset with the float, fakequant or bit-accurate hw backend", cmd_eval},
       {"cosim", "run the SystemC accelerator on a layer; check it bit for bit against the hw model", cmd_cosim},
       {"env", "show the libtorch build, thread count, loaded BLAS and its measured fp32 GFLOP/s", cmd_env},

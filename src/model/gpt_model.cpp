@@ -141,38 +141,59 @@ GptModel GptModel::random(const GptSpec& spec, std::uint64_t seed) {
   return m;
 }
 
-at::Tensor GptModel::forward(const std::vector<int>& tokens, Backend backend) const {
+at::Tensor GptModel::embed(const std::vector<int>& tokens) const {
   const auto T = static_cast<std::int64_t>(tokens.size());
   if (T > spec_.max_positions) {
     throw InvalidArgument("tokens", fmt::format("{} tokens exceed the model's {} positions", T, spec_.max_positions));
   }
   const std::vector<std::int64_t> ids(tokens.begin(), tokens.end());
-  at::Tensor x = embed_.index_select(0, at::tensor(ids, at::kLong)) + positions_.narrow(0, spec_.position_offset, T);
+  return embed_.index_select(0, at::tensor(ids, at::kLong)) + positions_.narrow(0, spec_.position_offset, T);
+}
+
+at::Tensor GptModel::block_forward(int l, const at::Tensor& x_in, Backend backend) const {
+  const Layer& L = layers_.at(static_cast<std::size_t>(l));
+  const std::int64_t T = x_in.size(0);
   const std::int64_t hs = spec_.dim / spec_.n_heads;
   const at::Tensor mask = at::ones({T, T}, at::kBool).triu(1);
-  for (const Layer& L : layers_) {
-    const at::Tensor h = at::layer_norm(x, {spec_.dim}, L.ln1_w, L.ln1_b, spec_.ln_eps);
-    const at::Tensor q = L.q->forward(h, backend).reshape({T, spec_.n_heads, hs}).transpose(0, 1);
-    const at::Tensor k = L.k->forward(h, backend).reshape({T, spec_.n_heads, hs}).transpose(0, 1);
-    const at::Tensor v = L.v->forward(h, backend).reshape({T, spec_.n_heads, hs}).transpose(0, 1);
-    at::Tensor scores = at::matmul(q, k.transpose(1, 2)) / std::sqrt(static_cast<float>(hs));
-    scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
-    const at::Tensor ctx = at::matmul(at::softmax(scores, -1), v).transpose(0, 1).reshape({T, spec_.dim});
-    x = x + L.o->forward(ctx, backend);
-    const at::Tensor h2 = at::layer_norm(x, {spec_.dim}, L.ln2_w, L.ln2_b, spec_.ln_eps);
-    const at::Tensor a = L.fc1->forward(h2, backend);
-    const at::Tensor act = spec_.family == GptSpec::Family::Opt ? at::relu(a) : at::gelu(a, "tanh");
-    x = x + L.fc2->forward(act, backend);
-  }
+  const at::Tensor h = at::layer_norm(x_in, {spec_.dim}, L.ln1_w, L.ln1_b, spec_.ln_eps);
+  const at::Tensor q = L.q->forward(h, backend).reshape({T, spec_.n_heads, hs}).transpose(0, 1);
+  const at::Tensor k = L.k->forward(h, backend).reshape({T, spec_.n_heads, hs}).transpose(0, 1);
+  const at::Tensor v = L.v->forward(h, backend).reshape({T, spec_.n_heads, hs}).transpose(0, 1);
+  at::Tensor scores = at::matmul(q, k.transpose(1, 2)) / std::sqrt(static_cast<float>(hs));
+  scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
+  const at::Tensor ctx = at::matmul(at::softmax(scores, -1), v).transpose(0, 1).reshape({T, spec_.dim});
+  const at::Tensor x = x_in + L.o->forward(ctx, backend);
+  const at::Tensor h2 = at::layer_norm(x, {spec_.dim}, L.ln2_w, L.ln2_b, spec_.ln_eps);
+  const at::Tensor a = L.fc1->forward(h2, backend);
+  const at::Tensor act = spec_.family == GptSpec::Family::Opt ? at::relu(a) : at::gelu(a, "tanh");
+  return x + L.fc2->forward(act, backend);
+}
+
+at::Tensor GptModel::head(const at::Tensor& x, Backend backend) const {
   return classifier_->forward(at::layer_norm(x, {spec_.dim}, lnf_w_, lnf_b_, spec_.ln_eps), backend);
 }
 
-std::vector<QuantLinear*> GptModel::linears() {
-  std::vector<QuantLinear*> out;
-  for (auto& L : layers_) {
-    for (auto* p : {L.q.get(), L.k.get(), L.v.get(), L.o.get(), L.fc1.get(), L.fc2.get()}) out.push_back(p);
+std::vector<QuantLinear*> GptModel::block_linears(int l) {
+  Layer& L = layers_.at(static_cast<std::size_t>(l));
+  return {L.q.get(), L.k.get(), L.v.get(), L.o.get(), L.fc1.get(), L.fc2.get()};
+}
+
+std::vector<std::vector<QuantLinear*>> GptModel::sequential_groups(int l) {
+  std::vector<std::vector<QuantLinear*>> groups;
+  for (QuantLinear* lin : block_linears(l)) groups.push_back({lin});
+  return groups;
+}
+
+std::vector<std::pair<std::string, at::Tensor*>> GptModel::named_tensors() {
+  std::vector<std::pair<std::string, at::Tensor*>> out{{"embed", &embed_}, {"positions", &positions_}};
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    out.emplace_back(fmt::format("layers.{}.ln1.weight", l), &layers_[l].ln1_w);
+    out.emplace_back(fmt::format("layers.{}.ln1.bias", l), &layers_[l].ln1_b);
+    out.emplace_back(fmt::format("layers.{}.ln2.weight", l), &layers_[l].ln2_w);
+    out.emplace_back(fmt::format("layers.{}.ln2.bias", l), &layers_[l].ln2_b);
   }
-  out.push_back(classifier_.get());
+  out.emplace_back("final_norm.weight", &lnf_w_);
+  out.emplace_back("final_norm.bias", &lnf_b_);
   return out;
 }
 

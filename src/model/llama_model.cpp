@@ -169,10 +169,15 @@ at::Tensor LlamaModel::block(int l, const at::Tensor& x, int pos0, Cache* cache,
   return out + ff;
 }
 
-at::Tensor LlamaModel::forward(const std::vector<int>& tokens, Backend backend) const {
-  std::vector<std::int64_t> ids(tokens.begin(), tokens.end());
-  at::Tensor x = embed_.index_select(0, at::tensor(ids, at::kLong));
-  for (int l = 0; l < spec_.n_layers; ++l) x = block(l, x, 0, nullptr, backend);
+at::Tensor LlamaModel::embed(const std::vector<int>& tokens) const {
+  if (static_cast<int>(tokens.size()) > spec_.max_seq_len) {
+    throw InvalidArgument("tokens", fmt::format("{} tokens exceed the model's {} positions", tokens.size(), spec_.max_seq_len));
+  }
+  const std::vector<std::int64_t> ids(tokens.begin(), tokens.end());
+  return embed_.index_select(0, at::tensor(ids, at::kLong));
+}
+
+at::Tensor LlamaModel::head(const at::Tensor& x, Backend backend) const {
   return classifier_->forward(rms_norm(x, final_norm_), backend);
 }
 
@@ -191,12 +196,23 @@ at::Tensor LlamaModel::step(int token, int pos, Cache& cache, Backend backend) c
   return classifier_->forward(rms_norm(x, final_norm_), backend).reshape({-1});
 }
 
-std::vector<QuantLinear*> LlamaModel::linears() {
-  std::vector<QuantLinear*> out;
-  for (auto& L : layers_) {
-    for (auto* p : {L.q.get(), L.k.get(), L.v.get(), L.o.get(), L.gate.get(), L.up.get(), L.down.get()}) out.push_back(p);
+std::vector<QuantLinear*> LlamaModel::block_linears(int l) {
+  Layer& L = layers_.at(static_cast<std::size_t>(l));
+  return {L.q.get(), L.k.get(), L.v.get(), L.o.get(), L.gate.get(), L.up.get(), L.down.get()};
+}
+
+std::vector<std::vector<QuantLinear*>> LlamaModel::sequential_groups(int l) {
+  Layer& L = layers_.at(static_cast<std::size_t>(l));
+  return {{L.k.get(), L.v.get(), L.q.get()}, {L.o.get()}, {L.up.get(), L.gate.get()}, {L.down.get()}};
+}
+
+std::vector<std::pair<std::string, at::Tensor*>> LlamaModel::named_tensors() {
+  std::vector<std::pair<std::string, at::Tensor*>> out{{"embed", &embed_}};
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    out.emplace_back(fmt::format("layers.{}.attention_norm", l), &layers_[l].attn_norm);
+    out.emplace_back(fmt::format("layers.{}.ffn_norm", l), &layers_[l].ffn_norm);
   }
-  out.push_back(classifier_.get());
+  out.emplace_back("final_norm", &final_norm_);
   return out;
 }
 

@@ -49,13 +49,23 @@ void QuantLinear::set_packed(std::shared_ptr<const PackedCimWeights> packed, con
   if (hw_config) datapath_ = std::make_unique<hw::FastDatapath>(hw::prepare_layer_weights(*packed_, *hw_config), *hw_config);
 }
 
-at::Tensor QuantLinear::forward(const at::Tensor& x, Backend backend) const {
-  if (capture_) {
-    const at::Tensor rows = x.reshape({-1, in_features()}).contiguous();
-    const auto have = static_cast<std::int64_t>(capture_->size()) / in_features();
-    const std::int64_t take = std::min<std::int64_t>(rows.size(0), capture_rows_ - have);
-    if (take > 0) capture_->insert(capture_->end(), rows.data_ptr<float>(), rows.data_ptr<float>() + take * in_features());
+void QuantLinear::capture_inputs(std::vector<float>* sink, int max_rows) {
+  if (!sink) {
+    observer_ = nullptr;
+    return;
   }
+  const int in = in_features();
+  observer_ = [sink, max_rows, in](const at::Tensor& x) {
+    const at::Tensor rows = x.reshape({-1, in}).contiguous();
+    const auto have = static_cast<std::int64_t>(sink->size()) / in;
+    const std::int64_t take = std::min<std::int64_t>(rows.size(0), max_rows - have);
+    if (take > 0) sink->insert(sink->end(), rows.data_ptr<float>(), rows.data_ptr<float>() + take * in);
+  };
+}
+
+at::Tensor QuantLinear::forward(const at::Tensor& x, Backend backend) const {
+  if (observer_) observer_(x);
+  if (backend != Backend::Float && !packed_ && float_fallback_) backend = Backend::Float;
   switch (backend) {
     case Backend::Float: return at::linear(x, weight_, bias_ ? *bias_ : at::Tensor());
     case Backend::FakeQuant:

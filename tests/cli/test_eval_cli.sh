@@ -27,7 +27,7 @@ assert a["windows"] == 6 and a["seqlen"] == 128 and a["tokens"] == 768, a
 assert 1.0 < a["perplexity"] < 20.0 and math.isfinite(h["perplexity"])
 assert h["perplexity"] > a["perplexity"]
 assert h["hw_config"]["name"] == "oacim-narrow"
-assert h["hw_counters"]["tokens"] == 768 * 36 and h["quantization"]["offsets"] is True
+assert h["hw_counters"]["tokens"] == 768 * 35 and h["quantization"]["offsets"] is True
 assert "tool" in a and a["tool"]["commit"]
 PY
 

@@ -45,5 +45,6 @@ int cmd_env(const std::vector<std::string>& args);
 int cmd_hw_config(const std::vector<std::string>& args);
 int cmd_cosim(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
+int cmd_quantize(const std::vector<std::string>& args);
 
 }  // namespace oacim::cli

@@ -13,7 +13,7 @@
 namespace oacim::eval {
 
 struct EvalOptions {
-  std::string model_path;       // llama2.c .bin, or a Hugging Face `llama` directory
+  std::string model_path;       // llama2.c .bin, a Hugging Face directory, or an `oacim quantize` output
   std::string tokenizer_path;   // "" = tokenizer.bin or tok<vocab>.bin beside the model
   std::string dataset;          // wikitext2 | ptb | ptb-new | a text file
   std::string data_dir = "../shared/data/text";
@@ -21,7 +21,7 @@ struct EvalOptions {
   int max_windows = 0;          // 0 = all
   std::string backend = "float";  // float | fakequant | hw
   hw::HwConfig hw = hw::default_hw_config();
-  RtnPackOptions quant;         // weights of the quantized backends (RTN until the quantizers land)
+  RtnPackOptions quant;         // RTN for the quantized backends when the model is not a quantized directory
   bool progress = true;         // progress on stderr
 };
 
@@ -35,6 +35,7 @@ struct EvalResult {
   double seconds = 0.0;
   double tokens_per_second = 0.0;
   std::vector<double> window_nll;
+  bool quantized_model = false;     // the model was a quantized directory (its packed weights were used)
   std::int64_t outlier_count = 0;   // quantized backends
   std::int64_t weight_ones = 0;
   std::int64_t weight_bits = 0;

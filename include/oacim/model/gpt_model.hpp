@@ -10,6 +10,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "oacim/model/decoder.hpp"
 #include "oacim/model/quant_linear.hpp"
 
 namespace oacim::model {
@@ -28,7 +29,7 @@ struct GptSpec {
   float ln_eps = 1e-5f;
 };
 
-class GptModel {
+class GptModel : public Decoder {
  public:
   // model_type "opt" or "gpt2"; FormatError naming file and tensor otherwise.
   static GptModel from_hf(const HfCheckpoint& ckpt);
@@ -36,9 +37,18 @@ class GptModel {
   static GptModel random(const GptSpec& spec, std::uint64_t seed);
 
   const GptSpec& spec() const { return spec_; }
-  // Logits [T, vocab] for tokens at positions 0..T-1.
-  at::Tensor forward(const std::vector<int>& tokens, Backend backend) const;
-  std::vector<QuantLinear*> linears();
+
+  std::string family() const override { return spec_.family == GptSpec::Family::Opt ? "opt" : "gpt2"; }
+  int num_blocks() const override { return static_cast<int>(layers_.size()); }
+  int max_positions() const override { return spec_.max_positions; }
+  int vocab_size() const override { return spec_.vocab_size; }
+  at::Tensor embed(const std::vector<int>& tokens) const override;
+  at::Tensor block_forward(int l, const at::Tensor& x, Backend backend) const override;
+  at::Tensor head(const at::Tensor& x, Backend backend) const override;
+  std::vector<QuantLinear*> block_linears(int l) override;
+  std::vector<std::vector<QuantLinear*>> sequential_groups(int l) override;
+  QuantLinear* classifier() override { return classifier_.get(); }
+  std::vector<std::pair<std::string, at::Tensor*>> named_tensors() override;
 
  private:
   struct Layer {

@@ -10,6 +10,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "oacim/model/decoder.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
 #include "oacim/model/quant_linear.hpp"
 
@@ -31,15 +32,27 @@ struct LlamaSpec {
   int head_size() const { return dim / n_heads; }
 };
 
-class LlamaModel {
+class LlamaModel : public Decoder {
  public:
   static LlamaModel from_llama2c(const Llama2cWeights& w);
   // model_type "llama"; FormatError naming the file and tensor for anything missing or misshapen.
   static LlamaModel from_hf(const HfCheckpoint& ckpt);
 
   const LlamaSpec& spec() const { return spec_; }
-  // Logits [T, vocab] for tokens at positions 0..T-1 (causal attention, no cache).
-  at::Tensor forward(const std::vector<int>& tokens, Backend backend) const;
+
+  std::string family() const override { return "llama"; }
+  int num_blocks() const override { return spec_.n_layers; }
+  int max_positions() const override { return spec_.max_seq_len; }
+  int vocab_size() const override { return spec_.vocab_size; }
+  at::Tensor embed(const std::vector<int>& tokens) const override;
+  at::Tensor block_forward(int l, const at::Tensor& x, Backend backend) const override {
+    return block(l, x, 0, nullptr, backend);
+  }
+  at::Tensor head(const at::Tensor& x, Backend backend) const override;
+  std::vector<QuantLinear*> block_linears(int l) override;
+  std::vector<std::vector<QuantLinear*>> sequential_groups(int l) override;
+  QuantLinear* classifier() override { return classifier_.get(); }
+  std::vector<std::pair<std::string, at::Tensor*>> named_tensors() override;
 
   // Incremental decoding: logits [vocab] of `token` at position `pos`, keys and values cached.
   struct Cache {
@@ -47,9 +60,6 @@ class LlamaModel {
   };
   Cache new_cache() const;
   at::Tensor step(int token, int pos, Cache& cache, Backend backend) const;
-
-  // Every Linear in execution order (q, k, v, o, gate, up, down per layer, then the classifier).
-  std::vector<QuantLinear*> linears();
 
  private:
   struct Layer {

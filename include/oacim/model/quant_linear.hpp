@@ -5,6 +5,7 @@
 //   fakequant  the dequantized PackedCimWeights, fp32 math (what quantization papers report)
 //   hw         the bit-accurate CIM datapath (hw::FastDatapath), counters accumulated per layer
 // y = x W^T (+ bias), x [..., in] fp32.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,15 +36,22 @@ class QuantLinear {
   void set_packed(std::shared_ptr<const PackedCimWeights> packed, const hw::HwConfig* hw_config);
   bool has_packed() const { return packed_ != nullptr; }
   const PackedCimWeights* packed() const { return packed_.get(); }
+  const std::shared_ptr<const PackedCimWeights>& packed_shared() const { return packed_; }
+
+  // A layer without packed weights runs fp32 under fakequant and hw instead of failing: the
+  // classifier (kept in full precision, as the GPTQ protocol does) and layers not yet quantized
+  // while a quantizer walks the model.
+  void set_float_fallback(bool on) { float_fallback_ = on; }
+  bool float_fallback() const { return float_fallback_; }
 
   at::Tensor forward(const at::Tensor& x, Backend backend) const;
 
   // Records the inputs of later forward calls (rows of [.., in], at most `max_rows` in all) into
   // `sink`; nullptr stops recording. For co-simulating a real layer on real activations.
-  void capture_inputs(std::vector<float>* sink, int max_rows) {
-    capture_ = sink;
-    capture_rows_ = max_rows;
-  }
+  void capture_inputs(std::vector<float>* sink, int max_rows);
+  // Calls `observer` with the input [..., in] of every later forward call (empty: stop). The
+  // quantizers accumulate their Hessians through it.
+  void set_input_observer(std::function<void(const at::Tensor&)> observer) { observer_ = std::move(observer); }
 
   // Datapath counters summed over every `hw` call since the last reset.
   const hw::HwCounters& hw_counters() const { return counters_; }
@@ -57,8 +65,8 @@ class QuantLinear {
   at::Tensor dequantized_;  // [out, in]
   std::unique_ptr<hw::FastDatapath> datapath_;
   mutable hw::HwCounters counters_;
-  std::vector<float>* capture_ = nullptr;
-  int capture_rows_ = 0;
+  std::function<void(const at::Tensor&)> observer_;
+  bool float_fallback_ = false;
 };
 
 }  // namespace oacim::model

@@ -1,0 +1,46 @@
+#pragma once
+// Decoder: what every model family (LLaMA, OPT, GPT-2) offers to the layers above it, block by
+// block, so the quantizer's sequential driver, norm tweaking and evaluation are written once:
+// the hidden states entering block 0, one decoder block, the head (final norm + classifier),
+// the Linears of a block and their true-sequential groups, and the named non-Linear tensors
+// (embeddings, norms, positions) that a quantized model stores beside its packed Linears.
+// Hidden states are [T, dim] fp32 for positions 0..T-1.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "oacim/model/quant_linear.hpp"
+
+namespace oacim::model {
+
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+
+  virtual std::string family() const = 0;  // "llama", "opt", "gpt2"
+  virtual int num_blocks() const = 0;
+  virtual int max_positions() const = 0;
+  virtual int vocab_size() const = 0;
+
+  virtual at::Tensor embed(const std::vector<int>& tokens) const = 0;
+  virtual at::Tensor block_forward(int block, const at::Tensor& x, Backend backend) const = 0;
+  virtual at::Tensor head(const at::Tensor& x, Backend backend) const = 0;
+
+  // The Linears of a block in execution order, and the groups a true-sequential quantizer
+  // processes one after another (algorithms.md 1.1: LLaMA [k v q] [o] [up gate] [down]; OPT and
+  // GPT-2 one Linear per group).
+  virtual std::vector<QuantLinear*> block_linears(int block) = 0;
+  virtual std::vector<std::vector<QuantLinear*>> sequential_groups(int block) = 0;
+  virtual QuantLinear* classifier() = 0;
+  // Every non-Linear tensor by a stable name (what a quantized model directory stores).
+  virtual std::vector<std::pair<std::string, at::Tensor*>> named_tensors() = 0;
+
+  // Logits [T, vocab].
+  at::Tensor forward(const std::vector<int>& tokens, Backend backend) const;
+  // Every Linear: the blocks' in order, then the classifier.
+  std::vector<QuantLinear*> linears();
+};
+
+}  // namespace oacim::model

@@ -1,0 +1,28 @@
+#pragma once
+// Opens any model oacim runs, with its tokenizer: a llama2.c checkpoint (tokenizer.bin or
+// tok<vocab>.bin beside it), a Hugging Face directory (llama: tokenizer.model; opt, gpt2:
+// vocab.json + merges.txt), or a quantized model directory written by `oacim quantize`
+// (quantized_model.hpp), which names its source model and carries the packed Linears.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "oacim/model/decoder.hpp"
+
+namespace oacim::model {
+
+struct LoadedModel {
+  std::unique_ptr<Decoder> decoder;
+  std::function<std::vector<int>(const std::string&)> tokenize;
+  std::string model_path;      // as given
+  std::string source_model;    // the float checkpoint (the model itself unless quantized)
+  std::string tokenizer_path;  // "" = the default beside the model
+  bool quantized = false;      // block Linears carry packed weights from a quantized directory
+};
+
+// A given tokenizer overrides the LLaMA ones (a SentencePiece .model or a llama2.c .bin).
+// Throws FormatError / InvalidArgument naming the file.
+LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path = "");
+
+}  // namespace oacim::model

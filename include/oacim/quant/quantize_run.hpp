@@ -1,0 +1,47 @@
+#pragma once
+// `oacim quantize` end to end behind a torch-free interface: load the model, draw calibration
+// windows, run the layer-wise sequential driver (algorithms.md 1.1) with the chosen quantizer,
+// write the quantized model directory (quantized_model.hpp) and a JSON report of every layer.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "oacim/quant/layer_quant_options.hpp"
+#include "oacim/quant/layer_quant_stats.hpp"
+
+namespace oacim::quant {
+
+struct QuantizeRunOptions {
+  std::string model_path;
+  std::string tokenizer_path;
+  // A text file, a dataset name (wikitext2, ptb, ptb-new: their evaluation splits, with a
+  // warning), or "self": text the float model samples itself (LLaMA family; data-free).
+  std::string calib = "self";
+  std::string data_dir = "../shared/data/text";
+  int nsamples = 128;
+  int seqlen = 0;               // 0 = the model's maximum
+  std::uint64_t seed = 0;
+  bool true_sequential = false;
+  LayerQuantOptions layer;
+  std::string out_dir;
+  bool progress = true;
+};
+
+struct QuantizeRunResult {
+  std::vector<LayerQuantStats> layers;
+  int windows = 0;
+  int seqlen = 0;
+  std::int64_t calib_tokens = 0;
+  double seconds = 0.0;
+  std::string out_file;
+  // Model totals.
+  std::int64_t ones = 0, ones_before_offsets = 0, stored_bits = 0, outliers = 0, weights = 0;
+  double bits_per_weight = 0.0;
+};
+
+QuantizeRunResult run_quantize(const QuantizeRunOptions& options);
+
+// Options as JSON (kept in the quantized model's metadata and in reports).
+std::string options_json(const QuantizeRunOptions& options);
+
+}  // namespace oacim::quant

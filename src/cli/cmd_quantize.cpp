@@ -1,0 +1,126 @@
+// oacim quantize: RTN, GPTQ or the OA-CIM outlier-aware GPTQ over a whole model, written as a
+// quantized model directory that `oacim eval --model DIR` runs, plus a per-layer JSON report.
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "oacim/cli/command.hpp"
+#include "oacim/cli/json_output.hpp"
+#include "oacim/core/error.hpp"
+#include "oacim/quant/quantize_run.hpp"
+#include "oacim/runtime/torch_runtime.hpp"
+#include "oacim/version.hpp"
+
+namespace po = boost::program_options;
+
+namespace oacim::cli {
+
+int cmd_quantize(const std::vector<std::string>& args) {
+  quant::QuantizeRunOptions o;
+  std::string method = "oa", codes = "signed", range = "minmax", offset_sign = "minimise", json_path;
+  int threads = 0;
+  int max_offset = -1;
+  bool per_block_stats = false;
+  po::options_description opts("quantize options");
+  opts.add_options()
+      ("model", po::value(&o.model_path)->required(), "llama2.c checkpoint (.bin) or Hugging Face directory")
+      ("tokenizer", po::value(&o.tokenizer_path), "tokenizer override (as for eval)")
+      ("method", po::value(&method)->default_value(method), "rtn | gptq | oa")
+      ("wbits", po::value(&o.layer.grid.grid.bits)->default_value(4), "code bits (2..4: one 4-bit CIM cell)")
+      ("block-size", po::value(&o.layer.grid.grid.block_size)->default_value(32),
+       "columns per scale/zero, OA block and outlier window (multiple of 4; 0 = whole row, rtn/gptq)")
+      ("codes", po::value(&codes)->default_value(codes), "signed (two's complement, [-8, 7]) | unsigned ([0, 15])")
+      ("range", po::value(&range)->default_value(range),
+       "minmax (OA-CIM) | zero-inclusive (GPTQ asym) | zero-symmetric (GPTQ sym)")
+      ("mse", po::bool_switch(&o.layer.grid.range.mse), "GPTQ's MSE range search (norm 2.4, grid 100, maxshrink 0.8)")
+      ("per-block-stats", po::bool_switch(&per_block_stats), "one scale/zero per block for all rows (default: per row)")
+      ("outliers", po::bool_switch(&o.layer.outliers), "one BF16 outlier per row and block in place of its quad (oa, rtn)")
+      ("offsets", po::bool_switch(&o.layer.offsets), "per-column offsets that minimise the stored 1 bits (oa, rtn)")
+      ("offset-sign", po::value(&offset_sign)->default_value(offset_sign), "minimise | faithful (upstream's inverted sign)")
+      ("max-offset", po::value(&max_offset)->default_value(-1),
+       "largest |offset| (default 1; 7 with --offset-sign faithful --outliers, as upstream)")
+      ("qq-scale-bits", po::value(&o.layer.grid.qq.scale_bits)->default_value(0), "second-level bits of the scales (0 = off)")
+      ("qq-zero-bits", po::value(&o.layer.grid.qq.zero_bits)->default_value(0), "second-level bits of the zeros (0 = off)")
+      ("qq-zero-sym", po::bool_switch(&o.layer.grid.qq.zero_sym), "symmetric second-level grid for the zeros")
+      ("qq-group-size", po::value(&o.layer.grid.qq.group_size)->default_value(16), "rows per second-level group")
+      ("percdamp", po::value(&o.layer.percdamp)->default_value(0.01f), "Hessian damping, fraction of mean(diag H)")
+      ("act-order", po::bool_switch(&o.layer.act_order), "gptq: columns by descending diag(H)")
+      ("static-groups", po::bool_switch(&o.layer.static_groups), "gptq: groups fitted in column order before act-order")
+      ("gptq-block", po::value(&o.layer.gptq_block)->default_value(128), "gptq: lazy-update batch in columns")
+      ("true-sequential", po::bool_switch(&o.true_sequential), "quantize each block's Linears group by group (algorithms.md 1.1)")
+      ("calib", po::value(&o.calib)->default_value(o.calib),
+       "calibration text: a file, wikitext2 | ptb | ptb-new (evaluation splits: warns), or self (the model samples its own, LLaMA)")
+      ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "where the named datasets live")
+      ("nsamples", po::value(&o.nsamples)->default_value(128), "calibration windows")
+      ("seqlen", po::value(&o.seqlen)->default_value(0), "calibration window length (0: the model's maximum)")
+      ("seed", po::value(&o.seed)->default_value(0), "calibration seed")
+      ("out", po::value(&o.out_dir)->required(), "output directory (quantized.safetensors)")
+      ("threads", po::value(&threads)->default_value(0), "CPU threads (0: all)")
+      ("json", po::value(&json_path), "write per-layer statistics to this JSON file");
+  po::variables_map vm;
+  const int parsed = parse_command_line("quantize", "--model M --method rtn|gptq|oa [options] --out DIR", opts,
+                                        po::options_description(), {}, args, vm);
+  if (parsed >= 0) return parsed;
+  o.layer.method = quant::method_from_string(method, "--method");
+  o.layer.grid.grid.kind = code_kind_from_string(codes, "--codes");
+  o.layer.grid.range.rule = range_rule_from_string(range, "--range");
+  o.layer.grid.per_row = !per_block_stats;
+  o.layer.offset_search.sign = offset_sign_from_string(offset_sign, "--offset-sign");
+  o.layer.offset_search.max_abs_offset =
+      max_offset >= 0 ? max_offset
+                      : (o.layer.offset_search.sign == OffsetSign::Faithful && o.layer.outliers ? 7 : 1);
+  o.layer.check_packable();
+  configure_torch(threads);
+
+  const quant::QuantizeRunResult r = quant::run_quantize(o);
+  std::cout << fmt::format("quantize: {} -> {} ({} Linears, {} {}-bit, block {}{}{}), {} calibration windows of {} "
+                           "tokens, {:.1f} s\n",
+                           o.model_path, r.out_file, r.layers.size(), method, o.layer.grid.grid.bits,
+                           o.layer.grid.grid.block_size, o.layer.outliers ? ", outliers" : "",
+                           o.layer.offsets ? ", offsets" : "", r.windows, r.seqlen, r.seconds);
+  std::cout << fmt::format("  outliers {}  ones {:.2f} % of stored bits (before offsets "
+                           "{:.2f} %)  {:.3f} bits/weight\n",
+                           r.outliers, r.stored_bits ? 100.0 * static_cast<double>(r.ones) / static_cast<double>(r.stored_bits) : 0.0,
+                           r.stored_bits ? 100.0 * static_cast<double>(r.ones_before_offsets) / static_cast<double>(r.stored_bits) : 0.0,
+                           r.bits_per_weight);
+  if (!json_path.empty()) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (const quant::LayerQuantStats& s : r.layers) {
+      layers.push_back({{"layer", s.layer},
+                        {"rows", s.rows},
+                        {"cols", s.cols},
+                        {"weight_mse", s.weight_mse},
+                        {"weight_rel_error", s.weight_rel_error},
+                        {"output_error", s.output_error},
+                        {"gptq_loss", s.gptq_loss},
+                        {"outliers", s.outliers},
+                        {"outlier_share", s.outlier_share},
+                        {"ones_before_offsets", s.ones_before_offsets},
+                        {"ones", s.ones},
+                        {"stored_bits", s.stored_bits},
+                        {"bits_per_weight", s.bits_per_weight},
+                        {"dead_columns", s.dead_columns},
+                        {"seconds", s.seconds}});
+    }
+    nlohmann::json doc = {{"command", "quantize"},
+                          {"version", kVersion},
+                          {"model", o.model_path},
+                          {"out", r.out_file},
+                          {"options", nlohmann::json::parse(quant::options_json(o))},
+                          {"windows", r.windows},
+                          {"seqlen", r.seqlen},
+                          {"seconds", r.seconds},
+                          {"outliers", r.outliers},
+                          {"ones", r.ones},
+                          {"ones_before_offsets", r.ones_before_offsets},
+                          {"stored_bits", r.stored_bits},
+                          {"bits_per_weight", r.bits_per_weight},
+                          {"layers", layers}};
+    write_json_result(json_path, doc);
+  }
+  return kExitOk;
+}
+
+}  // namespace oacim::cli

@@ -1,0 +1,103 @@
+#include "oacim/model/model_loader.hpp"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "oacim/core/error.hpp"
+#include "oacim/model/bpe_tokenizer.hpp"
+#include "oacim/model/gpt_model.hpp"
+#include "oacim/model/hf_checkpoint.hpp"
+#include "oacim/model/llama2c_checkpoint.hpp"
+#include "oacim/model/llama2c_tokenizer.hpp"
+#include "oacim/model/llama_model.hpp"
+#include "oacim/model/quantized_model.hpp"
+
+namespace fs = std::filesystem;
+
+namespace oacim::model {
+
+namespace {
+
+// tokenizer.bin or tok<vocab>.bin beside a llama2.c checkpoint.
+std::string tokenizer_beside(const std::string& model, int vocab) {
+  const fs::path dir = fs::path(model).parent_path();
+  for (const std::string& name : {std::string("tokenizer.bin"), fmt::format("tok{}.bin", vocab)}) {
+    if (fs::exists(dir / name)) return (dir / name).string();
+  }
+  throw InvalidArgument("--tokenizer", fmt::format("no tokenizer.bin or tok{}.bin next to {}; give --tokenizer", vocab,
+                                                   model));
+}
+
+}  // namespace
+
+LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path) {
+  if (is_quantized_model_dir(model_path)) {
+    const QuantizedModelInfo info = read_quantized_info(model_path);
+    if (!fs::exists(info.source_model)) {
+      throw FormatError((fs::path(model_path) / kQuantizedFile).string(),
+                        fmt::format("its source model {} does not exist", info.source_model));
+    }
+    LoadedModel lm = load_model(info.source_model, tokenizer_path.empty() ? info.tokenizer_path : tokenizer_path);
+    apply_quantized_model(model_path, *lm.decoder);
+    lm.model_path = model_path;
+    lm.quantized = true;
+    return lm;
+  }
+  LoadedModel lm;
+  lm.model_path = model_path;
+  lm.source_model = fs::absolute(model_path).lexically_normal().string();
+  lm.tokenizer_path = tokenizer_path.empty() ? "" : fs::absolute(tokenizer_path).lexically_normal().string();
+  const bool hf = fs::is_directory(model_path);
+  std::string type = "llama2c";
+  if (hf) {
+    const HfCheckpoint ck = HfCheckpoint::open(model_path);
+    type = ck.model_type();
+    if (type == "opt" || type == "gpt2") {
+      lm.decoder = std::make_unique<GptModel>(GptModel::from_hf(ck));
+    } else {
+      lm.decoder = std::make_unique<LlamaModel>(LlamaModel::from_hf(ck));
+    }
+  } else {
+    lm.decoder = std::make_unique<LlamaModel>(LlamaModel::from_llama2c(load_llama2c(model_path)));
+  }
+  // The classifier stays in full precision under every backend (the GPTQ protocol).
+  lm.decoder->classifier()->set_float_fallback(true);
+  const int vocab = lm.decoder->vocab_size();
+  int tok_vocab = 0;
+  if (type == "opt" || type == "gpt2") {
+    if (!tokenizer_path.empty()) throw InvalidArgument("--tokenizer", "OPT and GPT-2 read vocab.json and merges.txt from their directory");
+    auto bpe = std::make_shared<BpeTokenizer>(
+        BpeTokenizer::load((fs::path(model_path) / "vocab.json").string(), (fs::path(model_path) / "merges.txt").string()));
+    tok_vocab = bpe->vocab_size();
+    const bool opt = type == "opt";
+    lm.tokenize = [bpe, opt](const std::string& text) {
+      std::vector<int> ids = bpe->encode(text);
+      if (opt) ids.insert(ids.begin(), 2);  // OPT's tokenizer prepends </s> to every call
+      return ids;
+    };
+  } else {
+    std::string tok_path = tokenizer_path;
+    if (tok_path.empty() && hf) {
+      tok_path = (fs::path(model_path) / "tokenizer.model").string();
+      if (!fs::exists(tok_path)) {
+        throw InvalidArgument("--tokenizer", fmt::format("{} has no tokenizer.model (tokenizer.json is not read yet); "
+                                                         "give --tokenizer",
+                                                         model_path));
+      }
+    }
+    if (tok_path.empty()) tok_path = tokenizer_beside(model_path, vocab);
+    const bool sentencepiece = fs::path(tok_path).extension() == ".model";
+    auto tok = std::make_shared<Llama2cTokenizer>(sentencepiece ? Llama2cTokenizer::load_sentencepiece(tok_path)
+                                                                : Llama2cTokenizer::load(tok_path, vocab));
+    tok_vocab = tok->vocab_size();
+    lm.tokenize = [tok](const std::string& text) { return tok->encode(text, true, false); };
+  }
+  if (tok_vocab > vocab) {
+    throw FormatError(model_path, fmt::format("the tokenizer has {} pieces, more than the model's vocabulary of {}",
+                                              tok_vocab, vocab));
+  }
+  return lm;
+}
+
+}  // namespace oacim::model

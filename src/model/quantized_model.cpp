@@ -1,0 +1,80 @@
+#include "oacim/model/quantized_model.hpp"
+
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "oacim/core/error.hpp"
+#include "oacim/core/packed_io.hpp"
+#include "oacim/core/safetensors.hpp"
+
+namespace fs = std::filesystem;
+
+namespace oacim::model {
+
+namespace {
+constexpr const char* kFormatKey = "oacim.format";
+constexpr const char* kFormat = "oacim-quantized-model/1";
+std::string file_in(const std::string& dir) { return (fs::path(dir) / kQuantizedFile).string(); }
+}  // namespace
+
+bool is_quantized_model_dir(const std::string& path) { return fs::is_directory(path) && fs::exists(file_in(path)); }
+
+QuantizedModelInfo read_quantized_info(const std::string& dir) {
+  const SafetensorsFile f = SafetensorsFile::open(file_in(dir));
+  if (!f.metadata().count(kFormatKey) || f.metadata_value(kFormatKey) != kFormat) {
+    throw FormatError(f.path(), fmt::format("not an oacim quantized model (metadata {} is not {})", kFormatKey, kFormat));
+  }
+  QuantizedModelInfo info;
+  info.source_model = f.metadata_value("oacim.source_model");
+  info.tokenizer_path = f.metadata_value("oacim.tokenizer");
+  info.options_json = f.metadata_value("oacim.options");
+  return info;
+}
+
+void save_quantized_model(const std::string& dir, Decoder& model, const QuantizedModelInfo& info) {
+  SafetensorsWriter w;
+  w.set_metadata(kFormatKey, kFormat);
+  w.set_metadata("oacim.source_model", info.source_model);
+  w.set_metadata("oacim.tokenizer", info.tokenizer_path);
+  w.set_metadata("oacim.options", info.options_json);
+  for (int l = 0; l < model.num_blocks(); ++l) {
+    for (QuantLinear* lin : model.block_linears(l)) {
+      if (!lin->packed()) throw InvalidArgument(lin->name(), "is not quantized; nothing to save");
+      add_packed(w, lin->name() + ".", *lin->packed());
+    }
+  }
+  for (const auto& [name, t] : model.named_tensors()) {
+    const at::Tensor c = t->to(at::kFloat).contiguous();
+    std::vector<std::int64_t> shape(c.sizes().begin(), c.sizes().end());
+    w.add("tensor." + name, DType::F32, shape, c.data_ptr<float>(), static_cast<std::size_t>(c.numel()) * sizeof(float));
+  }
+  fs::create_directories(dir);
+  w.write(file_in(dir));
+}
+
+void apply_quantized_model(const std::string& dir, Decoder& model) {
+  const SafetensorsFile f = SafetensorsFile::open(file_in(dir));
+  for (int l = 0; l < model.num_blocks(); ++l) {
+    for (QuantLinear* lin : model.block_linears(l)) {
+      auto packed = std::make_shared<const PackedCimWeights>(load_packed(f, lin->name() + "."));
+      if (packed->rows() != lin->out_features() || packed->cols() != lin->in_features()) {
+        throw FormatError(f.path(), fmt::format("{}: packed {}x{}, the model's Linear is {}x{}", lin->name(), packed->rows(),
+                                                packed->cols(), lin->out_features(), lin->in_features()));
+      }
+      lin->set_packed(std::move(packed), nullptr);
+    }
+  }
+  for (const auto& [name, t] : model.named_tensors()) {
+    std::vector<std::int64_t> shape(t->sizes().begin(), t->sizes().end());
+    const std::vector<float> v = f.read<float>("tensor." + name, DType::F32, shape);
+    at::Tensor loaded = at::empty(shape, at::kFloat);
+    std::memcpy(loaded.data_ptr<float>(), v.data(), v.size() * sizeof(float));
+    *t = loaded;
+  }
+}
+
+}  // namespace oacim::model

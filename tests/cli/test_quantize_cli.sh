@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `oacim quantize` end to end on the bundled stories260K: RTN and GPTQ/OA directories that
+# `oacim eval` runs on fakequant and hw, the same bits on every run, the JSON report, and bad
+# options with their exit codes.
+set -u
+OACIM=${OACIM:?path to the oacim binary}
+PYTHON=${PYTHON:-python3}
+SRC=${SRC:?source root}
+work=${1:-$(mktemp -d)}
+rm -rf "$work" && mkdir -p "$work"
+# shellcheck source=../cli/lib.sh
+source "$SRC/tests/cli/lib.sh"
+model="$SRC/tests/data/stories260K/stories260K.bin"
+text="$SRC/tests/data/tinystories-valid-slice.txt"
+calib=(--calib "$text" --nsamples 4 --seqlen 128 --threads 1)
+
+"$OACIM" quantize --model "$model" --method rtn --out "$work/rtn" --json "$work/rtn.json" >"$work/log" 2>&1 \
+  || fail "rtn: $(cat "$work/log")"
+for i in 1 2; do
+  "$OACIM" quantize --model "$model" --method oa --outliers --offsets --qq-scale-bits 4 --qq-zero-bits 4 "${calib[@]}" \
+    --out "$work/oa$i" --json "$work/oa$i.json" >"$work/log" 2>&1 || fail "oa run $i: $(cat "$work/log")"
+done
+cmp -s "$work/oa1/quantized.safetensors" "$work/oa2/quantized.safetensors" || fail "two OA runs wrote different bits"
+"$OACIM" quantize --model "$model" --method gptq --act-order --static-groups --true-sequential "${calib[@]}" \
+  --out "$work/gptq" >"$work/log" 2>&1 || fail "gptq: $(cat "$work/log")"
+for d in rtn oa1 gptq; do
+  for b in fakequant hw; do
+    "$OACIM" eval --model "$work/$d" --dataset "$text" --seqlen 128 --max-windows 4 --backend $b --threads 1 \
+      --json "$work/e_${d}_$b.json" >"$work/log" 2>&1 || fail "eval $d $b: $(cat "$work/log")"
+  done
+done
+"$OACIM" eval --model "$model" --dataset "$text" --seqlen 128 --max-windows 4 --threads 1 --json "$work/e_fp.json" \
+  >/dev/null 2>&1 || fail "eval fp"
+"$PYTHON" - "$work" <<'PY' || fail "quantize JSON"
+import json, sys
+w = sys.argv[1]
+oa = json.load(open(f"{w}/oa1.json"))
+assert oa["options"]["method"] == "oa" and oa["options"]["qq_scale_bits"] == 4, oa["options"]
+assert len(oa["layers"]) == 35, len(oa["layers"])
+assert oa["outliers"] > 0 and oa["ones"] < oa["ones_before_offsets"], (oa["outliers"], oa["ones"], oa["ones_before_offsets"])
+for l in oa["layers"]:
+    assert 0 < l["output_error"] < 1 and l["bits_per_weight"] > 4, l
+fp = json.load(open(f"{w}/e_fp.json"))["perplexity"]
+for d in ("rtn", "oa1", "gptq"):
+    fq = json.load(open(f"{w}/e_{d}_fakequant.json"))
+    hw = json.load(open(f"{w}/e_{d}_hw.json"))
+    assert fq["quantization"]["method"] == "quantized model directory", fq["quantization"]
+    assert fp < fq["perplexity"] < 2 * fp, (d, fp, fq["perplexity"])
+    assert abs(hw["perplexity"] / fq["perplexity"] - 1) < 0.02, (d, fq["perplexity"], hw["perplexity"])
+    assert hw["hw_counters"]["outlier_hits"] > 0 or d != "oa1"
+PY
+
+expect_rc 2 "method" quantize --model "$model" --method bogus --out "$work/x"
+expect_rc 2 "wbits" quantize --model "$model" --method rtn --wbits 5 --out "$work/x"
+expect_rc 2 "block_size" quantize --model "$model" --method rtn --block-size 6 --out "$work/x"
+expect_rc 2 "act-order" quantize --model "$model" --method oa --act-order --out "$work/x"
+expect_rc 2 "act-order" quantize --model "$model" --method gptq --act-order --out "$work/x"
+expect_rc 2 "outliers" quantize --model "$model" --method gptq --outliers --out "$work/x"
+expect_rc 2 "out" quantize --model "$model" --method rtn
+expect_rc 2 "offset-sign" quantize --model "$model" --method oa --offsets --offset-sign up --out "$work/x"
+expect_rc 2 "already quantized" quantize --model "$work/rtn" --method rtn --out "$work/x"
+expect_rc 1 "missing.txt" quantize --model "$model" --method gptq --calib "$work/missing.txt" --out "$work/x"
+[ ! -e "$work/x" ] || fail "a failed run left $work/x behind"
+
+echo "quantize cli: $fails failure(s)"
+[ "$fails" -eq 0 ]
