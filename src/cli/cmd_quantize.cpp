@@ -71,7 +71,6 @@ int cmd_quantize(const std::vector<std::string>& args) {
   o.layer.offset_search.max_abs_offset =
       max_offset >= 0 ? max_offset
                       : (o.layer.offset_search.sign == OffsetSign::Faithful && o.layer.outliers ? 7 : 1);
-  o.layer.check_packable();
   configure_torch(threads);
 
   const quant::QuantizeRunResult r = quant::run_quantize(o);

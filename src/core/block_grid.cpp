@@ -51,13 +51,15 @@ BlockGridFit fit_block(const float* w, int rows, int n, std::size_t row_stride, 
         range[1] = std::max(range[1], (*ranges)[static_cast<std::size_t>(2 * r + 1)]);
       }
     }
-    GridParams p = fit_range_params(range[0], range[1], o.grid, o.range.rule);
+    GridParams p;
     if (o.range.mse) {
       // The MSE search sees every value of the block once (rows are contiguous runs of n).
       std::vector<float> all;
       all.reserve(static_cast<std::size_t>(rows) * n);
       for (int r = 0; r < rows; ++r) all.insert(all.end(), w + static_cast<std::size_t>(r) * row_stride, w + static_cast<std::size_t>(r) * row_stride + n);
       p = fit_range(all.data(), static_cast<int>(all.size()), 1, o.grid, o.range, range);
+    } else {
+      p = fit_range_params(range[0], range[1], o.grid, o.range.rule);
     }
     std::fill(fit.params.begin(), fit.params.end(), p);
   }

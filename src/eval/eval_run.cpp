@@ -2,10 +2,8 @@
 
 #include <unistd.h>
 
-#include <filesystem>
-#include <functional>
-#include <memory>
 #include <iostream>
+#include <memory>
 
 #include <ATen/core/Tensor.h>
 #include <fmt/format.h>

@@ -59,7 +59,7 @@ at::Tensor lazy_block_loop(at::Tensor& w, const at::Tensor& u, const std::vector
     at::Tensor err1 = at::empty_like(w1);
     quantize(br, w1, q1, err1);
     q.narrow(1, br.begin, br.size()).copy_(q1);
-    if (br.end < cols) {
+    if (u.defined() && br.end < cols) {
       at::Tensor rest = w.narrow(1, br.end, cols - br.end);
       rest.sub_(at::mm(err1, u.narrow(0, br.begin, br.size()).narrow(1, br.end, cols - br.end)));
     }

@@ -259,20 +259,7 @@ at::Tensor run_oa(const std::string& name, const LayerWork& lw, const at::Tensor
       if (out.outlier[static_cast<std::size_t>(r)] >= 0) parts.outlier_value[bi] = out.outlier_value[static_cast<std::size_t>(r)];
     }
   };
-  at::Tensor q;
-  if (identity) {
-    // No error feedback: every block quantizes its own values.
-    q = at::empty_like(w);
-    for (const BlockRange& br : ranges) {
-      const at::Tensor w1 = w.narrow(1, br.begin, br.size()).contiguous();
-      at::Tensor q1 = at::empty_like(w1);
-      at::Tensor err1 = at::empty_like(w1);
-      block_fn(br, w1, q1, err1);
-      q.narrow(1, br.begin, br.size()).copy_(q1);
-    }
-  } else {
-    q = lazy_block_loop(w, u, ranges, block_fn);
-  }
+  const at::Tensor q = lazy_block_loop(w, u, ranges, block_fn);  // u undefined for RTN: no error feedback
   loss = std::accumulate(row_loss.begin(), row_loss.end(), 0.0);
   return permuted ? q.index_select(1, tensor_of(inverse(perm))).contiguous() : q;
 }

@@ -1,7 +1,5 @@
 #include "oacim/quant/quantize_run.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -109,7 +107,6 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   res.windows = static_cast<int>(windows.size());
   res.calib_tokens = static_cast<std::int64_t>(windows.size()) * res.seqlen;
 
-  const bool tty = ::isatty(2) != 0;
   SequentialOptions so;
   so.layer = o.layer;
   so.true_sequential = o.true_sequential;
@@ -117,12 +114,11 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
     if (!o.progress) return;
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cerr << fmt::format("quantize: [{}/{}] block {} {} {}x{}  out-err {:.3g}  outliers {:.2f} %  ones {:.1f} %  "
-                             "{:.2f} s  (ETA {:.0f} s){}",
+                             "{:.2f} s  (ETA {:.0f} s)\n",
                              done, total, block, s.layer, s.rows, s.cols, s.output_error, 100.0 * s.outlier_share,
                              s.stored_bits ? 100.0 * static_cast<double>(s.ones) / static_cast<double>(s.stored_bits) : 0.0,
-                             s.seconds, el / done * (total - done), "\n")
+                             s.seconds, el / done * (total - done))
               << std::flush;
-    (void)tty;
   };
   res.layers = quantize_model(dec, windows, so, progress);
 

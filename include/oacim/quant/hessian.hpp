@@ -43,7 +43,8 @@ at::Tensor inverse_cholesky_upper(const at::Tensor& h, const std::string& layer)
 // callback gets W1 = W[:, b:e] (a contiguous copy [R, e-b] with the earlier ranges' updates) and
 // fills Q1 (dequantized values) and Err1 (scaled errors), both [R, e-b] contiguous fp32.
 using BlockQuantizer = std::function<void(const BlockRange& range, const at::Tensor& w1, at::Tensor& q1, at::Tensor& err1)>;
-// Returns Q [R, C] in processing order. W is updated in place (its columns past each range).
+// Returns Q [R, C] in processing order. W is updated in place (its columns past each range);
+// an undefined `u` means no error feedback (RTN: every range quantizes its own values).
 at::Tensor lazy_block_loop(at::Tensor& w, const at::Tensor& u, const std::vector<BlockRange>& ranges,
                            const BlockQuantizer& quantize);
 
