@@ -19,6 +19,7 @@ const std::vector<Command>& commands() {
       {"inspect", "validate a packed-weights safetensors file and print its layers and statistics", cmd_inspect},
       {"hw-config", "validate a hardware config YAML and print every knob resolved, or the knob table (--markdown)",
        cmd_hw_config},
+      {"calib", "the float model writes its own calibration set (token sample file for quantize and tweak)", cmd_calib},
       {"quantize", "quantize a model with RTN, GPTQ or OA-CIM outlier-aware GPTQ into a packed model directory",
        cmd_quantize},
       {"eval", "perplexity of a model on a dataset with the float, fakequant or bit-accurate hw backend", cmd_eval},

@@ -150,23 +150,64 @@ at::Tensor GptModel::embed(const std::vector<int>& tokens) const {
   return embed_.index_select(0, at::tensor(ids, at::kLong)) + positions_.narrow(0, spec_.position_offset, T);
 }
 
-at::Tensor GptModel::block_forward(int l, const at::Tensor& x_in, Backend backend) const {
+at::Tensor GptModel::block_forward(int l, const at::Tensor& x, Backend backend) const {
+  return block(l, x, 0, nullptr, backend);
+}
+
+at::Tensor GptModel::block(int l, const at::Tensor& x_in, int pos0, KvCache* cache, Backend backend) const {
   const Layer& L = layers_.at(static_cast<std::size_t>(l));
-  const std::int64_t T = x_in.size(0);
+  const bool unbatched = x_in.dim() == 2;
+  const at::Tensor x0 = unbatched ? x_in.unsqueeze(0) : x_in;
+  const std::int64_t B = x0.size(0), T = x0.size(1);
   const std::int64_t hs = spec_.dim / spec_.n_heads;
-  const at::Tensor mask = at::ones({T, T}, at::kBool).triu(1);
-  const at::Tensor h = at::layer_norm(x_in, {spec_.dim}, L.ln1_w, L.ln1_b, spec_.ln_eps);
-  const at::Tensor q = L.q->forward(h, backend).reshape({T, spec_.n_heads, hs}).transpose(0, 1);
-  const at::Tensor k = L.k->forward(h, backend).reshape({T, spec_.n_heads, hs}).transpose(0, 1);
-  const at::Tensor v = L.v->forward(h, backend).reshape({T, spec_.n_heads, hs}).transpose(0, 1);
-  at::Tensor scores = at::matmul(q, k.transpose(1, 2)) / std::sqrt(static_cast<float>(hs));
-  scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
-  const at::Tensor ctx = at::matmul(at::softmax(scores, -1), v).transpose(0, 1).reshape({T, spec_.dim});
-  const at::Tensor x = x_in + L.o->forward(ctx, backend);
+  const at::Tensor h = at::layer_norm(x0, {spec_.dim}, L.ln1_w, L.ln1_b, spec_.ln_eps);
+  // [B, T, heads, hs]
+  const at::Tensor q = L.q->forward(h, backend).reshape({B, T, spec_.n_heads, hs});
+  at::Tensor k = L.k->forward(h, backend).reshape({B, T, spec_.n_heads, hs});
+  at::Tensor v = L.v->forward(h, backend).reshape({B, T, spec_.n_heads, hs});
+  std::int64_t S = T;
+  if (cache) {
+    at::Tensor& ck = cache->k[static_cast<std::size_t>(l)];
+    at::Tensor& cv = cache->v[static_cast<std::size_t>(l)];
+    ck.narrow(1, pos0, T).copy_(k);
+    cv.narrow(1, pos0, T).copy_(v);
+    S = pos0 + T;
+    k = ck.narrow(1, 0, S);
+    v = cv.narrow(1, 0, S);
+  }
+  at::Tensor scores = at::matmul(q.transpose(1, 2), k.permute({0, 2, 3, 1})) / std::sqrt(static_cast<float>(hs));
+  if (T > 1) {
+    const at::Tensor qpos = at::arange(pos0, pos0 + T).unsqueeze(1);
+    const at::Tensor kpos = at::arange(0, S).unsqueeze(0);
+    scores = scores.masked_fill(kpos > qpos, -std::numeric_limits<float>::infinity());
+  }
+  const at::Tensor ctx = at::matmul(at::softmax(scores, -1), v.transpose(1, 2)).transpose(1, 2).reshape({B, T, spec_.dim});
+  const at::Tensor x = x0 + L.o->forward(ctx, backend);
   const at::Tensor h2 = at::layer_norm(x, {spec_.dim}, L.ln2_w, L.ln2_b, spec_.ln_eps);
   const at::Tensor a = L.fc1->forward(h2, backend);
   const at::Tensor act = spec_.family == GptSpec::Family::Opt ? at::relu(a) : at::gelu(a, "tanh");
-  return x + L.fc2->forward(act, backend);
+  const at::Tensor out = x + L.fc2->forward(act, backend);
+  return unbatched ? out.squeeze(0) : out;
+}
+
+Decoder::KvCache GptModel::new_cache(int batch) const {
+  if (batch < 1) throw InvalidArgument("batch", fmt::format("{} is not a positive batch size", batch));
+  KvCache c;
+  c.batch = batch;
+  const std::int64_t hs = spec_.dim / spec_.n_heads;
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    c.k.push_back(at::zeros({batch, spec_.max_positions, spec_.n_heads, hs}));
+    c.v.push_back(at::zeros({batch, spec_.max_positions, spec_.n_heads, hs}));
+  }
+  return c;
+}
+
+at::Tensor GptModel::decode_step(const std::vector<int>& tokens, int pos, KvCache& cache, Backend backend) const {
+  check_decode_step(tokens, pos, cache, spec_.max_positions, spec_.vocab_size);
+  const std::vector<std::int64_t> ids(tokens.begin(), tokens.end());
+  at::Tensor x = (embed_.index_select(0, at::tensor(ids, at::kLong)) + positions_[spec_.position_offset + pos]).unsqueeze(1);
+  for (int l = 0; l < num_blocks(); ++l) x = block(l, x, pos, &cache, backend);
+  return head(x, backend).squeeze(1);
 }
 
 at::Tensor GptModel::head(const at::Tensor& x, Backend backend) const {

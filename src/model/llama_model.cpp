@@ -118,55 +118,57 @@ at::Tensor LlamaModel::rms_norm(const at::Tensor& x, const at::Tensor& w) const 
 }
 
 at::Tensor LlamaModel::rope(const at::Tensor& x, int pos0) const {
-  const std::int64_t T = x.size(0);
-  if (!spec_.rope_interleaved) {  // transformers' rotate_half: pairs (i, i + head_size / 2)
-    const std::int64_t half = x.size(2) / 2;
-    const at::Tensor a = x.narrow(2, 0, half);
-    const at::Tensor b = x.narrow(2, half, half);
-    const at::Tensor c = rope_cos_.narrow(0, pos0, T).unsqueeze(1);
-    const at::Tensor s = rope_sin_.narrow(0, pos0, T).unsqueeze(1);
-    return at::cat({a * c - b * s, a * s + b * c}, 2);
-  }
-  const at::Tensor pairs = x.reshape({T, x.size(1), -1, 2});
-  const at::Tensor a = pairs.select(3, 0);
-  const at::Tensor b = pairs.select(3, 1);
-  const at::Tensor c = rope_cos_.narrow(0, pos0, T).unsqueeze(1);
+  const std::int64_t T = x.size(1);
+  const at::Tensor c = rope_cos_.narrow(0, pos0, T).unsqueeze(1);  // [T, 1, hs/2] against [B, T, H, hs/2]
   const at::Tensor s = rope_sin_.narrow(0, pos0, T).unsqueeze(1);
-  return at::stack({a * c - b * s, a * s + b * c}, 3).reshape(x.sizes());
+  if (!spec_.rope_interleaved) {  // transformers' rotate_half: pairs (i, i + head_size / 2)
+    const std::int64_t half = x.size(3) / 2;
+    const at::Tensor a = x.narrow(3, 0, half);
+    const at::Tensor b = x.narrow(3, half, half);
+    return at::cat({a * c - b * s, a * s + b * c}, 3);
+  }
+  const at::Tensor pairs = x.reshape({x.size(0), T, x.size(2), -1, 2});
+  const at::Tensor a = pairs.select(4, 0);
+  const at::Tensor b = pairs.select(4, 1);
+  return at::stack({a * c - b * s, a * s + b * c}, 4).reshape(x.sizes());
 }
 
-at::Tensor LlamaModel::block(int l, const at::Tensor& x, int pos0, Cache* cache, Backend backend) const {
+at::Tensor LlamaModel::block(int l, const at::Tensor& x_in, int pos0, KvCache* cache, Backend backend) const {
   const Layer& L = layers_[static_cast<std::size_t>(l)];
-  const std::int64_t T = x.size(0);
+  const bool unbatched = x_in.dim() == 2;
+  const at::Tensor x = unbatched ? x_in.unsqueeze(0) : x_in;
+  const std::int64_t B = x.size(0), T = x.size(1);
   const int hs = spec_.head_size();
   const at::Tensor h = rms_norm(x, L.attn_norm);
-  at::Tensor q = rope(L.q->forward(h, backend).reshape({T, spec_.n_heads, hs}), pos0);
-  at::Tensor k = rope(L.k->forward(h, backend).reshape({T, spec_.n_kv_heads, hs}), pos0);
-  at::Tensor v = L.v->forward(h, backend).reshape({T, spec_.n_kv_heads, hs});
+  at::Tensor q = rope(L.q->forward(h, backend).reshape({B, T, spec_.n_heads, hs}), pos0);
+  at::Tensor k = rope(L.k->forward(h, backend).reshape({B, T, spec_.n_kv_heads, hs}), pos0);
+  at::Tensor v = L.v->forward(h, backend).reshape({B, T, spec_.n_kv_heads, hs});
   std::int64_t S = T;  // keys visible to the last query
   if (cache) {
-    cache->k[static_cast<std::size_t>(l)].narrow(0, pos0, T).copy_(k);
-    cache->v[static_cast<std::size_t>(l)].narrow(0, pos0, T).copy_(v);
+    at::Tensor& ck = cache->k[static_cast<std::size_t>(l)];
+    at::Tensor& cv = cache->v[static_cast<std::size_t>(l)];
+    ck.narrow(1, pos0, T).copy_(k);
+    cv.narrow(1, pos0, T).copy_(v);
     S = pos0 + T;
-    k = cache->k[static_cast<std::size_t>(l)].narrow(0, 0, S);
-    v = cache->v[static_cast<std::size_t>(l)].narrow(0, 0, S);
+    k = ck.narrow(1, 0, S);
+    v = cv.narrow(1, 0, S);
   }
-  const int group = spec_.n_heads / spec_.n_kv_heads;
-  k = k.repeat_interleave(group, 1);  // head h reads kv head h / group
-  v = v.repeat_interleave(group, 1);
-  // [heads, T, hs] x [heads, hs, S]
-  at::Tensor scores = at::matmul(q.transpose(0, 1), k.permute({1, 2, 0})) / std::sqrt(static_cast<float>(hs));
+  // Grouped-query attention without copying keys: head h = kv * group + g reads kv head kv.
+  const std::int64_t KVH = spec_.n_kv_heads, G = spec_.n_heads / spec_.n_kv_heads;
+  const at::Tensor qg = q.reshape({B, T, KVH, G, hs}).permute({0, 2, 3, 1, 4});  // [B, KVH, G, T, hs]
+  at::Tensor scores = at::matmul(qg, k.permute({0, 2, 3, 1}).unsqueeze(2)) / std::sqrt(static_cast<float>(hs));
   if (T > 1) {
     const at::Tensor qpos = at::arange(pos0, pos0 + T).unsqueeze(1);
     const at::Tensor kpos = at::arange(0, S).unsqueeze(0);
     scores = scores.masked_fill(kpos > qpos, -std::numeric_limits<float>::infinity());
   }
-  const at::Tensor att = at::softmax(scores, -1);
-  const at::Tensor ctx = at::matmul(att, v.transpose(0, 1)).transpose(0, 1).reshape({T, spec_.dim});
+  const at::Tensor att = at::softmax(scores, -1);                                   // [B, KVH, G, T, S]
+  const at::Tensor ctx = at::matmul(att, v.transpose(1, 2).unsqueeze(2)).permute({0, 3, 1, 2, 4}).reshape({B, T, spec_.dim});
   at::Tensor out = x + L.o->forward(ctx, backend);
   const at::Tensor h2 = rms_norm(out, L.ffn_norm);
   const at::Tensor ff = L.down->forward(at::silu(L.gate->forward(h2, backend)) * L.up->forward(h2, backend), backend);
-  return out + ff;
+  out = out + ff;
+  return unbatched ? out.squeeze(0) : out;
 }
 
 at::Tensor LlamaModel::embed(const std::vector<int>& tokens) const {
@@ -181,19 +183,23 @@ at::Tensor LlamaModel::head(const at::Tensor& x, Backend backend) const {
   return classifier_->forward(rms_norm(x, final_norm_), backend);
 }
 
-LlamaModel::Cache LlamaModel::new_cache() const {
-  Cache c;
+Decoder::KvCache LlamaModel::new_cache(int batch) const {
+  if (batch < 1) throw InvalidArgument("batch", fmt::format("{} is not a positive batch size", batch));
+  KvCache c;
+  c.batch = batch;
   for (int l = 0; l < spec_.n_layers; ++l) {
-    c.k.push_back(at::zeros({spec_.max_seq_len, spec_.n_kv_heads, spec_.head_size()}));
-    c.v.push_back(at::zeros({spec_.max_seq_len, spec_.n_kv_heads, spec_.head_size()}));
+    c.k.push_back(at::zeros({batch, spec_.max_seq_len, spec_.n_kv_heads, spec_.head_size()}));
+    c.v.push_back(at::zeros({batch, spec_.max_seq_len, spec_.n_kv_heads, spec_.head_size()}));
   }
   return c;
 }
 
-at::Tensor LlamaModel::step(int token, int pos, Cache& cache, Backend backend) const {
-  at::Tensor x = embed_.index_select(0, at::tensor(std::vector<std::int64_t>{token}, at::kLong));
+at::Tensor LlamaModel::decode_step(const std::vector<int>& tokens, int pos, KvCache& cache, Backend backend) const {
+  check_decode_step(tokens, pos, cache, spec_.max_seq_len, spec_.vocab_size);
+  const std::vector<std::int64_t> ids(tokens.begin(), tokens.end());
+  at::Tensor x = embed_.index_select(0, at::tensor(ids, at::kLong)).unsqueeze(1);  // [B, 1, dim]
   for (int l = 0; l < spec_.n_layers; ++l) x = block(l, x, pos, &cache, backend);
-  return classifier_->forward(rms_norm(x, final_norm_), backend).reshape({-1});
+  return classifier_->forward(rms_norm(x, final_norm_), backend).squeeze(1);
 }
 
 std::vector<QuantLinear*> LlamaModel::block_linears(int l) {
@@ -219,7 +225,7 @@ std::vector<std::pair<std::string, at::Tensor*>> LlamaModel::named_tensors() {
 std::vector<int> generate(const LlamaModel& model, const std::vector<int>& prompt, int steps, Backend backend,
                           const std::function<int(std::vector<float>)>& sample) {
   std::vector<int> out = prompt;
-  LlamaModel::Cache cache = model.new_cache();
+  Decoder::KvCache cache = model.new_cache(1);
   int token = prompt.at(0);
   for (int pos = 0; pos < steps && pos < model.spec().max_seq_len; ++pos) {
     const at::Tensor logits = model.step(token, pos, cache, backend).contiguous();

@@ -76,6 +76,15 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
       if (opt) ids.insert(ids.begin(), 2);  // OPT's tokenizer prepends </s> to every call
       return ids;
     };
+    lm.token_text = [bpe](int id) { return bpe->decode({id}); };
+    if (opt) {
+      lm.prefix_ids = {2};
+      lm.special_ids = {0, 1, 2, 3};  // <s> <pad> </s> <unk>
+      lm.stop_ids = {2};
+    } else {
+      lm.special_ids = {50256};  // <|endoftext|>
+      lm.stop_ids = {50256};
+    }
   } else {
     std::string tok_path = tokenizer_path;
     if (tok_path.empty() && hf) {
@@ -92,6 +101,12 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
                                                                 : Llama2cTokenizer::load(tok_path, vocab));
     tok_vocab = tok->vocab_size();
     lm.tokenize = [tok](const std::string& text) { return tok->encode(text, true, false); };
+    lm.token_text = [tok](int id) { return tok->decode(0, id); };
+    lm.prefix_ids = {Llama2cTokenizer::kBos};
+    lm.special_ids = {0, Llama2cTokenizer::kBos, Llama2cTokenizer::kEos};  // <unk> <s> </s>
+    // A llama2.c model ends a story by starting the next one (BOS); HF LLaMA writes EOS.
+    lm.stop_ids = hf ? std::vector<int>{Llama2cTokenizer::kEos}
+                     : std::vector<int>{Llama2cTokenizer::kBos, Llama2cTokenizer::kEos};
   }
   if (tok_vocab > vocab) {
     throw FormatError(model_path, fmt::format("the tokenizer has {} pieces, more than the model's vocabulary of {}",

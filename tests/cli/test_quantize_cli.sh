@@ -50,6 +50,26 @@ for d in ("rtn", "oa1", "gptq"):
     assert hw["hw_counters"]["outlier_hits"] > 0 or d != "oa1"
 PY
 
+# Self-generated calibration (algorithms.md C.3): the same file for a seed, read by quantize.
+for i in 1 2; do
+  "$OACIM" calib --model "$model" --n 4 --len 128 --seed 3 --threads 1 --out "$work/cal$i.safetensors" >"$work/log" 2>&1 \
+    || fail "calib run $i: $(cat "$work/log")"
+done
+cmp -s "$work/cal1.safetensors" "$work/cal2.safetensors" || fail "two calib runs with one seed wrote different files"
+"$OACIM" quantize --model "$model" --method gptq --calib "$work/cal1.safetensors" --nsamples 4 --seqlen 128 --threads 1 \
+  --out "$work/gptq_cal" --json "$work/gptq_cal.json" >"$work/log" 2>&1 || fail "gptq on a calib file: $(cat "$work/log")"
+"$PYTHON" -c "
+import json, sys; d = json.load(open('$work/gptq_cal.json'))
+assert d['windows'] == 4 and d['options']['calib'].endswith('cal1.safetensors'), d['windows']" || fail "gptq_cal JSON"
+expect_rc 2 "fewer than 5" quantize --model "$model" --method gptq --calib "$work/cal1.safetensors" --nsamples 5 --out "$work/x"
+expect_rc 2 "--n" calib --model "$model" --n 0 --out "$work/x.safetensors"
+expect_rc 2 "--len" calib --model "$model" --len 9999 --out "$work/x.safetensors"
+expect_rc 2 "not a valid regex" calib --model "$model" --first-token-regex "([" --out "$work/x.safetensors"
+expect_rc 2 "pass the filters" calib --model "$model" --n 4 --first-token-regex "^ Tim$" --out "$work/x.safetensors"
+expect_rc 2 "--greedy" calib --model "$model" --greedy "3,x" --out "$work/x.safetensors"
+expect_rc 2 "already quantized" calib --model "$work/rtn" --out "$work/x.safetensors"
+[ ! -e "$work/x.safetensors" ] || fail "a failed calib left its output behind"
+
 expect_rc 2 "method" quantize --model "$model" --method bogus --out "$work/x"
 expect_rc 2 "wbits" quantize --model "$model" --method rtn --wbits 5 --out "$work/x"
 expect_rc 2 "block_size" quantize --model "$model" --method rtn --block-size 6 --out "$work/x"

@@ -110,7 +110,7 @@ TEST(HfCheckpoint, ConvertedStories260KGivesTheLlama2cLogits) {
   const at::Tensor b = hf.forward(kIds, Backend::Float);
   EXPECT_LT((a - b).abs().max().item<float>(), 1e-4f);
   // Incremental decoding takes the same rotary path.
-  LlamaModel::Cache cache = hf.new_cache();
+  Decoder::KvCache cache = hf.new_cache(1);
   at::Tensor last;
   for (std::size_t pos = 0; pos < kIds.size(); ++pos) last = hf.step(kIds[pos], static_cast<int>(pos), cache, Backend::Float);
   EXPECT_LT((last - a[static_cast<std::int64_t>(kIds.size()) - 1]).abs().max().item<float>(), 1e-4f);

@@ -324,7 +324,7 @@ TEST(LlamaModel, LogitsMatchPlainLlama2cArithmetic) {
   const std::vector<int> ids = t.encode("Once upon a time, there was a little girl named Lily.", true, false);
   const at::Tensor full = m.forward(ids, Backend::Float);  // causal, all positions at once
   PlainLlama plain(w);
-  LlamaModel::Cache cache = m.new_cache();
+  Decoder::KvCache cache = m.new_cache(1);
   double worst = 0;
   for (std::size_t pos = 0; pos < ids.size(); ++pos) {
     const std::vector<float> want = plain.forward(ids[pos], static_cast<int>(pos));

@@ -4,7 +4,8 @@
 // the hidden states entering block 0, one decoder block, the head (final norm + classifier),
 // the Linears of a block and their true-sequential groups, and the named non-Linear tensors
 // (embeddings, norms, positions) that a quantized model stores beside its packed Linears.
-// Hidden states are [T, dim] fp32 for positions 0..T-1.
+// Hidden states are [T, dim] fp32 for positions 0..T-1. Generation decodes a batch of sequences
+// in lockstep, one position per call, with keys and values cached per block.
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,10 +38,26 @@ class Decoder {
   // Every non-Linear tensor by a stable name (what a quantized model directory stores).
   virtual std::vector<std::pair<std::string, at::Tensor*>> named_tensors() = 0;
 
+  // Cached incremental decoding of `batch` sequences: per block, keys and values
+  // [batch, max_positions, kv_heads, head_size].
+  struct KvCache {
+    int batch = 0;
+    std::vector<at::Tensor> k, v;
+  };
+  virtual KvCache new_cache(int batch) const = 0;
+  // Logits [batch, vocab] of tokens[b] at position `pos` of sequence b; every earlier position
+  // must have been stepped through the same cache. Throws InvalidArgument past max_positions.
+  virtual at::Tensor decode_step(const std::vector<int>& tokens, int pos, KvCache& cache, Backend backend) const = 0;
+
   // Logits [T, vocab].
   at::Tensor forward(const std::vector<int>& tokens, Backend backend) const;
   // Every Linear: the blocks' in order, then the classifier.
   std::vector<QuantLinear*> linears();
+
+ protected:
+  // InvalidArgument unless one token per cached sequence, each a vocabulary id, and pos in range.
+  static void check_decode_step(const std::vector<int>& tokens, int pos, const KvCache& cache, int max_positions,
+                                int vocab_size);
 };
 
 }  // namespace oacim::model

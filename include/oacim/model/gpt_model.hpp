@@ -49,8 +49,13 @@ class GptModel : public Decoder {
   std::vector<std::vector<QuantLinear*>> sequential_groups(int l) override;
   QuantLinear* classifier() override { return classifier_.get(); }
   std::vector<std::pair<std::string, at::Tensor*>> named_tensors() override;
+  KvCache new_cache(int batch) const override;
+  at::Tensor decode_step(const std::vector<int>& tokens, int pos, KvCache& cache, Backend backend) const override;
 
  private:
+  // x [T, dim] or [B, T, dim] at positions pos0..; with a cache, keys and values go there and
+  // attention reads every cached position before them.
+  at::Tensor block(int l, const at::Tensor& x, int pos0, KvCache* cache, Backend backend) const;
   struct Layer {
     at::Tensor ln1_w, ln1_b, ln2_w, ln2_b;
     std::unique_ptr<QuantLinear> q, k, v, o, fc1, fc2;

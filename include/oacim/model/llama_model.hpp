@@ -54,21 +54,23 @@ class LlamaModel : public Decoder {
   QuantLinear* classifier() override { return classifier_.get(); }
   std::vector<std::pair<std::string, at::Tensor*>> named_tensors() override;
 
-  // Incremental decoding: logits [vocab] of `token` at position `pos`, keys and values cached.
-  struct Cache {
-    std::vector<at::Tensor> k, v;  // per layer [max_seq_len, n_kv_heads, head_size]
-  };
-  Cache new_cache() const;
-  at::Tensor step(int token, int pos, Cache& cache, Backend backend) const;
+  KvCache new_cache(int batch) const override;
+  at::Tensor decode_step(const std::vector<int>& tokens, int pos, KvCache& cache, Backend backend) const override;
+  // One sequence: logits [vocab] of `token` at position `pos`.
+  at::Tensor step(int token, int pos, KvCache& cache, Backend backend) const {
+    return decode_step({token}, pos, cache, backend).reshape({-1});
+  }
 
  private:
   struct Layer {
     at::Tensor attn_norm, ffn_norm;
     std::unique_ptr<QuantLinear> q, k, v, o, gate, up, down;
   };
-  at::Tensor block(int l, const at::Tensor& x, int pos0, Cache* cache, Backend backend) const;
+  // x [T, dim] or [B, T, dim] at positions pos0..pos0+T-1; with a cache, keys and values are
+  // written there and attention reads every cached position before them.
+  at::Tensor block(int l, const at::Tensor& x, int pos0, KvCache* cache, Backend backend) const;
   at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& w) const;
-  at::Tensor rope(const at::Tensor& x, int pos0) const;  // x [T, heads, head_size]
+  at::Tensor rope(const at::Tensor& x, int pos0) const;  // x [B, T, heads, head_size]
 
   LlamaSpec spec_;
   at::Tensor embed_;  // [vocab, dim]

@@ -14,7 +14,11 @@ namespace oacim::model {
 
 struct LoadedModel {
   std::unique_ptr<Decoder> decoder;
-  std::function<std::vector<int>(const std::string&)> tokenize;
+  std::function<std::vector<int>(const std::string&)> tokenize;  // with the family's prefix
+  std::function<std::string(int)> token_text;  // the decoded text of one token alone
+  std::vector<int> prefix_ids;   // what tokenize puts before every text (LLaMA: BOS; OPT: </s>)
+  std::vector<int> special_ids;  // control tokens (never a sampled first token)
+  std::vector<int> stop_ids;     // end of a text (llama2.c: BOS or EOS; HF: EOS)
   std::string model_path;      // as given
   std::string source_model;    // the float checkpoint (the model itself unless quantized)
   std::string tokenizer_path;  // "" = the default beside the model

@@ -14,8 +14,8 @@ namespace oacim::quant {
 struct QuantizeRunOptions {
   std::string model_path;
   std::string tokenizer_path;
-  // A text file, a dataset name (wikitext2, ptb, ptb-new: their evaluation splits, with a
-  // warning), or "self": text the float model samples itself (LLaMA family; data-free).
+  // A text file, a token sample file (`oacim calib`), a dataset name (wikitext2, ptb, ptb-new:
+  // their evaluation splits, with a warning), or "self": generated now as `oacim calib` does.
   std::string calib = "self";
   std::string data_dir = "../shared/data/text";
   int nsamples = 128;

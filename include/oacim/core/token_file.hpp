@@ -1,0 +1,26 @@
+#pragma once
+// Token sample files: ragged sequences of token ids with the settings that made them, stored as
+// safetensors (tensors "tokens" I32 [total] and "lengths" I32 [samples]; metadata
+// oacim.format = oacim-tokens/1 plus free key/value pairs). `oacim calib` writes them; quantize
+// and tweak read them as calibration data. No torch.
+#include <map>
+#include <string>
+#include <vector>
+
+namespace oacim {
+
+inline constexpr const char* kTokenFileFormat = "oacim-tokens/1";
+
+struct TokenSamples {
+  std::vector<std::vector<int>> samples;       // each non-empty
+  std::map<std::string, std::string> metadata;  // e.g. oacim.model, oacim.seed
+};
+
+// Writes atomically; InvalidArgument for an empty sample or no samples.
+void write_token_file(const std::string& path, const TokenSamples& samples);
+// FormatError naming the file for a missing tensor, a wrong dtype or lengths that do not add up.
+TokenSamples read_token_file(const std::string& path);
+// True when `path` is a safetensors file that declares the token format (reads the header only).
+bool is_token_file(const std::string& path);
+
+}  // namespace oacim

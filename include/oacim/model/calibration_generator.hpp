@@ -1,0 +1,45 @@
+#pragma once
+// Self-generated calibration text (algorithms.md C.3, LLM-QAT / Norm Tweaking): the float model
+// writes its own calibration set. First tokens are drawn without repeats by a seeded Python-
+// compatible generator from the vocabulary minus special ids, tokens whose text is blank or not
+// UTF-8, and tokens starting with three identical characters, optionally restricted by a regex on
+// the token text or an allow-list of ids (to keep one language). Chunk k of the samples decodes
+// greedily to greedy_lengths[k % size] tokens after the family's prefix, then samples top-k to
+// `length` tokens, ending early at a stop id. Samples are returned as token ids (no re-encoding).
+// This header exposes no torch types.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "oacim/core/token_file.hpp"
+
+namespace oacim::model {
+
+struct LoadedModel;
+
+struct CalibrationGenOptions {
+  int n = 128;
+  int length = 0;  // tokens per sample including the prefix; 0 = the model's positions
+  std::uint64_t seed = 0;
+  int top_k = 50;
+  float temperature = 1.0f;
+  std::vector<int> greedy_lengths = {3, 4, 5};  // cycled per chunk (NT: 3 + k mod 3)
+  int chunk = 0;                                // samples decoded together; 0 = NT's max(1, min(16, n / 3))
+  std::string first_token_regex;                // ECMAScript, matched against the whole token text
+  std::vector<int> allowed_first_tokens;        // empty = every token that passes the filters
+  bool stop_at_eos = true;
+};
+
+// The first tokens the generator may draw, in id order (exposed for tests and for error messages).
+std::vector<int> eligible_first_tokens(const LoadedModel& model, const CalibrationGenOptions& options);
+
+// InvalidArgument for impossible options (fewer eligible tokens than n, a bad regex, lengths out
+// of range). `progress(done, total)` after each chunk.
+TokenSamples generate_calibration(const LoadedModel& model, const CalibrationGenOptions& options,
+                                  const std::function<void(int, int)>& progress = {});
+// The same from a model path (torch-free for callers): loads the model and its tokenizer.
+TokenSamples generate_calibration(const std::string& model_path, const std::string& tokenizer_path,
+                                  const CalibrationGenOptions& options, const std::function<void(int, int)>& progress = {});
+
+}  // namespace oacim::model

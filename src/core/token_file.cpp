@@ -1,0 +1,73 @@
+#include "oacim/core/token_file.hpp"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "oacim/core/error.hpp"
+#include "oacim/core/safetensors.hpp"
+
+namespace oacim {
+
+void write_token_file(const std::string& path, const TokenSamples& s) {
+  if (s.samples.empty()) throw InvalidArgument("samples", "no token samples to write");
+  std::vector<std::int32_t> tokens, lengths;
+  for (std::size_t i = 0; i < s.samples.size(); ++i) {
+    if (s.samples[i].empty()) throw InvalidArgument("samples", fmt::format("sample {} is empty", i));
+    lengths.push_back(static_cast<std::int32_t>(s.samples[i].size()));
+    tokens.insert(tokens.end(), s.samples[i].begin(), s.samples[i].end());
+  }
+  SafetensorsWriter w;
+  w.add("tokens", DType::I32, {static_cast<std::int64_t>(tokens.size())}, tokens);
+  w.add("lengths", DType::I32, {static_cast<std::int64_t>(lengths.size())}, lengths);
+  for (const auto& [k, v] : s.metadata) w.set_metadata(k, v);
+  w.set_metadata("oacim.format", kTokenFileFormat);
+  w.write(path);
+}
+
+TokenSamples read_token_file(const std::string& path) {
+  const SafetensorsFile f = SafetensorsFile::open(path);
+  if (!f.metadata().count("oacim.format") || f.metadata().at("oacim.format") != kTokenFileFormat) {
+    throw FormatError(path, fmt::format("not a token sample file (metadata oacim.format is not {})", kTokenFileFormat));
+  }
+  for (const char* name : {"tokens", "lengths"}) {
+    if (!f.contains(name)) throw FormatError(path, fmt::format("tensor '{}' is missing", name));
+    if (f.tensor(name).dtype != DType::I32 || f.tensor(name).shape.size() != 1) {
+      throw FormatError(path, fmt::format("tensor '{}' must be a one-dimensional I32 tensor", name));
+    }
+  }
+  const auto tokens = f.read<std::int32_t>("tokens", DType::I32, f.tensor("tokens").shape);
+  const auto lengths = f.read<std::int32_t>("lengths", DType::I32, f.tensor("lengths").shape);
+  TokenSamples out;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < lengths.size(); ++i) {
+    if (lengths[i] < 1 || at + static_cast<std::size_t>(lengths[i]) > tokens.size()) {
+      throw FormatError(path, fmt::format("lengths[{}] = {} runs past the {} stored tokens", i, lengths[i], tokens.size()));
+    }
+    out.samples.emplace_back(tokens.begin() + static_cast<std::ptrdiff_t>(at),
+                             tokens.begin() + static_cast<std::ptrdiff_t>(at + static_cast<std::size_t>(lengths[i])));
+    at += static_cast<std::size_t>(lengths[i]);
+  }
+  if (at != tokens.size()) throw FormatError(path, fmt::format("lengths add up to {}, but {} tokens are stored", at, tokens.size()));
+  if (out.samples.empty()) throw FormatError(path, "holds no samples");
+  for (const auto& s : out.samples) {
+    for (int t : s) {
+      if (t < 0) throw FormatError(path, fmt::format("token id {} is negative", t));
+    }
+  }
+  out.metadata = f.metadata();
+  return out;
+}
+
+bool is_token_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  try {
+    const SafetensorsFile f = SafetensorsFile::open(path);
+    return f.metadata().count("oacim.format") && f.metadata().at("oacim.format") == kTokenFileFormat;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace oacim
