@@ -22,6 +22,8 @@ const std::vector<Command>& commands() {
       {"calib", "the float model writes its own calibration set (token sample file for quantize and tweak)", cmd_calib},
       {"quantize", "quantize a model with RTN, GPTQ or OA-CIM outlier-aware GPTQ into a packed model directory",
        cmd_quantize},
+      {"tweak", "norm-tweak a quantized model on self-generated calibration text (lr/scale grid on held-out samples)",
+       cmd_tweak},
       {"eval", "perplexity of a model on a dataset with the float, fakequant or bit-accurate hw backend", cmd_eval},
       {"cosim", "run the SystemC accelerator on a layer; check it bit for bit against the hw model", cmd_cosim},
       {"env", "show the libtorch build, thread count, loaded BLAS and its measured fp32 GFLOP/s", cmd_env},

@@ -225,13 +225,18 @@ std::vector<std::vector<QuantLinear*>> GptModel::sequential_groups(int l) {
   return groups;
 }
 
+std::vector<std::pair<std::string, at::Tensor*>> GptModel::block_norm_params(int l) {
+  Layer& L = layers_.at(static_cast<std::size_t>(l));
+  return {{fmt::format("layers.{}.ln1.weight", l), &L.ln1_w},
+          {fmt::format("layers.{}.ln1.bias", l), &L.ln1_b},
+          {fmt::format("layers.{}.ln2.weight", l), &L.ln2_w},
+          {fmt::format("layers.{}.ln2.bias", l), &L.ln2_b}};
+}
+
 std::vector<std::pair<std::string, at::Tensor*>> GptModel::named_tensors() {
   std::vector<std::pair<std::string, at::Tensor*>> out{{"embed", &embed_}, {"positions", &positions_}};
-  for (std::size_t l = 0; l < layers_.size(); ++l) {
-    out.emplace_back(fmt::format("layers.{}.ln1.weight", l), &layers_[l].ln1_w);
-    out.emplace_back(fmt::format("layers.{}.ln1.bias", l), &layers_[l].ln1_b);
-    out.emplace_back(fmt::format("layers.{}.ln2.weight", l), &layers_[l].ln2_w);
-    out.emplace_back(fmt::format("layers.{}.ln2.bias", l), &layers_[l].ln2_b);
+  for (int l = 0; l < num_blocks(); ++l) {
+    for (const auto& p : block_norm_params(l)) out.push_back(p);
   }
   out.emplace_back("final_norm.weight", &lnf_w_);
   out.emplace_back("final_norm.bias", &lnf_b_);

@@ -212,11 +212,15 @@ std::vector<std::vector<QuantLinear*>> LlamaModel::sequential_groups(int l) {
   return {{L.k.get(), L.v.get(), L.q.get()}, {L.o.get()}, {L.up.get(), L.gate.get()}, {L.down.get()}};
 }
 
+std::vector<std::pair<std::string, at::Tensor*>> LlamaModel::block_norm_params(int l) {
+  Layer& L = layers_.at(static_cast<std::size_t>(l));
+  return {{fmt::format("layers.{}.attention_norm", l), &L.attn_norm}, {fmt::format("layers.{}.ffn_norm", l), &L.ffn_norm}};
+}
+
 std::vector<std::pair<std::string, at::Tensor*>> LlamaModel::named_tensors() {
   std::vector<std::pair<std::string, at::Tensor*>> out{{"embed", &embed_}};
-  for (std::size_t l = 0; l < layers_.size(); ++l) {
-    out.emplace_back(fmt::format("layers.{}.attention_norm", l), &layers_[l].attn_norm);
-    out.emplace_back(fmt::format("layers.{}.ffn_norm", l), &layers_[l].ffn_norm);
+  for (int l = 0; l < num_blocks(); ++l) {
+    for (const auto& p : block_norm_params(l)) out.push_back(p);
   }
   out.emplace_back("final_norm", &final_norm_);
   return out;

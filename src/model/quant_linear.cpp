@@ -84,6 +84,12 @@ at::Tensor QuantLinear::forward(const at::Tensor& x, Backend backend) const {
       at::Tensor y = at::from_blob(r.y.data(), {tokens, out_features()}, at::kFloat).clone().reshape(shape);
       // The chip has no bias path; a bias (OPT, GPT-2) is added after the datapath in fp32.
       if (bias_) y = y.add(*bias_);
+      // Straight-through gradient for training through the chip (norm tweaking): the value is the
+      // datapath's exactly (z - z == 0), the gradient that of the fakequant matmul.
+      if (x.requires_grad()) {
+        const at::Tensor z = at::linear(x, dequantized_, bias_ ? *bias_ : at::Tensor());
+        y = y.add(z.sub(z.detach()));
+      }
       return y;
     }
   }

@@ -32,6 +32,7 @@ QuantizedModelInfo read_quantized_info(const std::string& dir) {
   info.source_model = f.metadata_value("oacim.source_model");
   info.tokenizer_path = f.metadata_value("oacim.tokenizer");
   info.options_json = f.metadata_value("oacim.options");
+  if (f.metadata().count("oacim.tweak")) info.tweak_json = f.metadata_value("oacim.tweak");
   return info;
 }
 
@@ -41,6 +42,7 @@ void save_quantized_model(const std::string& dir, Decoder& model, const Quantize
   w.set_metadata("oacim.source_model", info.source_model);
   w.set_metadata("oacim.tokenizer", info.tokenizer_path);
   w.set_metadata("oacim.options", info.options_json);
+  if (!info.tweak_json.empty()) w.set_metadata("oacim.tweak", info.tweak_json);
   for (int l = 0; l < model.num_blocks(); ++l) {
     for (QuantLinear* lin : model.block_linears(l)) {
       if (!lin->packed()) throw InvalidArgument(lin->name(), "is not quantized; nothing to save");

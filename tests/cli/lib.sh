@@ -9,6 +9,6 @@ expect_rc() {
   "$OACIM" "$@" >"$work/out" 2>"$work/err"
   local got=$?
   [ "$got" -eq "$rc" ] || { fail "oacim $* exited $got, expected $rc: $(cat "$work/err")"; return; }
-  [ "$(grep -vEc '^(eval: window|quantize: \[)' "$work/err")" -eq 1 ] || fail "oacim $*: stderr is not one line: $(cat "$work/err")"
+  [ "$(grep -vEc '^(eval: window|quantize: \[|tweak: )' "$work/err")" -eq 1 ] || fail "oacim $*: stderr is not one line: $(cat "$work/err")"
   grep -q -- "$pat" "$work/err" || fail "oacim $*: '$pat' not in: $(cat "$work/err")"
 }

@@ -47,5 +47,6 @@ int cmd_cosim(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_quantize(const std::vector<std::string>& args);
 int cmd_calib(const std::vector<std::string>& args);
+int cmd_tweak(const std::vector<std::string>& args);
 
 }  // namespace oacim::cli

@@ -35,6 +35,9 @@ class Decoder {
   virtual std::vector<QuantLinear*> block_linears(int block) = 0;
   virtual std::vector<std::vector<QuantLinear*>> sequential_groups(int block) = 0;
   virtual QuantLinear* classifier() = 0;
+  // The normalization parameters of a block, by their named_tensors() names (LLaMA: the two
+  // RMSNorm weights; OPT, GPT-2: both LayerNorms' weight and bias): what norm tweaking trains.
+  virtual std::vector<std::pair<std::string, at::Tensor*>> block_norm_params(int block) = 0;
   // Every non-Linear tensor by a stable name (what a quantized model directory stores).
   virtual std::vector<std::pair<std::string, at::Tensor*>> named_tensors() = 0;
 

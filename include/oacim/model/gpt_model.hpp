@@ -48,6 +48,7 @@ class GptModel : public Decoder {
   std::vector<QuantLinear*> block_linears(int l) override;
   std::vector<std::vector<QuantLinear*>> sequential_groups(int l) override;
   QuantLinear* classifier() override { return classifier_.get(); }
+  std::vector<std::pair<std::string, at::Tensor*>> block_norm_params(int l) override;
   std::vector<std::pair<std::string, at::Tensor*>> named_tensors() override;
   KvCache new_cache(int batch) const override;
   at::Tensor decode_step(const std::vector<int>& tokens, int pos, KvCache& cache, Backend backend) const override;

@@ -52,6 +52,7 @@ class LlamaModel : public Decoder {
   std::vector<QuantLinear*> block_linears(int l) override;
   std::vector<std::vector<QuantLinear*>> sequential_groups(int l) override;
   QuantLinear* classifier() override { return classifier_.get(); }
+  std::vector<std::pair<std::string, at::Tensor*>> block_norm_params(int l) override;
   std::vector<std::pair<std::string, at::Tensor*>> named_tensors() override;
 
   KvCache new_cache(int batch) const override;

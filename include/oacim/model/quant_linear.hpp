@@ -3,7 +3,8 @@
 // hardware backends plug in without touching model code (design.md section 1). Backends:
 //   float      the checkpoint's fp32 weight
 //   fakequant  the dequantized PackedCimWeights, fp32 math (what quantization papers report)
-//   hw         the bit-accurate CIM datapath (hw::FastDatapath), counters accumulated per layer
+//   hw         the bit-accurate CIM datapath (hw::FastDatapath), counters accumulated per layer;
+//              an input that requires grad gets the fakequant matmul's gradient (straight-through)
 // y = x W^T (+ bias), x [..., in] fp32.
 #include <functional>
 #include <memory>

@@ -17,6 +17,7 @@ struct QuantizedModelInfo {
   std::string source_model;    // absolute path of the float checkpoint
   std::string tokenizer_path;  // "" = the default beside it
   std::string options_json;    // how it was quantized
+  std::string tweak_json;      // how its norms were tweaked ("" = not tweaked)
 };
 
 bool is_quantized_model_dir(const std::string& path);

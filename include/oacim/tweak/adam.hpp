@@ -1,0 +1,36 @@
+#pragma once
+// Adam as torch.optim.Adam computes it (bias-corrected moments; eps added to the corrected
+// sqrt(v)), with optional weight decay: L2 added to the gradient (Adam) or decoupled (AdamW,
+// p *= 1 - lr * wd first). Updates the given tensors in place, outside autograd. Written here
+// because the torch C++ optimizer headers cost more to compile than the few lines they save.
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace oacim::tweak {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool decoupled = false;  // true: AdamW
+};
+
+class Adam {
+ public:
+  // `params` must require grad; they are updated in place.
+  Adam(std::vector<at::Tensor> params, AdamOptions options);
+  void zero_grad();
+  void step();  // parameters without a gradient are skipped, as torch does
+  void set_lr(double lr) { options_.lr = lr; }
+  long steps() const { return t_; }
+
+ private:
+  std::vector<at::Tensor> params_, m_, v_;
+  AdamOptions options_;
+  long t_ = 0;
+};
+
+}  // namespace oacim::tweak

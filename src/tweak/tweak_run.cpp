@@ -1,0 +1,199 @@
+#include "oacim/tweak/tweak_run.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "oacim/core/error.hpp"
+#include "oacim/core/token_file.hpp"
+#include "oacim/eval/perplexity.hpp"
+#include "oacim/model/model_loader.hpp"
+#include "oacim/model/quantized_model.hpp"
+#include "oacim/tweak/norm_tweaker.hpp"
+
+namespace fs = std::filesystem;
+
+namespace oacim::tweak {
+
+std::string tweak_options_json(const TweakRunOptions& o, const TweakPoint& chosen) {
+  nlohmann::json j = {{"method", "norm-tweak"},
+                      {"lr", chosen.lr},
+                      {"scale", chosen.scale},
+                      {"iters", o.iters},
+                      {"faithful", o.faithful},
+                      {"backend", o.backend},
+                      {"calib", o.calib},
+                      {"nsamples", o.nsamples},
+                      {"seqlen", o.seqlen},
+                      {"grid_lr", o.lrs},
+                      {"grid_scale", o.scales},
+                      {"select_on", o.select_on.empty() ? "heldout-calibration" : o.select_on}};
+  if (o.backend == "hw") j["hw_config"] = o.hw.name;
+  return j.dump();
+}
+
+namespace {
+
+void validate(const TweakRunOptions& o) {
+  if (o.quantized_dir.empty()) throw InvalidArgument("--quantized", "is required");
+  if (o.out_dir.empty()) throw InvalidArgument("--out", "is required");
+  if (o.calib.empty()) throw InvalidArgument("--calib", "is required (a token file from `oacim calib`)");
+  if (o.lrs.empty() || o.scales.empty()) throw InvalidArgument("--grid-lr", "the grid needs at least one lr and one scale");
+  if (o.nsamples < 0 || o.seqlen < 0 || o.heldout < -1 || o.select_seqlen < 0) {
+    throw InvalidArgument("--nsamples", "counts must not be negative");
+  }
+  if (o.backend != "fakequant" && o.backend != "hw") {
+    throw InvalidArgument("--backend", fmt::format("'{}' is not one of fakequant, hw", o.backend));
+  }
+  for (double lr : o.lrs) {
+    NormTweakOptions n;
+    n.lr = lr;
+    n.validate();
+  }
+  for (double sc : o.scales) {
+    NormTweakOptions n;
+    n.scale = sc;
+    n.validate();
+  }
+  NormTweakOptions n;
+  n.iters = o.iters;
+  n.validate();
+  if (!model::is_quantized_model_dir(o.quantized_dir)) {
+    throw InvalidArgument("--quantized", fmt::format("{} is not a quantized model directory (`oacim quantize --out`)", o.quantized_dir));
+  }
+  if (!is_token_file(o.calib)) {
+    throw InvalidArgument("--calib", fmt::format("{} is not a token sample file (write one with `oacim calib`)", o.calib));
+  }
+}
+
+}  // namespace
+
+TweakRunResult run_tweak(const TweakRunOptions& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  validate(o);
+  const model::QuantizedModelInfo info = model::read_quantized_info(o.quantized_dir);
+  if (!o.model_path.empty() &&
+      fs::absolute(o.model_path).lexically_normal() != fs::absolute(info.source_model).lexically_normal()) {
+    throw InvalidArgument("--model", fmt::format("{} was quantized from {}, not {}", o.quantized_dir, info.source_model, o.model_path));
+  }
+  if (!info.tweak_json.empty()) throw InvalidArgument("--quantized", fmt::format("{} is already norm-tweaked", o.quantized_dir));
+  model::LoadedModel lm = model::load_model(o.quantized_dir);
+  model::Decoder& dec = *lm.decoder;
+  const model::Backend backend = model::backend_from_string(o.backend, "--backend");
+  if (backend == model::Backend::Hw) {
+    for (model::QuantLinear* lin : dec.linears()) {
+      if (lin->has_packed()) lin->set_packed(lin->packed_shared(), &o.hw);
+    }
+  }
+
+  // Calibration samples: the first nsamples, cut to seqlen; the last `heldout` of them held out.
+  const TokenSamples file = read_token_file(o.calib);
+  const int n = o.nsamples == 0 ? static_cast<int>(file.samples.size()) : o.nsamples;
+  if (n > static_cast<int>(file.samples.size())) {
+    throw InvalidArgument("--nsamples", fmt::format("{} holds {} samples, fewer than {}", o.calib, file.samples.size(), n));
+  }
+  const bool grid = o.lrs.size() * o.scales.size() > 1;
+  const int heldout = o.heldout >= 0 ? o.heldout : (grid ? std::max(1, n / 8) : 0);
+  if (grid && heldout == 0 && o.select_on.empty()) {
+    throw InvalidArgument("--heldout", "a grid search needs held-out samples (or --select-on) to choose a point");
+  }
+  if (heldout >= n) throw InvalidArgument("--heldout", fmt::format("{} held-out samples leave none of {} to tweak on", heldout, n));
+  const int seqlen = o.seqlen == 0 ? dec.max_positions() : std::min(o.seqlen, dec.max_positions());
+  std::vector<std::vector<int>> tweak_set, heldout_set;
+  for (int i = 0; i < n; ++i) {
+    const auto& s = file.samples[static_cast<std::size_t>(i)];
+    for (int id : s) {
+      if (id >= dec.vocab_size()) throw FormatError(o.calib, fmt::format("token {} is outside the model's vocabulary of {}", id, dec.vocab_size()));
+    }
+    std::vector<int> cut(s.begin(), s.begin() + std::min<std::ptrdiff_t>(seqlen, static_cast<std::ptrdiff_t>(s.size())));
+    if (cut.size() < 2) continue;  // nothing to learn from a lone token
+    (i < n - heldout ? tweak_set : heldout_set).push_back(std::move(cut));
+  }
+  if (tweak_set.empty()) throw InvalidArgument("--calib", "no calibration sample has 2 or more tokens");
+
+  std::vector<int> select_corpus;
+  if (!o.select_on.empty()) {
+    std::cerr << fmt::format("warning: --select-on {} picks the grid point on evaluation text (upstream practice); "
+                             "its perplexity is no longer held out\n",
+                             o.select_on);
+    select_corpus = lm.tokenize(eval::dataset_text(o.select_on, o.data_dir));
+  }
+  const int select_seqlen = o.select_seqlen == 0 ? dec.max_positions() : o.select_seqlen;
+  const auto select_ppl = [&]() {
+    if (select_corpus.empty()) return heldout_set.empty() ? std::numeric_limits<double>::quiet_NaN() : std::exp(mean_nll(dec, heldout_set, backend));
+    return eval::perplexity([&](const std::vector<int>& t) { return dec.forward(t, backend); }, select_corpus, select_seqlen, 0).ppl;
+  };
+  const auto heldout_ppl = [&]() {
+    return heldout_set.empty() ? std::numeric_limits<double>::quiet_NaN() : std::exp(mean_nll(dec, heldout_set, backend));
+  };
+
+  TweakRunResult res;
+  res.tweak_samples = static_cast<int>(tweak_set.size());
+  res.heldout_samples = static_cast<int>(heldout_set.size());
+  for (const auto& s : tweak_set) res.tweak_tokens += static_cast<std::int64_t>(s.size());
+  res.baseline_heldout_ppl = heldout_ppl();
+  res.baseline_select_ppl = select_ppl();
+
+  // Every point starts from the quantized model's own norms.
+  std::vector<at::Tensor> original;
+  for (auto& [name, t] : dec.named_tensors()) original.push_back(t->clone());
+  std::vector<std::vector<at::Tensor>> tweaked;
+  const std::size_t total = o.lrs.size() * o.scales.size();
+  for (double lr : o.lrs) {
+    for (double scale : o.scales) {
+      const auto tp = std::chrono::steady_clock::now();
+      std::size_t k = 0;
+      for (auto& [name, t] : dec.named_tensors()) t->copy_(original[k++]);
+      NormTweakOptions nt;
+      nt.lr = lr;
+      nt.scale = scale;
+      nt.iters = o.iters;
+      nt.faithful = o.faithful;
+      nt.backend = backend;
+      TweakPoint p;
+      p.lr = lr;
+      p.scale = scale;
+      const auto progress = [&](const BlockTweakStats& b, int done, int blocks) {
+        if (!o.progress) return;
+        std::cerr << fmt::format("tweak: [point {}/{} lr {:g} scale {:g}] block {}/{}  loss {:.5g} -> {:.5g}  {:.2f} s\n",
+                                 res.points.size() + 1, total, lr, scale, done, blocks, b.loss_before, b.loss_after, b.seconds)
+                  << std::flush;
+      };
+      for (const BlockTweakStats& b : tweak_norms(dec, tweak_set, nt, progress)) {
+        p.blocks.push_back({b.block, b.lr, b.loss_before, b.loss_after, b.seconds});
+      }
+      p.heldout_ppl = heldout_ppl();
+      p.select_ppl = select_ppl();
+      p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tp).count();
+      if (o.progress) {
+        std::cerr << fmt::format("tweak: point lr {:g} scale {:g}: held-out ppl {:.4f} (before tweaking {:.4f})\n", lr, scale,
+                                 p.heldout_ppl, res.baseline_heldout_ppl);
+      }
+      std::vector<at::Tensor> state;
+      for (auto& [name, t] : dec.named_tensors()) state.push_back(t->clone());
+      tweaked.push_back(std::move(state));
+      res.points.push_back(std::move(p));
+    }
+  }
+  // The lowest selection perplexity wins; with nothing to select on, the only point.
+  for (std::size_t i = 1; i < res.points.size(); ++i) {
+    if (res.points[i].select_ppl < res.points[static_cast<std::size_t>(res.best)].select_ppl) res.best = static_cast<int>(i);
+  }
+  std::size_t k = 0;
+  for (auto& [name, t] : dec.named_tensors()) t->copy_(tweaked[static_cast<std::size_t>(res.best)][k++]);
+
+  model::QuantizedModelInfo out = info;
+  out.tweak_json = tweak_options_json(o, res.points[static_cast<std::size_t>(res.best)]);
+  model::save_quantized_model(o.out_dir, dec, out);
+  res.out_file = (fs::path(o.out_dir) / model::kQuantizedFile).string();
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return res;
+}
+
+}  // namespace oacim::tweak
