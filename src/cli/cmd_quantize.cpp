@@ -59,6 +59,8 @@ int cmd_quantize(const std::vector<std::string>& args) {
       ("seed", po::value(&o.seed)->default_value(0), "calibration seed")
       ("out", po::value(&o.out_dir)->required(), "output directory (quantized.safetensors)")
       ("threads", po::value(&threads)->default_value(0), "CPU threads (0: all)")
+      ("max-blocks", po::value(&o.max_blocks)->default_value(0),
+       "quantize at most N more blocks, keep them in DIR/partial/ and stop; rerun to continue (0: all)")
       ("json", po::value(&json_path), "write per-layer statistics to this JSON file");
   po::variables_map vm;
   const int parsed = parse_command_line("quantize", "--model M --method rtn|gptq|oa [options] --out DIR", opts,
@@ -74,7 +76,14 @@ int cmd_quantize(const std::vector<std::string>& args) {
                       : (o.layer.offset_search.sign == OffsetSign::Faithful && o.layer.outliers ? 7 : 1);
   configure_torch(threads);
 
+  if (o.max_blocks < 0) throw InvalidArgument("--max-blocks", "must not be negative");
   const quant::QuantizeRunResult r = quant::run_quantize(o);
+  if (!r.complete) {
+    std::cout << fmt::format("quantize: stopped after block {}/{} (--max-blocks); finished blocks are in {}; run the same "
+                             "command again to continue\n",
+                             r.blocks_done, r.blocks, r.out_file);
+    return kExitOk;
+  }
   std::cout << fmt::format("quantize: {} -> {} ({} Linears, {} {}-bit, block {}{}{}), {} calibration windows of {} "
                            "tokens, {:.1f} s\n",
                            o.model_path, r.out_file, r.layers.size(), method, o.layer.grid.grid.bits,
@@ -87,23 +96,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
                            r.bits_per_weight);
   if (!json_path.empty()) {
     nlohmann::json layers = nlohmann::json::array();
-    for (const quant::LayerQuantStats& s : r.layers) {
-      layers.push_back({{"layer", s.layer},
-                        {"rows", s.rows},
-                        {"cols", s.cols},
-                        {"weight_mse", s.weight_mse},
-                        {"weight_rel_error", s.weight_rel_error},
-                        {"output_error", s.output_error},
-                        {"gptq_loss", s.gptq_loss},
-                        {"outliers", s.outliers},
-                        {"outlier_share", s.outlier_share},
-                        {"ones_before_offsets", s.ones_before_offsets},
-                        {"ones", s.ones},
-                        {"stored_bits", s.stored_bits},
-                        {"bits_per_weight", s.bits_per_weight},
-                        {"dead_columns", s.dead_columns},
-                        {"seconds", s.seconds}});
-    }
+    for (const quant::LayerQuantStats& s : r.layers) layers.push_back(quant::to_json(s, o.layer.method != quant::Method::Rtn));
     nlohmann::json doc = {{"command", "quantize"},
                           {"version", kVersion},
                           {"model", o.model_path},
@@ -111,6 +104,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
                           {"options", nlohmann::json::parse(quant::options_json(o))},
                           {"windows", r.windows},
                           {"seqlen", r.seqlen},
+                          {"resumed_blocks", r.resumed_blocks},
                           {"seconds", r.seconds},
                           {"outliers", r.outliers},
                           {"ones", r.ones},

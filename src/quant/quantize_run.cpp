@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/packed_io.hpp"
+#include "oacim/core/safetensors.hpp"
 #include "oacim/eval/calibration.hpp"
 #include "oacim/eval/perplexity.hpp"
 #include "oacim/core/token_file.hpp"
@@ -72,6 +74,50 @@ std::vector<std::vector<int>> sample_windows(const TokenSamples& t, const std::s
   return windows;
 }
 
+constexpr const char* kCheckpointFormat = "oacim-quantize-checkpoint/1";
+
+std::string checkpoint_file(const fs::path& partial, int block) {
+  return (partial / fmt::format("block-{:04d}.safetensors", block)).string();
+}
+
+// Loads the packed Linears of blocks 0, 1, .. whose checkpoints exist into `dec` and returns
+// their statistics. A checkpoint of other options or another model is an error, not a silent
+// restart: the user decides whether to delete it.
+std::vector<LayerQuantStats> resume_from_checkpoints(const fs::path& partial, model::Decoder& dec, const std::string& opts,
+                                                     const std::string& source_model) {
+  std::vector<LayerQuantStats> stats;
+  if (!fs::exists(partial)) return stats;
+  for (int l = 0; l < dec.num_blocks(); ++l) {
+    const std::string file = checkpoint_file(partial, l);
+    if (!fs::exists(file)) break;
+    const SafetensorsFile f = SafetensorsFile::open(file);
+    if (!f.metadata().count("oacim.format") || f.metadata_value("oacim.format") != kCheckpointFormat) {
+      throw FormatError(file, "not an oacim quantize checkpoint");
+    }
+    if (f.metadata_value("oacim.options") != opts || f.metadata_value("oacim.source_model") != source_model) {
+      throw InvalidArgument("--out", fmt::format("{} holds a partial run of another model or other options; rerun with "
+                                                 "those or delete it",
+                                                 partial.string()));
+    }
+    for (model::QuantLinear* lin : dec.block_linears(l)) {
+      auto packed = std::make_shared<const PackedCimWeights>(load_packed(f, lin->name() + "."));
+      if (packed->rows() != lin->out_features() || packed->cols() != lin->in_features()) {
+        throw FormatError(file, fmt::format("{}: packed {}x{}, the model's Linear is {}x{}", lin->name(), packed->rows(),
+                                            packed->cols(), lin->out_features(), lin->in_features()));
+      }
+      lin->set_packed(std::move(packed), nullptr);
+    }
+    nlohmann::json st;
+    try {
+      st = nlohmann::json::parse(f.metadata_value("oacim.stats"));
+    } catch (const nlohmann::json::exception& e) {
+      throw FormatError(file, fmt::format("oacim.stats is not JSON: {}", e.what()));
+    }
+    for (const auto& j : st) stats.push_back(layer_stats_from_json(j, file));
+  }
+  return stats;
+}
+
 }  // namespace
 
 QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
@@ -115,6 +161,37 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   SequentialOptions so;
   so.layer = o.layer;
   so.true_sequential = o.true_sequential;
+
+  // Finished blocks are checkpointed in DIR/partial/ so that a killed run resumes after them.
+  const std::string opts = options_json(o);
+  const fs::path partial = fs::path(o.out_dir) / "partial";
+  const bool has_h = o.layer.method != Method::Rtn;
+  std::vector<LayerQuantStats> resumed = resume_from_checkpoints(partial, dec, opts, lm.source_model);
+  so.resume_blocks = 0;
+  for (int l = 0; l < dec.num_blocks() && !resumed.empty(); ++l) {
+    bool packed = true;
+    for (model::QuantLinear* lin : dec.block_linears(l)) packed = packed && lin->has_packed();
+    if (!packed) break;
+    so.resume_blocks = l + 1;
+  }
+  res.resumed_blocks = so.resume_blocks;
+  if (so.resume_blocks > 0 && o.progress) {
+    std::cerr << fmt::format("quantize: resuming after block {}/{} from {}\n", so.resume_blocks, dec.num_blocks(), partial.string());
+  }
+  so.max_new_blocks = o.max_blocks;
+  so.on_block_done = [&](int l, const std::vector<LayerQuantStats>& block_stats) {
+    SafetensorsWriter w;
+    for (model::QuantLinear* lin : dec.block_linears(l)) add_packed(w, lin->name() + ".", *lin->packed());
+    nlohmann::json st = nlohmann::json::array();
+    for (const LayerQuantStats& s : block_stats) st.push_back(to_json(s, has_h));
+    w.set_metadata("oacim.format", kCheckpointFormat);
+    w.set_metadata("oacim.options", opts);
+    w.set_metadata("oacim.source_model", lm.source_model);
+    w.set_metadata("oacim.block", std::to_string(l));
+    w.set_metadata("oacim.stats", st.dump());
+    fs::create_directories(partial);
+    w.write(checkpoint_file(partial, l));
+  };
   const auto progress = [&](const LayerQuantStats& s, int block, int done, int total) {
     if (!o.progress) return;
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -125,13 +202,28 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
                              s.seconds, el / done * (total - done))
               << std::flush;
   };
-  res.layers = quantize_model(dec, windows, so, progress);
+  res.layers = std::move(resumed);
+  for (LayerQuantStats& s : quantize_model(dec, windows, so, progress)) res.layers.push_back(std::move(s));
+  res.blocks = dec.num_blocks();
+  for (int l = 0; l < dec.num_blocks(); ++l) {
+    bool packed = true;
+    for (model::QuantLinear* lin : dec.block_linears(l)) packed = packed && lin->has_packed();
+    if (!packed) break;
+    res.blocks_done = l + 1;
+  }
+  if (res.blocks_done < res.blocks) {
+    res.complete = false;
+    res.out_file = partial.string();
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return res;
+  }
 
   model::QuantizedModelInfo info;
   info.source_model = lm.source_model;
   info.tokenizer_path = lm.tokenizer_path;
-  info.options_json = options_json(o);
+  info.options_json = opts;
   model::save_quantized_model(o.out_dir, dec, info);
+  fs::remove_all(partial);
   res.out_file = (fs::path(o.out_dir) / model::kQuantizedFile).string();
   double bits = 0.0;
   for (const LayerQuantStats& s : res.layers) {

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "oacim/core/error.hpp"
 #include "oacim/quant/hessian.hpp"
@@ -16,8 +17,9 @@ std::vector<LayerQuantStats> quantize_model(model::Decoder& m, const std::vector
   o.layer.check_packable();
   const bool needs_h = o.layer.method != Method::Rtn;
   if (needs_h && windows.empty()) throw InvalidArgument("--nsamples", "GPTQ and OA need calibration windows");
+  if (o.resume_blocks < 0 || o.resume_blocks > m.num_blocks()) throw InvalidArgument("resume_blocks", "out of range");
   int total = 0;
-  for (int l = 0; l < m.num_blocks(); ++l) total += static_cast<int>(m.block_linears(l).size());
+  for (int l = o.resume_blocks; l < m.num_blocks(); ++l) total += static_cast<int>(m.block_linears(l).size());
   // Layers not yet quantized run fp32 inside the fake-quant forward passes.
   for (int l = 0; l < m.num_blocks(); ++l) {
     for (model::QuantLinear* lin : m.block_linears(l)) lin->set_float_fallback(true);
@@ -34,9 +36,27 @@ std::vector<LayerQuantStats> quantize_model(model::Decoder& m, const std::vector
     at::NoGradGuard no_grad;
     for (const auto& w : windows) inps.push_back(m.embed(w));
   }
+  int new_blocks = 0;
   for (int l = 0; l < m.num_blocks(); ++l) {
+    if (o.max_new_blocks > 0 && new_blocks == o.max_new_blocks) break;
+    const std::size_t first = stats.size();
+    const auto block_done = [&]() {
+      ++new_blocks;
+      if (o.on_block_done) o.on_block_done(l, std::vector<LayerQuantStats>(stats.begin() + static_cast<std::ptrdiff_t>(first), stats.end()));
+    };
+    if (l < o.resume_blocks) {
+      for (model::QuantLinear* lin : m.block_linears(l)) {
+        if (!lin->has_packed()) throw InvalidArgument(lin->name(), "a resumed block must already hold packed weights");
+      }
+      if (needs_h) {
+        at::NoGradGuard no_grad;
+        for (at::Tensor& x : inps) x = m.block_forward(l, x, model::Backend::FakeQuant);
+      }
+      continue;
+    }
     if (!needs_h) {
       for (model::QuantLinear* lin : m.block_linears(l)) quantize(lin, at::Tensor(), l);
+      block_done();
       continue;
     }
     const std::vector<std::vector<model::QuantLinear*>> groups =
@@ -53,7 +73,11 @@ std::vector<LayerQuantStats> quantize_model(model::Decoder& m, const std::vector
       for (model::QuantLinear* lin : group) lin->set_input_observer(nullptr);
       for (model::QuantLinear* lin : group) quantize(lin, acc[lin]->matrix(), l);
     }
-    for (at::Tensor& x : inps) x = m.block_forward(l, x, model::Backend::FakeQuant);
+    {
+      at::NoGradGuard no_grad;
+      for (at::Tensor& x : inps) x = m.block_forward(l, x, model::Backend::FakeQuant);
+    }
+    block_done();
   }
   for (int l = 0; l < m.num_blocks(); ++l) {
     for (model::QuantLinear* lin : m.block_linears(l)) lin->set_float_fallback(false);

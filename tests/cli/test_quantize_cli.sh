@@ -61,6 +61,30 @@ cmp -s "$work/cal1.safetensors" "$work/cal2.safetensors" || fail "two calib runs
 "$PYTHON" -c "
 import json, sys; d = json.load(open('$work/gptq_cal.json'))
 assert d['windows'] == 4 and d['options']['calib'].endswith('cal1.safetensors'), d['windows']" || fail "gptq_cal JSON"
+# Long runs keep finished blocks: --max-blocks stops after two blocks, a rerun resumes; a run
+# killed at any point and rerun writes the same bits as an unbroken run.
+args=(--model "$model" --method oa --outliers --offsets --calib "$work/cal1.safetensors" --nsamples 4 --seqlen 128 --threads 1)
+"$OACIM" quantize "${args[@]}" --out "$work/whole" >"$work/log" 2>&1 || fail "whole: $(cat "$work/log")"
+"$OACIM" quantize "${args[@]}" --out "$work/sliced" --max-blocks 2 >"$work/log" 2>&1 || fail "slice 1: $(cat "$work/log")"
+grep -q "stopped after block 2/5" "$work/log" || fail "slice 1 did not say where it stopped: $(cat "$work/log")"
+[ -e "$work/sliced/partial/block-0001.safetensors" ] && [ ! -e "$work/sliced/partial/block-0002.safetensors" ] \
+  && [ ! -e "$work/sliced/quantized.safetensors" ] || fail "slice 1 checkpoints: $(ls -R "$work/sliced")"
+expect_rc 2 "partial run" quantize "${args[@]}" --block-size 64 --out "$work/sliced"
+"$OACIM" quantize "${args[@]}" --out "$work/sliced" --json "$work/sliced.json" >"$work/log" 2>&1 || fail "resume: $(cat "$work/log")"
+grep -q "resuming after block 2/5" "$work/log" || fail "the rerun did not resume: $(cat "$work/log")"
+cmp -s "$work/whole/quantized.safetensors" "$work/sliced/quantized.safetensors" || fail "a resumed run wrote other bits"
+[ ! -e "$work/sliced/partial" ] || fail "checkpoints left after the run finished"
+"$PYTHON" -c "
+import json; d = json.load(open('$work/sliced.json'))
+assert d['resumed_blocks'] == 2 and len(d['layers']) == 35, (d['resumed_blocks'], len(d['layers']))" || fail "resumed JSON"
+"$OACIM" quantize "${args[@]}" --out "$work/killed" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 500); do [ -e "$work/killed/partial/block-0000.safetensors" ] && break; sleep 0.02; done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+"$OACIM" quantize "${args[@]}" --out "$work/killed" >"$work/log" 2>&1 || fail "rerun after kill: $(cat "$work/log")"
+cmp -s "$work/whole/quantized.safetensors" "$work/killed/quantized.safetensors" || fail "a killed and rerun run wrote other bits"
+
 expect_rc 2 "fewer than 5" quantize --model "$model" --method gptq --calib "$work/cal1.safetensors" --nsamples 5 --out "$work/x"
 expect_rc 2 "--n" calib --model "$model" --n 0 --out "$work/x.safetensors"
 expect_rc 2 "--len" calib --model "$model" --len 9999 --out "$work/x.safetensors"

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace oacim::quant {
 
 struct LayerQuantStats {
@@ -22,5 +24,10 @@ struct LayerQuantStats {
   std::int64_t dead_columns = 0;
   double seconds = 0.0;
 };
+
+// As JSON (`quantize --json`, per-block checkpoints). output_error is null for RTN (no Hessian).
+nlohmann::json to_json(const LayerQuantStats& stats, bool has_hessian);
+// Inverse of to_json; throws FormatError(source, ...) for a missing or mistyped field.
+LayerQuantStats layer_stats_from_json(const nlohmann::json& j, const std::string& source);
 
 }  // namespace oacim::quant

@@ -2,6 +2,9 @@
 // `oacim quantize` end to end behind a torch-free interface: load the model, draw calibration
 // windows, run the layer-wise sequential driver (algorithms.md 1.1) with the chosen quantizer,
 // write the quantized model directory (quantized_model.hpp) and a JSON report of every layer.
+// Each finished block is checkpointed atomically in DIR/partial/block-NNNN.safetensors; a rerun
+// with the same model and options resumes after the last one (same bits as an unbroken run) and
+// the checkpoints are removed once quantized.safetensors is written.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -25,11 +28,15 @@ struct QuantizeRunOptions {
   LayerQuantOptions layer;
   std::string out_dir;
   bool progress = true;
+  int max_blocks = 0;           // quantize at most this many more blocks, checkpoint and stop (0 = all)
 };
 
 struct QuantizeRunResult {
   std::vector<LayerQuantStats> layers;
   int windows = 0;
+  int resumed_blocks = 0;       // blocks loaded from DIR/partial/ checkpoints of a killed run
+  bool complete = true;         // false: stopped by max_blocks; DIR/partial/ holds the blocks so far
+  int blocks_done = 0, blocks = 0;
   int seqlen = 0;
   std::int64_t calib_tokens = 0;
   double seconds = 0.0;

@@ -17,12 +17,20 @@ namespace oacim::quant {
 struct SequentialOptions {
   LayerQuantOptions layer;
   bool true_sequential = false;
+  // Blocks 0..resume_blocks-1 already hold packed weights (a resumed run): they are not
+  // quantized again, only run forward to produce the next block's inputs.
+  int resume_blocks = 0;
+  // Stop after quantizing this many more blocks (0 = all): a long run split into slices.
+  int max_new_blocks = 0;
+  // Called after block `l` is fully quantized, with that block's statistics (checkpointing).
+  std::function<void(int block, const std::vector<LayerQuantStats>& block_stats)> on_block_done;
 };
 
 // Called after each Linear: its statistics, the block index, and Linears done / total.
 using LayerProgress = std::function<void(const LayerQuantStats&, int block, int done, int total)>;
 
 // Quantizes every block Linear of `model` in place (set_packed); the classifier stays fp32.
+// Returns the statistics of the Linears quantized by this call (resumed blocks excluded).
 std::vector<LayerQuantStats> quantize_model(model::Decoder& model, const std::vector<std::vector<int>>& windows,
                                             const SequentialOptions& options, const LayerProgress& progress = {});
 
