@@ -8,6 +8,7 @@
 
 #include "oacim/core/error.hpp"
 #include "oacim/core/text_file.hpp"
+#include "oacim/model/tokenizer_json.hpp"
 
 namespace oacim::model {
 
@@ -128,30 +129,27 @@ std::vector<std::string> BpeTokenizer::pre_tokenize(const std::string& text) {
   return out;
 }
 
-BpeTokenizer BpeTokenizer::load(const std::string& vocab_json, const std::string& merges) {
+BpeTokenizer BpeTokenizer::build(const std::string& source, const std::vector<std::pair<std::string, int>>& vocab,
+                                 const std::vector<std::pair<std::string, std::string>>& merges) {
   BpeTokenizer t;
-  const nlohmann::json j = read_json_file(vocab_json);
-  if (!j.is_object() || j.empty()) throw FormatError(vocab_json, "must be a non-empty object of piece -> id");
-  for (const auto& [piece, id] : j.items()) {
-    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() >= static_cast<std::int64_t>(j.size())) {
-      throw FormatError(vocab_json, fmt::format("id of '{}' is not an integer in [0, {})", piece, j.size()));
-    }
-    t.piece_to_id_[piece] = id.get<int>();
+  int max_id = -1;
+  for (const auto& [piece, id] : vocab) {
+    if (id < 0) throw FormatError(source, fmt::format("id {} of '{}' is negative", id, piece));
+    t.piece_to_id_[piece] = id;
+    max_id = std::max(max_id, id);
   }
-  t.id_to_piece_.resize(j.size());
-  for (const auto& [piece, id] : t.piece_to_id_) t.id_to_piece_[static_cast<std::size_t>(id)] = piece;
-  std::istringstream in(read_whole_file(merges));
-  std::string line;
-  int rank = 0, lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.empty() || line.rfind("#version", 0) == 0) continue;
-    const std::size_t sp = line.find(' ');
-    if (sp == std::string::npos || sp == 0 || sp + 1 >= line.size()) {
-      throw FormatError(merges, fmt::format("line {} is not two symbols separated by a space", lineno));
-    }
-    t.ranks_.emplace(std::make_pair(line.substr(0, sp), line.substr(sp + 1)), rank++);
+  if (max_id < 0) throw FormatError(source, "the vocabulary is empty");
+  t.id_to_piece_.resize(static_cast<std::size_t>(max_id) + 1);
+  std::vector<bool> seen(t.id_to_piece_.size(), false);
+  for (const auto& [piece, id] : t.piece_to_id_) {
+    t.id_to_piece_[static_cast<std::size_t>(id)] = piece;
+    seen[static_cast<std::size_t>(id)] = true;
   }
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    if (!seen[i]) throw FormatError(source, fmt::format("no piece has id {} (ids must be 0..{} without gaps)", i, max_id));
+  }
+  int rank = 0;
+  for (const auto& m : merges) t.ranks_.emplace(m, rank++);
   // GPT-2's bytes_to_unicode: printable bytes stand for themselves, the others for 256 + k.
   int k = 0;
   for (int b = 0; b < 256; ++b) {
@@ -160,6 +158,43 @@ BpeTokenizer BpeTokenizer::load(const std::string& vocab_json, const std::string
     t.char_to_byte_[t.byte_to_char_[b]] = static_cast<unsigned char>(b);
   }
   return t;
+}
+
+BpeTokenizer BpeTokenizer::load(const std::string& vocab_json, const std::string& merges_file) {
+  const nlohmann::json j = read_json_file(vocab_json);
+  if (!j.is_object() || j.empty()) throw FormatError(vocab_json, "must be a non-empty object of piece -> id");
+  std::vector<std::pair<std::string, int>> vocab;
+  for (const auto& [piece, id] : j.items()) {
+    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() >= static_cast<std::int64_t>(j.size())) {
+      throw FormatError(vocab_json, fmt::format("id of '{}' is not an integer in [0, {})", piece, j.size()));
+    }
+    vocab.emplace_back(piece, id.get<int>());
+  }
+  std::vector<std::pair<std::string, std::string>> merges;
+  std::istringstream in(read_whole_file(merges_file));
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.empty() || line.rfind("#version", 0) == 0) continue;
+    const std::size_t sp = line.find(' ');
+    if (sp == std::string::npos || sp == 0 || sp + 1 >= line.size()) {
+      throw FormatError(merges_file, fmt::format("line {} is not two symbols separated by a space", lineno));
+    }
+    merges.emplace_back(line.substr(0, sp), line.substr(sp + 1));
+  }
+  return build(vocab_json, vocab, merges);
+}
+
+BpeTokenizer BpeTokenizer::load_tokenizer_json(const std::string& path) {
+  const TokenizerJson tj = read_tokenizer_json(path);
+  if (!tj.byte_level) {
+    throw FormatError(path, "is not a byte-level BPE (GPT-2/OPT): its pre_tokenizer has no ByteLevel step");
+  }
+  if (tj.split_regex) {
+    throw FormatError(path, "uses a Split pre-tokenizer regex (Llama 3 / GPT-4 style), not GPT-2's pattern; not supported");
+  }
+  return build(path, tj.vocab, tj.merges);
 }
 
 std::vector<std::string> BpeTokenizer::bpe(const std::string& mapped) const {
@@ -198,7 +233,7 @@ std::vector<int> BpeTokenizer::encode(const std::string& text) const {
     for (unsigned char b : piece) mapped += byte_to_char_[b];
     for (const std::string& sym : bpe(mapped)) {
       const auto it = piece_to_id_.find(sym);
-      if (it == piece_to_id_.end()) throw FormatError("encoder.json", fmt::format("BPE produced '{}', which has no id", sym));
+      if (it == piece_to_id_.end()) throw FormatError("the BPE vocabulary", fmt::format("BPE produced '{}', which has no id", sym));
       ids.push_back(it->second);
     }
   }

@@ -1,5 +1,6 @@
 #include "oacim/model/llama2c_tokenizer.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <queue>
@@ -7,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/model/tokenizer_json.hpp"
 #include "oacim/core/text_file.hpp"
 
 namespace oacim::model {
@@ -120,6 +122,48 @@ Llama2cTokenizer Llama2cTokenizer::load_sentencepiece(const std::string& path) {
     t.add_piece(std::move(text), score);
   }
   if (t.pieces_.size() < 3) throw FormatError(path, fmt::format("holds {} pieces: not a SentencePiece model", t.pieces_.size()));
+  return t;
+}
+
+Llama2cTokenizer Llama2cTokenizer::load_tokenizer_json(const std::string& path) {
+  const TokenizerJson tj = read_tokenizer_json(path);
+  if (tj.byte_level) {
+    throw FormatError(path, "is a byte-level BPE (GPT-2 style), not a SentencePiece-style LLaMA tokenizer");
+  }
+  int max_id = -1;
+  for (const auto& [piece, id] : tj.vocab) max_id = std::max(max_id, id);
+  std::vector<std::string> pieces(static_cast<std::size_t>(max_id) + 1);
+  std::vector<bool> seen(pieces.size(), false);
+  for (const auto& [piece, id] : tj.vocab) {
+    if (id < 0) throw FormatError(path, fmt::format("id {} of '{}' is negative", id, piece));
+    pieces[static_cast<std::size_t>(id)] = piece;
+    seen[static_cast<std::size_t>(id)] = true;
+  }
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    if (!seen[i]) throw FormatError(path, fmt::format("no piece has id {} (ids must be 0..{} without gaps)", i, max_id));
+  }
+  // SentencePiece merges by piece score; HF's converter lists the merges in that order, so a
+  // merged piece's score is minus the rank of the first merge that makes it.
+  std::unordered_map<std::string, int> first_rank;
+  for (std::size_t r = 0; r < tj.merges.size(); ++r) first_rank.emplace(tj.merges[r].first + tj.merges[r].second, static_cast<int>(r));
+  Llama2cTokenizer t;
+  for (std::size_t id = 0; id < pieces.size(); ++id) {
+    const auto it = first_rank.find(pieces[id]);
+    const float score = it != first_rank.end() ? -static_cast<float>(it->second) : -1e9f;
+    std::string text;
+    for (std::size_t i = 0; i < pieces[id].size(); ++i) {
+      if (pieces[id].compare(i, 3, "\xE2\x96\x81") == 0) {
+        text += ' ';
+        i += 2;
+      } else {
+        text += pieces[id][i];
+      }
+    }
+    if (pieces[id] == "<s>") text = "\n<s>\n";
+    if (pieces[id] == "</s>") text = "\n</s>\n";
+    t.add_piece(std::move(text), score);
+  }
+  if (t.pieces_.size() < 3) throw FormatError(path, fmt::format("holds {} pieces: not a LLaMA tokenizer", t.pieces_.size()));
   return t;
 }
 

@@ -66,9 +66,14 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
   const int vocab = lm.decoder->vocab_size();
   int tok_vocab = 0;
   if (type == "opt" || type == "gpt2") {
-    if (!tokenizer_path.empty()) throw InvalidArgument("--tokenizer", "OPT and GPT-2 read vocab.json and merges.txt from their directory");
-    auto bpe = std::make_shared<BpeTokenizer>(
-        BpeTokenizer::load((fs::path(model_path) / "vocab.json").string(), (fs::path(model_path) / "merges.txt").string()));
+    if (!tokenizer_path.empty()) throw InvalidArgument("--tokenizer", "OPT and GPT-2 read their tokenizer (vocab.json + merges.txt, or tokenizer.json) from their directory");
+    const fs::path dir(model_path);
+    const bool pair = fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt");
+    if (!pair && !fs::exists(dir / "tokenizer.json")) {
+      throw FormatError(model_path, "has neither vocab.json + merges.txt nor tokenizer.json");
+    }
+    auto bpe = std::make_shared<BpeTokenizer>(pair ? BpeTokenizer::load((dir / "vocab.json").string(), (dir / "merges.txt").string())
+                                                   : BpeTokenizer::load_tokenizer_json((dir / "tokenizer.json").string()));
     tok_vocab = bpe->vocab_size();
     const bool opt = type == "opt";
     lm.tokenize = [bpe, opt](const std::string& text) {
@@ -88,17 +93,19 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
   } else {
     std::string tok_path = tokenizer_path;
     if (tok_path.empty() && hf) {
-      tok_path = (fs::path(model_path) / "tokenizer.model").string();
-      if (!fs::exists(tok_path)) {
-        throw InvalidArgument("--tokenizer", fmt::format("{} has no tokenizer.model (tokenizer.json is not read yet); "
-                                                         "give --tokenizer",
+      for (const char* name : {"tokenizer.model", "tokenizer.json"}) {
+        if (tok_path.empty() && fs::exists(fs::path(model_path) / name)) tok_path = (fs::path(model_path) / name).string();
+      }
+      if (tok_path.empty()) {
+        throw InvalidArgument("--tokenizer", fmt::format("{} has neither tokenizer.model nor tokenizer.json; give --tokenizer",
                                                          model_path));
       }
     }
     if (tok_path.empty()) tok_path = tokenizer_beside(model_path, vocab);
-    const bool sentencepiece = fs::path(tok_path).extension() == ".model";
-    auto tok = std::make_shared<Llama2cTokenizer>(sentencepiece ? Llama2cTokenizer::load_sentencepiece(tok_path)
-                                                                : Llama2cTokenizer::load(tok_path, vocab));
+    const std::string ext = fs::path(tok_path).extension().string();
+    auto tok = std::make_shared<Llama2cTokenizer>(ext == ".model"  ? Llama2cTokenizer::load_sentencepiece(tok_path)
+                                                  : ext == ".json" ? Llama2cTokenizer::load_tokenizer_json(tok_path)
+                                                                   : Llama2cTokenizer::load(tok_path, vocab));
     tok_vocab = tok->vocab_size();
     lm.tokenize = [tok](const std::string& text) { return tok->encode(text, true, false); };
     lm.token_text = [tok](int id) { return tok->decode(0, id); };

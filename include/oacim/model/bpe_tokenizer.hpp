@@ -16,6 +16,9 @@ class BpeTokenizer {
  public:
   // `vocab_json`: encoder.json; `merges`: vocab.bpe. FormatError naming the file on bad input.
   static BpeTokenizer load(const std::string& vocab_json, const std::string& merges);
+  // A Hugging Face `tokenizer.json` with a BPE model and a ByteLevel pre-tokenizer (GPT-2, OPT):
+  // model.vocab, model.merges ("a b" strings or [a, b] pairs) and added_tokens.
+  static BpeTokenizer load_tokenizer_json(const std::string& path);
 
   std::vector<int> encode(const std::string& text) const;
   std::string decode(const std::vector<int>& ids) const;
@@ -25,6 +28,8 @@ class BpeTokenizer {
   static std::vector<std::string> pre_tokenize(const std::string& text);
 
  private:
+  static BpeTokenizer build(const std::string& source, const std::vector<std::pair<std::string, int>>& vocab,
+                            const std::vector<std::pair<std::string, std::string>>& merges);
   std::vector<std::string> bpe(const std::string& mapped) const;
   std::unordered_map<std::string, int> piece_to_id_;
   std::vector<std::string> id_to_piece_;

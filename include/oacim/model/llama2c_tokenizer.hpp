@@ -22,6 +22,9 @@ class Llama2cTokenizer {
   // our own: libsentencepiece cannot share a binary with libtorch), turned into the same pieces
   // llama2.c's export writes: U+2581 becomes a space, BOS/EOS become "\n<s>\n" / "\n</s>\n".
   static Llama2cTokenizer load_sentencepiece(const std::string& path);
+  // A Hugging Face `tokenizer.json` of the LLaMA (SentencePiece BPE) kind: metaspace pieces,
+  // <0xNN> byte fallback; a merged piece scores minus the rank of its first merge.
+  static Llama2cTokenizer load_tokenizer_json(const std::string& path);
 
   std::vector<int> encode(const std::string& text, bool bos, bool eos) const;
   // The text of `token` following `prev` (what llama2.c prints).
