@@ -51,7 +51,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
       ("gptq-block", po::value(&o.layer.gptq_block)->default_value(128), "gptq: lazy-update batch in columns")
       ("true-sequential", po::bool_switch(&o.true_sequential), "quantize each block's Linears group by group (algorithms.md 1.1)")
       ("calib", po::value(&o.calib)->default_value(o.calib),
-       "calibration: a token file from `oacim calib`, a text file, wikitext2 | ptb | ptb-new (evaluation splits: "
+       "calibration: a token file from `oacim calib`, a text file, c4 (train shard in --data-dir), wikitext2 | ptb | ptb-new (evaluation splits: "
        "warns), or self (generated now, as `oacim calib --n NSAMPLES --len SEQLEN --seed SEED` does)")
       ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "where the named datasets live")
       ("nsamples", po::value(&o.nsamples)->default_value(128), "calibration windows")

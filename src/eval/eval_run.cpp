@@ -51,7 +51,7 @@ EvalResult run_eval(const EvalOptions& o) {
     res.weight_bits = ones.stored_bits;
   }
 
-  const std::vector<int> corpus = lm.tokenize(dataset_text(o.dataset, o.data_dir));
+  const std::vector<int> corpus = dataset_tokens(o.dataset, o.data_dir, lm.tokenize, seqlen);
   // A redrawn line on a terminal; in a log, a line about every tenth of the run.
   const bool tty = ::isatty(2) != 0;
   const auto progress = [&](int done, int total, double s) {

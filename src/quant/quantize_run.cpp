@@ -11,6 +11,7 @@
 #include "oacim/core/error.hpp"
 #include "oacim/core/packed_io.hpp"
 #include "oacim/core/safetensors.hpp"
+#include "oacim/eval/c4.hpp"
 #include "oacim/eval/calibration.hpp"
 #include "oacim/eval/perplexity.hpp"
 #include "oacim/core/token_file.hpp"
@@ -147,6 +148,9 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
                                dec.vocab_size());
     } else if (is_token_file(o.calib)) {
       windows = sample_windows(read_token_file(o.calib), o.calib, o.nsamples, res.seqlen, dec.vocab_size());
+    } else if (o.calib == "c4") {
+      const std::string shard = eval::find_c4_shard(o.data_dir, eval::kC4TrainShard, "--calib");
+      windows = eval::c4_calibration_windows(eval::read_c4_documents(shard), lm.tokenize, o.nsamples, res.seqlen, o.seed);
     } else {
       if (o.calib == "wikitext2" || o.calib == "ptb" || o.calib == "ptb-new") {
         std::cerr << fmt::format("warning: --calib {} is an evaluation split; perplexity on it is no longer held out\n", o.calib);

@@ -122,7 +122,8 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
     std::cerr << fmt::format("warning: --select-on {} picks the grid point on evaluation text (upstream practice); "
                              "its perplexity is no longer held out\n",
                              o.select_on);
-    select_corpus = lm.tokenize(eval::dataset_text(o.select_on, o.data_dir));
+    select_corpus = eval::dataset_tokens(o.select_on, o.data_dir, lm.tokenize,
+                                         o.select_seqlen == 0 ? dec.max_positions() : o.select_seqlen);
   }
   const int select_seqlen = o.select_seqlen == 0 ? dec.max_positions() : o.select_seqlen;
   const auto select_ppl = [&]() {
