@@ -23,6 +23,7 @@
 #include "oacim/hw/fast_datapath.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/sim/cosim.hpp"
+#include "oacim/sim/cosim_check.hpp"
 
 namespace po = boost::program_options;
 
@@ -77,20 +78,6 @@ std::vector<float> read_inputs(const std::string& path, int cols, int* tokens) {
     return x;
   }
   throw FormatError(path, "tensor 'x' must be F32 or BF16, not " + dtype_name(t.dtype));
-}
-
-// Distance in representable values of the output format (0 = identical bits).
-std::int64_t ulp_distance(float a, float b, hw::NumFormat f) {
-  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b) ? 0 : INT64_MAX;
-  auto ordered = [&](float v) -> std::int64_t {
-    std::uint32_t u = hw::bits_of(v);
-    if (f == hw::NumFormat::Bf16) u >>= 16;
-    if (f == hw::NumFormat::Fp16) u = fp16_bits_from_float(v);
-    const std::uint32_t sign = f == hw::NumFormat::Fp32 ? 0x80000000u : 0x8000u;
-    const std::int64_t mag = static_cast<std::int64_t>(u & (sign - 1));
-    return (u & sign) ? -mag : mag;
-  };
-  return std::llabs(ordered(a) - ordered(b));
 }
 
 std::uint64_t fnv1a(const std::vector<float>& y) {
@@ -217,14 +204,9 @@ int cmd_cosim(const std::vector<std::string>& args) {
       max_abs = std::max(max_abs, std::fabs(e));
     }
   }
-  std::int64_t mismatches = 0, max_ulp = 0;
-  for (std::size_t i = 0; i < r.y.size(); ++i) {
-    if (hw::bits_of(r.y[i]) != hw::bits_of(hw_res.y[i])) {
-      ++mismatches;
-      max_ulp = std::max(max_ulp, ulp_distance(r.y[i], hw_res.y[i], cfg.output_format));
-    }
-  }
-  const bool counters_match = r.counters == hw_res.counters;
+  const sim::OutputComparison cmp = sim::compare_outputs(r.y, r.counters, hw_res.y, hw_res.counters, cfg.output_format);
+  const std::int64_t mismatches = cmp.mismatches, max_ulp = cmp.max_ulp;
+  const bool counters_match = cmp.counters_equal;
   const bool bit_exact = mismatches == 0 && r.y.size() == hw_res.y.size();
   const std::int64_t macro_cycles = r.counters.input_bitplanes;
   const double rel_rms = ref2 > 0 ? std::sqrt(err2 / ref2) : 0.0;

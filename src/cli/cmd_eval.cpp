@@ -21,7 +21,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   eval::EvalOptions o;
   o.quant.outliers = false;
   o.quant.offsets = false;
-  std::string hw_path, json_path;
+  std::string hw_path, json_path, systemc_layers;
   int threads = 0;
   po::options_description opts("eval options");
   opts.add_options()
@@ -31,8 +31,11 @@ int cmd_eval(const std::vector<std::string>& args) {
       ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "where the named datasets live")
       ("seqlen", po::value(&o.seqlen)->default_value(0), "window length in tokens (0: the model's maximum)")
       ("max-windows", po::value(&o.max_windows)->default_value(0), "evaluate only the first N windows (0: all)")
-      ("backend", po::value(&o.backend)->default_value(o.backend), "float | fakequant | hw")
-      ("hw", po::value(&hw_path), "hardware config for --backend hw (default: built-in defaults)")
+      ("backend", po::value(&o.backend)->default_value(o.backend),
+       "float | fakequant | hw | systemc (hw values; sampled layers co-simulated and checked bit for bit)")
+      ("hw", po::value(&hw_path), "hardware config for --backend hw or systemc (default: built-in defaults)")
+      ("systemc-layers", po::value(&systemc_layers), "systemc: comma-separated Linears to co-simulate (default: block 0's)")
+      ("systemc-tokens", po::value(&o.systemc_tokens)->default_value(o.systemc_tokens), "systemc: input rows per sampled layer")
       ("wbits", po::value(&o.quant.grid.bits)->default_value(4), "code bits of the RTN weights (2..4; ignored by --backend float and by quantized models)")
       ("block-size", po::value(&o.quant.grid.block_size)->default_value(32), "columns per scale/zero and outlier")
       ("outliers", po::bool_switch(&o.quant.outliers), "keep one BF16 outlier per row and block")
@@ -43,7 +46,16 @@ int cmd_eval(const std::vector<std::string>& args) {
   const int parsed = parse_command_line("eval", "--model M.bin --dataset NAME_OR_FILE [--backend B] [--json OUT]", opts,
                                         po::options_description(), {}, args, vm);
   if (parsed >= 0) return parsed;
-  if (!hw_path.empty() && o.backend != "hw") throw InvalidArgument("--hw", "only with --backend hw");
+  const bool chip = o.backend == "hw" || o.backend == "systemc";
+  if (!hw_path.empty() && !chip) throw InvalidArgument("--hw", "only with --backend hw or systemc");
+  if ((!systemc_layers.empty() || !vm["systemc-tokens"].defaulted()) && o.backend != "systemc") {
+    throw InvalidArgument("--systemc-layers", "only with --backend systemc");
+  }
+  for (std::size_t at = 0; at < systemc_layers.size();) {
+    const std::size_t comma = std::min(systemc_layers.find(',', at), systemc_layers.size());
+    if (comma > at) o.systemc_layers.push_back(systemc_layers.substr(at, comma - at));
+    at = comma + 1;
+  }
   if (!hw_path.empty()) o.hw = hw::load_hw_config(hw_path);
   configure_torch(threads);
 
@@ -89,11 +101,49 @@ int cmd_eval(const std::vector<std::string>& args) {
                              {"weight_ones", r.weight_ones},
                              {"weight_bits", r.weight_bits}};
     }
-    if (o.backend == "hw") {
+    if (chip) {
       doc["hw_config"] = {{"name", o.hw.name}, {"knobs", hw::to_key_values(o.hw)}};
       doc["hw_counters"] = counters_json(r.hw_counters);
     }
+    if (o.backend == "systemc") {
+      nlohmann::json checks = nlohmann::json::array();
+      for (const sim::SampledLayerCheck& c : r.systemc_checks) {
+        checks.push_back({{"layer", c.layer},
+                          {"rows", c.rows},
+                          {"cols", c.cols},
+                          {"tokens", c.tokens},
+                          {"accepted", c.ok},
+                          {"error", c.error},
+                          {"bit_exact", c.bit_exact()},
+                          {"outputs", c.comparison.outputs},
+                          {"mismatches", c.comparison.mismatches},
+                          {"max_ulp", c.comparison.max_ulp},
+                          {"counters_equal", c.comparison.counters_equal},
+                          {"load_cycles", c.load_cycles},
+                          {"compute_cycles", c.compute_cycles},
+                          {"readback_cycles", c.readback_cycles},
+                          {"simulated_ns", c.simulated_ns},
+                          {"wall_seconds", c.wall_seconds}});
+      }
+      doc["systemc"] = {{"bit_exact", r.systemc_bit_exact()}, {"layers", checks}};
+    }
     write_json_result(json_path, doc);
+  }
+  if (o.backend == "systemc") {
+    for (const sim::SampledLayerCheck& c : r.systemc_checks) {
+      std::cout << fmt::format("  systemc {:<32} {}x{}, {} tokens: {}{}\n", c.layer, c.rows, c.cols, c.tokens,
+                               !c.ok ? "REJECTED (" + c.error + ")"
+                               : c.bit_exact() ? "BIT-EXACT"
+                                               : fmt::format("MISMATCH ({} of {} outputs, max {} ulp, counters {})",
+                                                             c.comparison.mismatches, c.comparison.outputs,
+                                                             c.comparison.max_ulp,
+                                                             c.comparison.counters_equal ? "equal" : "differ"),
+                               c.ok ? fmt::format(", {} compute cycles", c.compute_cycles) : "");
+    }
+    if (!r.systemc_bit_exact()) {
+      print_error("eval", "SystemC and the hw model disagree on a sampled layer (see above)");
+      return kExitFailure;
+    }
   }
   return kExitOk;
 }

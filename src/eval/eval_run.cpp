@@ -44,7 +44,7 @@ EvalResult run_eval(const EvalOptions& o) {
         }
         ones += count_ones(*packed);
         res.outlier_count += packed->outlier_count();
-        lin->set_packed(packed, backend == model::Backend::Hw ? &o.hw : nullptr);
+        lin->set_packed(packed, backend == model::Backend::Hw || backend == model::Backend::SystemC ? &o.hw : nullptr);
       }
     }
     res.weight_ones = ones.ones;
@@ -61,6 +61,25 @@ EvalResult run_eval(const EvalOptions& o) {
                              s / done * (total - done), tty && done != total ? "   " : "\n")
               << std::flush;
   };
+  std::unique_ptr<sim::LayerSampler> sampler;
+  if (backend == model::Backend::SystemC) {
+    std::vector<std::string> layers = o.systemc_layers;
+    if (layers.empty()) {
+      for (model::QuantLinear* lin : dec.block_linears(0)) layers.push_back(lin->name());
+    }
+    std::string names;
+    for (model::QuantLinear* lin : dec.linears()) names += (names.empty() ? "" : ", ") + lin->name();
+    for (const std::string& l : layers) {
+      bool found = false;
+      for (model::QuantLinear* lin : dec.linears()) found = found || (lin->name() == l && lin->has_packed());
+      if (!found) {
+        throw InvalidArgument("--systemc-layers", fmt::format("'{}' is not a quantized Linear of {} (it has: {})", l,
+                                                              o.model_path, names.substr(0, 300)));
+      }
+    }
+    sampler = std::make_unique<sim::LayerSampler>(o.hw, layers, o.systemc_tokens);
+    for (model::QuantLinear* lin : dec.linears()) lin->set_layer_sampler(sampler.get());
+  }
   const PerplexityResult r = perplexity([&](const std::vector<int>& ids) { return dec.forward(ids, backend); }, corpus,
                                         seqlen, o.max_windows, progress);
   res.perplexity = r.ppl;
@@ -74,7 +93,20 @@ EvalResult run_eval(const EvalOptions& o) {
   res.window_nll = r.window_nll;
   // Each layer holds its own weight bits once, so summing layers sums those too.
   for (const model::QuantLinear* lin : dec.linears()) res.hw_counters += lin->hw_counters();
+  if (sampler) {
+    for (model::QuantLinear* lin : dec.linears()) lin->set_layer_sampler(nullptr);
+    if (o.progress) std::cerr << "eval: co-simulating the sampled layers in SystemC\n";
+    res.systemc_checks = sampler->run();
+  }
   return res;
+}
+
+bool EvalResult::systemc_bit_exact() const {
+  if (systemc_checks.empty()) return false;
+  for (const auto& c : systemc_checks) {
+    if (!c.bit_exact()) return false;
+  }
+  return true;
 }
 
 LayerCapture capture_layer(const std::string& model_path, const std::string& tokenizer_path,

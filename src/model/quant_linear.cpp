@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/sim/layer_sampler.hpp"
 
 namespace oacim::model {
 
@@ -15,6 +16,7 @@ std::string to_string(Backend b) {
     case Backend::Float: return "float";
     case Backend::FakeQuant: return "fakequant";
     case Backend::Hw: return "hw";
+    case Backend::SystemC: return "systemc";
   }
   return "?";
 }
@@ -23,7 +25,8 @@ Backend backend_from_string(const std::string& text, const std::string& key) {
   if (text == "float") return Backend::Float;
   if (text == "fakequant") return Backend::FakeQuant;
   if (text == "hw") return Backend::Hw;
-  throw InvalidArgument(key, fmt::format("'{}' is not one of float, fakequant, hw", text));
+  if (text == "systemc") return Backend::SystemC;
+  throw InvalidArgument(key, fmt::format("'{}' is not one of float, fakequant, hw, systemc", text));
 }
 
 QuantLinear::QuantLinear(std::string name, at::Tensor weight, std::optional<at::Tensor> bias)
@@ -71,10 +74,12 @@ at::Tensor QuantLinear::forward(const at::Tensor& x, Backend backend) const {
     case Backend::FakeQuant:
       if (!packed_) throw InvalidArgument(name_, "the fakequant backend needs quantized weights");
       return at::linear(x, dequantized_, bias_ ? *bias_ : at::Tensor());
-    case Backend::Hw: {
+    case Backend::Hw:
+    case Backend::SystemC: {
       if (!datapath_) throw InvalidArgument(name_, "the hw backend needs quantized weights and a hardware config");
       const at::Tensor x2 = x.reshape({-1, in_features()}).contiguous();
       const int tokens = static_cast<int>(x2.size(0));
+      if (backend == Backend::SystemC && sampler_ && sampler_->wants(name_)) sampler_->record(name_, packed_, x2.data_ptr<float>(), tokens);
       hw::HwLayerResult r = datapath_->forward(x2.data_ptr<float>(), tokens);
       counters_ += r.counters;
       counters_.weight_ones = r.counters.weight_ones;

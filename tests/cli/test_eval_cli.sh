@@ -31,6 +31,27 @@ assert h["hw_counters"]["tokens"] == 768 * 35 and h["quantization"]["offsets"] i
 assert "tool" in a and a["tool"]["commit"]
 PY
 
+# The systemc backend: hw values (same perplexity to the bit), sampled layers co-simulated and
+# checked bit-exact.
+"$OACIM" eval "${common[@]}" --backend systemc --hw "$SRC/configs/hw/oacim-narrow.yaml" --outliers --offsets \
+  --systemc-layers layers.1.attention.wq,layers.4.feed_forward.w2 --systemc-tokens 5 \
+  --json "$work/s.json" >"$work/s.log" 2>&1 || fail "eval systemc: $(cat "$work/s.log")"
+grep -q "layers.4.feed_forward.w2 .*BIT-EXACT" "$work/s.log" || fail "systemc log: $(cat "$work/s.log")"
+"$PYTHON" - "$work" <<'PY' || fail "systemc JSON"
+import json, sys
+w = sys.argv[1]
+h, s = (json.load(open(f"{w}/{n}.json")) for n in ("h", "s"))
+assert s["perplexity"] == h["perplexity"], (s["perplexity"], h["perplexity"])
+assert s["systemc"]["bit_exact"] is True
+layers = {l["layer"]: l for l in s["systemc"]["layers"]}
+assert set(layers) == {"layers.1.attention.wq", "layers.4.feed_forward.w2"}, layers
+for l in layers.values():
+    assert l["tokens"] == 5 and l["mismatches"] == 0 and l["counters_equal"] and l["compute_cycles"] > 0, l
+assert layers["layers.4.feed_forward.w2"]["outputs"] == 5 * 64
+PY
+expect_rc 2 "not a quantized Linear" eval "${common[@]}" --backend systemc --systemc-layers layers.9.attention.wq
+expect_rc 2 "only with --backend systemc" eval "${common[@]}" --backend hw --systemc-tokens 3
+expect_rc 2 "systemc-tokens" eval "${common[@]}" --backend systemc --systemc-tokens 0
 expect_rc 2 "backend" eval "${common[@]}" --backend bogus
 expect_rc 2 "seqlen" eval --model "$model" --dataset "$text" --seqlen 4096
 expect_rc 2 "only with --backend hw" eval "${common[@]}" --hw "$SRC/configs/hw/oacim-narrow.yaml"

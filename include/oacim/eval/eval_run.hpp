@@ -8,6 +8,7 @@
 
 #include "oacim/core/rtn_packer.hpp"
 #include "oacim/hw/hw_config.hpp"
+#include "oacim/sim/layer_sampler.hpp"
 #include "oacim/hw/hw_counters.hpp"
 
 namespace oacim::eval {
@@ -19,7 +20,11 @@ struct EvalOptions {
   std::string data_dir = "../shared/data/text";
   int seqlen = 0;               // 0 = the model's maximum
   int max_windows = 0;          // 0 = all
-  std::string backend = "float";  // float | fakequant | hw
+  std::string backend = "float";  // float | fakequant | hw | systemc
+  // systemc: the Linears whose first `systemc_tokens` input rows are co-simulated and checked
+  // against hw (empty = every block Linear of block 0).
+  std::vector<std::string> systemc_layers;
+  int systemc_tokens = 8;
   hw::HwConfig hw = hw::default_hw_config();
   RtnPackOptions quant;         // RTN for the quantized backends when the model is not a quantized directory
   bool progress = true;         // progress on stderr
@@ -40,6 +45,8 @@ struct EvalResult {
   std::int64_t weight_ones = 0;
   std::int64_t weight_bits = 0;
   hw::HwCounters hw_counters;       // hw backend, summed over layers
+  std::vector<sim::SampledLayerCheck> systemc_checks;  // systemc backend: one per sampled layer
+  bool systemc_bit_exact() const;   // every sampled layer accepted and bit-exact (false when none)
 };
 
 // Throws oacim::Error subclasses naming the file or option on bad input.

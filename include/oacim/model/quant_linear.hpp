@@ -5,6 +5,8 @@
 //   fakequant  the dequantized PackedCimWeights, fp32 math (what quantization papers report)
 //   hw         the bit-accurate CIM datapath (hw::FastDatapath), counters accumulated per layer;
 //              an input that requires grad gets the fakequant matmul's gradient (straight-through)
+//   systemc    the hw datapath's values, and the first input rows of each sampled layer handed to
+//              a sim::LayerSampler, which co-simulates them in SystemC and checks them bit for bit
 // y = x W^T (+ bias), x [..., in] fp32.
 #include <functional>
 #include <memory>
@@ -17,9 +19,13 @@
 #include "oacim/hw/fast_datapath.hpp"
 #include "oacim/hw/hw_counters.hpp"
 
+namespace oacim::sim {
+class LayerSampler;
+}
+
 namespace oacim::model {
 
-enum class Backend { Float, FakeQuant, Hw };
+enum class Backend { Float, FakeQuant, Hw, SystemC };
 std::string to_string(Backend b);
 // Throws InvalidArgument(key, ...) for an unknown name.
 Backend backend_from_string(const std::string& text, const std::string& key);
@@ -54,6 +60,9 @@ class QuantLinear {
   // quantizers accumulate their Hessians through it.
   void set_input_observer(std::function<void(const at::Tensor&)> observer) { observer_ = std::move(observer); }
 
+  // Where the `systemc` backend hands its sampled input rows (nullptr: none; not owned).
+  void set_layer_sampler(sim::LayerSampler* sampler) { sampler_ = sampler; }
+
   // Datapath counters summed over every `hw` call since the last reset.
   const hw::HwCounters& hw_counters() const { return counters_; }
   void reset_counters() { counters_ = hw::HwCounters{}; }
@@ -68,6 +77,7 @@ class QuantLinear {
   mutable hw::HwCounters counters_;
   std::function<void(const at::Tensor&)> observer_;
   bool float_fallback_ = false;
+  sim::LayerSampler* sampler_ = nullptr;
 };
 
 }  // namespace oacim::model
