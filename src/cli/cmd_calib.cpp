@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "oacim/cli/command.hpp"
+#include "oacim/cli/list_option.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/model/calibration_generator.hpp"
 #include "oacim/runtime/torch_runtime.hpp"
@@ -67,21 +68,7 @@ int cmd_calib(const std::vector<std::string>& args) {
                                         po::options_description(), {}, args, vm);
   if (parsed >= 0) return parsed;
   o.stop_at_eos = !keep_going;
-  o.greedy_lengths.clear();
-  for (std::size_t at = 0; at <= greedy.size();) {
-    const std::size_t comma = std::min(greedy.find(',', at), greedy.size());
-    const std::string item = greedy.substr(at, comma - at);
-    std::size_t used = 0;
-    int v = 0;
-    try {
-      v = std::stoi(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size()) throw InvalidArgument("--greedy", fmt::format("'{}' is not a list of counts", greedy));
-    o.greedy_lengths.push_back(v);
-    at = comma + 1;
-  }
+  o.greedy_lengths = parse_int_list(greedy, "--greedy");
   if (!ids_file.empty()) o.allowed_first_tokens = read_ids(ids_file);
   configure_torch(threads);
   const auto t0 = std::chrono::steady_clock::now();

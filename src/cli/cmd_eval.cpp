@@ -8,6 +8,7 @@
 
 #include "oacim/cli/command.hpp"
 #include "oacim/cli/json_output.hpp"
+#include "oacim/cli/list_option.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/eval/eval_run.hpp"
 #include "oacim/hw/hw_config_io.hpp"
@@ -51,11 +52,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   if ((!systemc_layers.empty() || !vm["systemc-tokens"].defaulted()) && o.backend != "systemc") {
     throw InvalidArgument("--systemc-layers", "only with --backend systemc");
   }
-  for (std::size_t at = 0; at < systemc_layers.size();) {
-    const std::size_t comma = std::min(systemc_layers.find(',', at), systemc_layers.size());
-    if (comma > at) o.systemc_layers.push_back(systemc_layers.substr(at, comma - at));
-    at = comma + 1;
-  }
+  if (!systemc_layers.empty()) o.systemc_layers = split_list(systemc_layers, "--systemc-layers");
   if (!hw_path.empty()) o.hw = hw::load_hw_config(hw_path);
   configure_torch(threads);
 

@@ -2,7 +2,6 @@
 // (algorithms.md C), with an optional (lr, scale) grid chosen on held-out calibration samples.
 #include <cmath>
 #include <iostream>
-#include <sstream>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -10,6 +9,7 @@
 
 #include "oacim/cli/command.hpp"
 #include "oacim/cli/json_output.hpp"
+#include "oacim/cli/list_option.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/runtime/torch_runtime.hpp"
@@ -21,25 +21,6 @@ namespace po = boost::program_options;
 namespace oacim::cli {
 
 namespace {
-
-std::vector<double> parse_list(const std::string& text, const std::string& key) {
-  std::vector<double> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    std::size_t used = 0;
-    double v = 0.0;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size()) throw InvalidArgument(key, fmt::format("'{}' is not a comma-separated list of numbers", text));
-    out.push_back(v);
-  }
-  if (out.empty()) throw InvalidArgument(key, "is empty");
-  return out;
-}
 
 nlohmann::json number_or_null(double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); }
 
@@ -76,8 +57,8 @@ int cmd_tweak(const std::vector<std::string>& args) {
   const int parsed = parse_command_line("tweak", "--quantized DIR --calib FILE [--lr 1e-5 --scale 5] --out DIR", opts,
                                         po::options_description(), {}, args, vm);
   if (parsed >= 0) return parsed;
-  o.lrs = grid_lr.empty() ? std::vector<double>{lr} : parse_list(grid_lr, "--grid-lr");
-  o.scales = grid_scale.empty() ? std::vector<double>{scale} : parse_list(grid_scale, "--grid-scale");
+  o.lrs = grid_lr.empty() ? std::vector<double>{lr} : parse_number_list(grid_lr, "--grid-lr");
+  o.scales = grid_scale.empty() ? std::vector<double>{scale} : parse_number_list(grid_scale, "--grid-scale");
   if (!hw_path.empty() && o.backend != "hw") throw InvalidArgument("--hw", "only with --backend hw");
   if (!hw_path.empty()) o.hw = hw::load_hw_config(hw_path);
   configure_torch(threads);

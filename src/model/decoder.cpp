@@ -1,5 +1,9 @@
 #include "oacim/model/decoder.hpp"
 
+#include <cmath>
+#include <limits>
+
+#include <ATen/ATen.h>
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
@@ -19,6 +23,30 @@ std::vector<QuantLinear*> Decoder::linears() {
   }
   out.push_back(classifier());
   return out;
+}
+
+at::Tensor Decoder::causal_attention(const at::Tensor& q, at::Tensor k, at::Tensor v, int pos0, KvCache* cache, int block) {
+  const std::int64_t B = q.size(0), T = q.size(1), H = q.size(2), hs = q.size(3), KVH = k.size(2), G = H / KVH;
+  std::int64_t S = T;  // keys visible to the last query
+  if (cache) {
+    at::Tensor& ck = cache->k[static_cast<std::size_t>(block)];
+    at::Tensor& cv = cache->v[static_cast<std::size_t>(block)];
+    ck.narrow(1, pos0, T).copy_(k);
+    cv.narrow(1, pos0, T).copy_(v);
+    S = pos0 + T;
+    k = ck.narrow(1, 0, S);
+    v = cv.narrow(1, 0, S);
+  }
+  // Without copying keys: head h = kv * G + g reads kv head kv.
+  const at::Tensor qg = q.reshape({B, T, KVH, G, hs}).permute({0, 2, 3, 1, 4});  // [B, KVH, G, T, hs]
+  at::Tensor scores = at::matmul(qg, k.permute({0, 2, 3, 1}).unsqueeze(2)) / std::sqrt(static_cast<float>(hs));
+  if (T > 1) {
+    const at::Tensor qpos = at::arange(pos0, pos0 + T).unsqueeze(1);
+    const at::Tensor kpos = at::arange(0, S).unsqueeze(0);
+    scores = scores.masked_fill(kpos > qpos, -std::numeric_limits<float>::infinity());
+  }
+  const at::Tensor att = at::softmax(scores, -1);  // [B, KVH, G, T, S]
+  return at::matmul(att, v.transpose(1, 2).unsqueeze(2)).permute({0, 3, 1, 2, 4}).reshape({B, T, H * hs});
 }
 
 void Decoder::check_decode_step(const std::vector<int>& tokens, int pos, const KvCache& cache, int max_positions,

@@ -163,25 +163,9 @@ at::Tensor GptModel::block(int l, const at::Tensor& x_in, int pos0, KvCache* cac
   const at::Tensor h = at::layer_norm(x0, {spec_.dim}, L.ln1_w, L.ln1_b, spec_.ln_eps);
   // [B, T, heads, hs]
   const at::Tensor q = L.q->forward(h, backend).reshape({B, T, spec_.n_heads, hs});
-  at::Tensor k = L.k->forward(h, backend).reshape({B, T, spec_.n_heads, hs});
-  at::Tensor v = L.v->forward(h, backend).reshape({B, T, spec_.n_heads, hs});
-  std::int64_t S = T;
-  if (cache) {
-    at::Tensor& ck = cache->k[static_cast<std::size_t>(l)];
-    at::Tensor& cv = cache->v[static_cast<std::size_t>(l)];
-    ck.narrow(1, pos0, T).copy_(k);
-    cv.narrow(1, pos0, T).copy_(v);
-    S = pos0 + T;
-    k = ck.narrow(1, 0, S);
-    v = cv.narrow(1, 0, S);
-  }
-  at::Tensor scores = at::matmul(q.transpose(1, 2), k.permute({0, 2, 3, 1})) / std::sqrt(static_cast<float>(hs));
-  if (T > 1) {
-    const at::Tensor qpos = at::arange(pos0, pos0 + T).unsqueeze(1);
-    const at::Tensor kpos = at::arange(0, S).unsqueeze(0);
-    scores = scores.masked_fill(kpos > qpos, -std::numeric_limits<float>::infinity());
-  }
-  const at::Tensor ctx = at::matmul(at::softmax(scores, -1), v.transpose(1, 2)).transpose(1, 2).reshape({B, T, spec_.dim});
+  const at::Tensor k = L.k->forward(h, backend).reshape({B, T, spec_.n_heads, hs});
+  const at::Tensor v = L.v->forward(h, backend).reshape({B, T, spec_.n_heads, hs});
+  const at::Tensor ctx = causal_attention(q, k, v, pos0, cache, l);
   const at::Tensor x = x0 + L.o->forward(ctx, backend);
   const at::Tensor h2 = at::layer_norm(x, {spec_.dim}, L.ln2_w, L.ln2_b, spec_.ln_eps);
   const at::Tensor a = L.fc1->forward(h2, backend);

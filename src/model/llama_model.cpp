@@ -140,30 +140,10 @@ at::Tensor LlamaModel::block(int l, const at::Tensor& x_in, int pos0, KvCache* c
   const std::int64_t B = x.size(0), T = x.size(1);
   const int hs = spec_.head_size();
   const at::Tensor h = rms_norm(x, L.attn_norm);
-  at::Tensor q = rope(L.q->forward(h, backend).reshape({B, T, spec_.n_heads, hs}), pos0);
-  at::Tensor k = rope(L.k->forward(h, backend).reshape({B, T, spec_.n_kv_heads, hs}), pos0);
-  at::Tensor v = L.v->forward(h, backend).reshape({B, T, spec_.n_kv_heads, hs});
-  std::int64_t S = T;  // keys visible to the last query
-  if (cache) {
-    at::Tensor& ck = cache->k[static_cast<std::size_t>(l)];
-    at::Tensor& cv = cache->v[static_cast<std::size_t>(l)];
-    ck.narrow(1, pos0, T).copy_(k);
-    cv.narrow(1, pos0, T).copy_(v);
-    S = pos0 + T;
-    k = ck.narrow(1, 0, S);
-    v = cv.narrow(1, 0, S);
-  }
-  // Grouped-query attention without copying keys: head h = kv * group + g reads kv head kv.
-  const std::int64_t KVH = spec_.n_kv_heads, G = spec_.n_heads / spec_.n_kv_heads;
-  const at::Tensor qg = q.reshape({B, T, KVH, G, hs}).permute({0, 2, 3, 1, 4});  // [B, KVH, G, T, hs]
-  at::Tensor scores = at::matmul(qg, k.permute({0, 2, 3, 1}).unsqueeze(2)) / std::sqrt(static_cast<float>(hs));
-  if (T > 1) {
-    const at::Tensor qpos = at::arange(pos0, pos0 + T).unsqueeze(1);
-    const at::Tensor kpos = at::arange(0, S).unsqueeze(0);
-    scores = scores.masked_fill(kpos > qpos, -std::numeric_limits<float>::infinity());
-  }
-  const at::Tensor att = at::softmax(scores, -1);                                   // [B, KVH, G, T, S]
-  const at::Tensor ctx = at::matmul(att, v.transpose(1, 2).unsqueeze(2)).permute({0, 3, 1, 2, 4}).reshape({B, T, spec_.dim});
+  const at::Tensor q = rope(L.q->forward(h, backend).reshape({B, T, spec_.n_heads, hs}), pos0);
+  const at::Tensor k = rope(L.k->forward(h, backend).reshape({B, T, spec_.n_kv_heads, hs}), pos0);
+  const at::Tensor v = L.v->forward(h, backend).reshape({B, T, spec_.n_kv_heads, hs});
+  const at::Tensor ctx = causal_attention(q, k, v, pos0, cache, l);
   at::Tensor out = x + L.o->forward(ctx, backend);
   const at::Tensor h2 = rms_norm(out, L.ffn_norm);
   const at::Tensor ff = L.down->forward(at::silu(L.gate->forward(h2, backend)) * L.up->forward(h2, backend), backend);

@@ -27,18 +27,7 @@ const LoadedModel& stories() {
   return m;
 }
 
-GptModel small_gpt(GptSpec::Family family) {
-  GptSpec s;
-  s.family = family;
-  s.dim = 16;
-  s.n_layers = 2;
-  s.n_heads = 4;
-  s.ffn_dim = 32;
-  s.vocab_size = 40;
-  s.max_positions = 24;
-  s.position_offset = family == GptSpec::Family::Opt ? 2 : 0;
-  return GptModel::random(s, 7);
-}
+GptModel small_gpt(GptSpec::Family family) { return GptModel::random(GptSpec::shape(family, 16, 2, 4, 32, 40, 24), 7); }
 
 // Steps three sequences through one cache; each position's logits must equal the full forward's.
 void expect_cached_equals_full(const Decoder& m, const std::vector<std::vector<int>>& seqs) {

@@ -141,14 +141,7 @@ TEST(NormTweak, LowersTheBlockLoss) {
 
 TEST(NormTweak, OptAndGpt2TrainBothLayerNormTensors) {
   for (auto family : {model::GptSpec::Family::Opt, model::GptSpec::Family::Gpt2}) {
-    model::GptSpec spec;
-    spec.family = family;
-    spec.dim = 32;
-    spec.n_layers = 2;
-    spec.n_heads = 4;
-    spec.ffn_dim = 64;
-    spec.vocab_size = 50;
-    spec.max_positions = 32;
+    const auto spec = model::GptSpec::shape(family, 32, 2, 4, 64, 50, 32);
     model::GptModel m = model::GptModel::random(spec, 3);
     quantize_rtn(m);
     std::vector<at::Tensor> before;
@@ -190,13 +183,7 @@ TEST(NormTweak, HwBackendKeepsChipValuesAndPassesGradients) {
 }
 
 TEST(NormTweak, RejectsBadOptions) {
-  model::GptSpec spec;
-  spec.dim = 8;
-  spec.n_layers = 1;
-  spec.n_heads = 2;
-  spec.ffn_dim = 16;
-  spec.vocab_size = 20;
-  spec.max_positions = 16;
+  const auto spec = model::GptSpec::shape(model::GptSpec::Family::Opt, 8, 1, 2, 16, 20, 16);
   model::GptModel m = model::GptModel::random(spec, 1);
   quantize_rtn(m);
   const std::vector<std::vector<int>> s{{1, 2, 3}};

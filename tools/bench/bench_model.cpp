@@ -60,15 +60,7 @@ int main(int argc, char** argv) {
   const auto stories = oacim::model::LlamaModel::from_llama2c(oacim::model::load_llama2c(bin));
   report("stories260K (bundled LLaMA)", 256, stories.spec().vocab_size, forward_flops(stories.spec(), 256),
          [&](const std::vector<int>& ids) { stories.forward(ids, oacim::model::Backend::Float); });
-  oacim::model::GptSpec opt;
-  opt.family = oacim::model::GptSpec::Family::Opt;
-  opt.dim = 768;
-  opt.n_layers = 12;
-  opt.n_heads = 12;
-  opt.ffn_dim = 3072;
-  opt.vocab_size = 50272;
-  opt.max_positions = 2048;
-  opt.position_offset = 2;
+  const auto opt = oacim::model::GptSpec::shape(oacim::model::GptSpec::Family::Opt, 768, 12, 12, 3072, 50272, 2048);
   const auto opt125m = oacim::model::GptModel::random(opt, 0);
   // Same FLOP count as a LLaMA block with a two-matrix MLP: 4 D^2 attention + 2 D F MLP per token.
   const double T = 512, Dd = opt.dim, Ff = opt.ffn_dim;

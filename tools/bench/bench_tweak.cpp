@@ -58,14 +58,7 @@ int main(int argc, char** argv) {
   std::printf("%-22s %7s %7s %12s %12s %12s\n", "model", "samples", "seqlen", "gptq s/blk", "tweak s/blk", "tweak/gptq");
   oacim::model::LoadedModel stories = oacim::model::load_model(std::string(OACIM_SOURCE_DIR) + "/tests/data/stories260K/stories260K.bin");
   run("stories260K", *stories.decoder, samples, seqlen);
-  oacim::model::GptSpec opt;
-  opt.dim = 768;
-  opt.n_layers = 2;
-  opt.n_heads = 12;
-  opt.ffn_dim = 3072;
-  opt.vocab_size = 2048;
-  opt.max_positions = 2048;
-  opt.position_offset = 2;
+  const auto opt = oacim::model::GptSpec::shape(oacim::model::GptSpec::Family::Opt, 768, 2, 12, 3072, 2048, 2048);
   oacim::model::GptModel m = oacim::model::GptModel::random(opt, 0);
   run("OPT-125M shape (2 blk)", m, samples, seqlen);
   return 0;

@@ -58,6 +58,11 @@ class Decoder {
   std::vector<QuantLinear*> linears();
 
  protected:
+  // Causal attention of queries q [B, T, heads, hs] at positions pos0.. over keys and values
+  // k, v [B, T, kv_heads, hs] (grouped-query: head h reads kv head h / (heads / kv_heads)); with
+  // a cache, k and v are written at pos0 of block `block` and every cached position is read.
+  // Returns the context [B, T, heads * hs].
+  static at::Tensor causal_attention(const at::Tensor& q, at::Tensor k, at::Tensor v, int pos0, KvCache* cache, int block);
   // InvalidArgument unless one token per cached sequence, each a vocabulary id, and pos in range.
   static void check_decode_step(const std::vector<int>& tokens, int pos, const KvCache& cache, int max_positions,
                                 int vocab_size);

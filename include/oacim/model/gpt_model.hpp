@@ -27,6 +27,19 @@ struct GptSpec {
   int max_positions = 0;   // usable positions (OPT: table rows - 2)
   int position_offset = 0; // OPT: 2
   float ln_eps = 1e-5f;
+  // A shape for random models (tests, benchmarks): OPT's positions offset by 2, GPT-2's by 0.
+  static GptSpec shape(Family family, int dim, int n_layers, int n_heads, int ffn_dim, int vocab_size, int max_positions) {
+    GptSpec s;
+    s.family = family;
+    s.dim = dim;
+    s.n_layers = n_layers;
+    s.n_heads = n_heads;
+    s.ffn_dim = ffn_dim;
+    s.vocab_size = vocab_size;
+    s.max_positions = max_positions;
+    s.position_offset = family == Family::Opt ? 2 : 0;
+    return s;
+  }
 };
 
 class GptModel : public Decoder {
