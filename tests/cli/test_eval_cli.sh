@@ -2,15 +2,8 @@
 # `oacim eval` end to end on the bundled stories260K: the same number on every run, JSON fields,
 # the hw backend with a shipped config, and every class of bad input with its exit code.
 set -u
-OACIM=${OACIM:?path to the oacim binary}
-PYTHON=${PYTHON:-python3}
-SRC=${SRC:?source root}
-work=${1:-$(mktemp -d)}
-rm -rf "$work" && mkdir -p "$work"
 # shellcheck source=../cli/lib.sh
-source "$SRC/tests/cli/lib.sh"
-model="$SRC/tests/data/stories260K/stories260K.bin"
-text="$SRC/tests/data/tinystories-valid-slice.txt"
+source "${SRC:?source root}/tests/cli/lib.sh" "$@"
 common=(--model "$model" --dataset "$text" --seqlen 128 --max-windows 6 --threads 1)
 
 for i in 1 2; do

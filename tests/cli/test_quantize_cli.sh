@@ -3,15 +3,8 @@
 # `oacim eval` runs on fakequant and hw, the same bits on every run, the JSON report, and bad
 # options with their exit codes.
 set -u
-OACIM=${OACIM:?path to the oacim binary}
-PYTHON=${PYTHON:-python3}
-SRC=${SRC:?source root}
-work=${1:-$(mktemp -d)}
-rm -rf "$work" && mkdir -p "$work"
 # shellcheck source=../cli/lib.sh
-source "$SRC/tests/cli/lib.sh"
-model="$SRC/tests/data/stories260K/stories260K.bin"
-text="$SRC/tests/data/tinystories-valid-slice.txt"
+source "${SRC:?source root}/tests/cli/lib.sh" "$@"
 calib=(--calib "$text" --nsamples 4 --seqlen 128 --threads 1)
 
 "$OACIM" quantize --model "$model" --method rtn --out "$work/rtn" --json "$work/rtn.json" >"$work/log" 2>&1 \

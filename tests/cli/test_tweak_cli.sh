@@ -3,15 +3,8 @@
 # directory tweaked on fakequant and on hw, a grid chosen on held-out samples, the tweaked
 # directory evaluated, the same bits twice, and bad options with their exit codes.
 set -u
-OACIM=${OACIM:?path to the oacim binary}
-PYTHON=${PYTHON:-python3}
-SRC=${SRC:?source root}
-work=${1:-$(mktemp -d)}
-rm -rf "$work" && mkdir -p "$work"
 # shellcheck source=../cli/lib.sh
-source "$SRC/tests/cli/lib.sh"
-model="$SRC/tests/data/stories260K/stories260K.bin"
-text="$SRC/tests/data/tinystories-valid-slice.txt"
+source "${SRC:?source root}/tests/cli/lib.sh" "$@"
 
 "$OACIM" calib --model "$model" --n 8 --len 96 --seed 1 --threads 1 --out "$work/cal.safetensors" >"$work/log" 2>&1 \
   || fail "calib: $(cat "$work/log")"

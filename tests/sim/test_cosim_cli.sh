@@ -5,13 +5,8 @@
 # bad input must fail with one line and the right exit code.
 # OACIM_UPDATE_GOLDEN=1 rewrites the golden files (review the diff before committing it).
 set -u
-OACIM=${OACIM:?path to the oacim binary}
-PYTHON=${PYTHON:-python3}
-SRC=${SRC:?source root}
-work=${1:-$(mktemp -d)}
-rm -rf "$work" && mkdir -p "$work"
 # shellcheck source=../cli/lib.sh
-source "$SRC/tests/cli/lib.sh"
+source "${SRC:?source root}/tests/cli/lib.sh" "$@"
 
 golden_fields='["bit_exact", "counters_match", "output_fnv1a", "counters", "cycles", "activity", "layer"]'
 for cfg in "$SRC"/configs/hw/*.yaml; do
