@@ -1,6 +1,7 @@
 // oacim calib: the float model writes its own calibration set (algorithms.md C.3), saved as a
 // token sample file that `oacim quantize --calib FILE` (and norm tweaking) read.
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -70,6 +71,11 @@ int cmd_calib(const std::vector<std::string>& args) {
   o.stop_at_eos = !keep_going;
   o.greedy_lengths = parse_int_list(greedy, "--greedy");
   if (!ids_file.empty()) o.allowed_first_tokens = read_ids(ids_file);
+  // Fail before generating (which may take long), not at the write.
+  const std::filesystem::path parent = std::filesystem::absolute(out).parent_path();
+  if (!std::filesystem::is_directory(parent)) {
+    throw InvalidArgument("--out", fmt::format("the directory {} of {} does not exist", parent.string(), out));
+  }
   configure_torch(threads);
   const auto t0 = std::chrono::steady_clock::now();
   const TokenSamples s = model::generate_calibration(model_path, tokenizer_path, o, [&](int done, int total) {

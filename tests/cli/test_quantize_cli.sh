@@ -84,6 +84,7 @@ expect_rc 2 "--len" calib --model "$model" --len 9999 --out "$work/x.safetensors
 expect_rc 2 "not a valid regex" calib --model "$model" --first-token-regex "([" --out "$work/x.safetensors"
 expect_rc 2 "pass the filters" calib --model "$model" --n 4 --first-token-regex "^ Tim$" --out "$work/x.safetensors"
 expect_rc 2 "--greedy" calib --model "$model" --greedy "3,x" --out "$work/x.safetensors"
+expect_rc 2 "does not exist" calib --model "$model" --out "$work/no/such/dir/x.safetensors"
 expect_rc 2 "already quantized" calib --model "$work/rtn" --out "$work/x.safetensors"
 [ ! -e "$work/x.safetensors" ] || fail "a failed calib left its output behind"
 
