@@ -95,6 +95,7 @@ int cmd_tweak(const std::vector<std::string>& args) {
                                   {"baseline_heldout_ppl", number_or_null(r.baseline_heldout_ppl)},
                                   {"baseline_select_ppl", number_or_null(r.baseline_select_ppl)},
                                   {"best", r.best},
+                                  {"resumed_points", r.resumed_points},
                                   {"points", points},
                                   {"seconds", r.seconds}});
   }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/safetensors.hpp"
 #include "oacim/core/token_file.hpp"
 #include "oacim/eval/perplexity.hpp"
 #include "oacim/model/model_loader.hpp"
@@ -70,6 +71,94 @@ void validate(const TweakRunOptions& o) {
   if (!is_token_file(o.calib)) {
     throw InvalidArgument("--calib", fmt::format("{} is not a token sample file (write one with `oacim calib`)", o.calib));
   }
+}
+
+constexpr const char* kCheckpointFormat = "oacim-tweak-checkpoint/1";
+
+// What must be equal for a checkpointed point to be reused: every setting but the grid itself.
+std::string checkpoint_key(const TweakRunOptions& o, const model::QuantizedModelInfo& info) {
+  nlohmann::json j = {{"quantized", fs::absolute(o.quantized_dir).lexically_normal().string()},
+                      {"quantize_options", info.options_json},
+                      {"calib", fs::absolute(o.calib).lexically_normal().string()},
+                      {"nsamples", o.nsamples},
+                      {"seqlen", o.seqlen},
+                      {"heldout", o.heldout},
+                      {"grid_points", o.lrs.size() * o.scales.size()},
+                      {"iters", o.iters},
+                      {"faithful", o.faithful},
+                      {"backend", o.backend},
+                      {"hw", o.backend == "hw" ? o.hw.name : ""},
+                      {"select_on", o.select_on},
+                      {"select_seqlen", o.select_seqlen}};
+  return j.dump();
+}
+
+nlohmann::json nan_to_null(double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); }
+double null_to_nan(const nlohmann::json& j) { return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>(); }
+
+void save_point(const std::string& path, const std::string& key, const TweakPoint& p,
+                const std::vector<std::pair<std::string, at::Tensor*>>& norms) {
+  SafetensorsWriter w;
+  for (const auto& [name, t] : norms) {
+    const at::Tensor c = t->contiguous();
+    w.add("norm." + name, DType::F32, std::vector<std::int64_t>(c.sizes().begin(), c.sizes().end()), c.data_ptr<float>(),
+          static_cast<std::size_t>(c.numel()) * sizeof(float));
+  }
+  nlohmann::json blocks = nlohmann::json::array();
+  for (const TweakBlock& b : p.blocks) {
+    blocks.push_back({{"block", b.block}, {"lr", b.lr}, {"loss_before", b.loss_before}, {"loss_after", b.loss_after},
+                      {"seconds", b.seconds}});
+  }
+  w.set_metadata("oacim.format", kCheckpointFormat);
+  w.set_metadata("oacim.key", key);
+  w.set_metadata("oacim.point", nlohmann::json{{"lr", p.lr}, {"scale", p.scale}, {"heldout_ppl", nan_to_null(p.heldout_ppl)},
+                                               {"select_ppl", nan_to_null(p.select_ppl)}, {"seconds", p.seconds},
+                                               {"blocks", blocks}}.dump());
+  fs::create_directories(fs::path(path).parent_path());
+  w.write(path);
+}
+
+// Reads a finished point back (false when there is none). A checkpoint of other settings is an
+// error, not a silent restart.
+bool load_point(const std::string& path, const std::string& key, double lr, double scale,
+                const std::vector<std::pair<std::string, at::Tensor*>>& norms, TweakPoint* p, std::vector<at::Tensor>* state) {
+  if (!fs::exists(path)) return false;
+  const SafetensorsFile f = SafetensorsFile::open(path);
+  if (!f.metadata().count("oacim.format") || f.metadata_value("oacim.format") != kCheckpointFormat) {
+    throw FormatError(path, "not an oacim tweak checkpoint");
+  }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(f.metadata_value("oacim.point"));
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(path, fmt::format("oacim.point is not JSON: {}", e.what()));
+  }
+  if (f.metadata_value("oacim.key") != key || j.value("lr", -1.0) != lr || j.value("scale", -1.0) != scale) {
+    throw InvalidArgument("--out", fmt::format("{} holds a partial tweak run with other settings; rerun with those or "
+                                               "delete it",
+                                               fs::path(path).parent_path().string()));
+  }
+  try {
+    p->lr = lr;
+    p->scale = scale;
+    p->heldout_ppl = null_to_nan(j.at("heldout_ppl"));
+    p->select_ppl = null_to_nan(j.at("select_ppl"));
+    p->seconds = j.at("seconds").get<double>();
+    for (const auto& b : j.at("blocks")) {
+      p->blocks.push_back({b.at("block").get<int>(), b.at("lr").get<double>(), b.at("loss_before").get<double>(),
+                           b.at("loss_after").get<double>(), b.at("seconds").get<double>()});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw FormatError(path, fmt::format("oacim.point: {}", e.what()));
+  }
+  for (const auto& [name, t] : norms) {
+    const std::vector<std::int64_t> shape(t->sizes().begin(), t->sizes().end());
+    const std::vector<float> v = f.read<float>("norm." + name, DType::F32, shape);
+    at::Tensor loaded = at::empty(shape, at::kFloat);
+    std::copy(v.begin(), v.end(), loaded.data_ptr<float>());
+    state->push_back(loaded);
+  }
+  return true;
 }
 
 }  // namespace
@@ -141,23 +230,39 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
   res.baseline_heldout_ppl = heldout_ppl();
   res.baseline_select_ppl = select_ppl();
 
-  // Every point starts from the quantized model's own norms.
+  // Every point starts from the quantized model's own norms; only norms change, so only they are
+  // kept per point (in memory and in DIR/partial/point-NNN.safetensors, so a killed grid resumes).
+  std::vector<std::pair<std::string, at::Tensor*>> norms;
+  for (int l = 0; l < dec.num_blocks(); ++l) {
+    for (const auto& p : dec.block_norm_params(l)) norms.push_back(p);
+  }
   std::vector<at::Tensor> original;
-  for (auto& [name, t] : dec.named_tensors()) original.push_back(t->clone());
+  for (auto& [name, t] : norms) original.push_back(t->clone());
   std::vector<std::vector<at::Tensor>> tweaked;
+  const std::string key = checkpoint_key(o, info);
+  const fs::path partial = fs::path(o.out_dir) / "partial";
   const std::size_t total = o.lrs.size() * o.scales.size();
   for (double lr : o.lrs) {
     for (double scale : o.scales) {
       const auto tp = std::chrono::steady_clock::now();
+      const std::string ckpt = (partial / fmt::format("point-{:03d}.safetensors", res.points.size())).string();
+      TweakPoint p;
+      std::vector<at::Tensor> state;
+      if (load_point(ckpt, key, lr, scale, norms, &p, &state)) {
+        if (o.progress) std::cerr << fmt::format("tweak: point lr {:g} scale {:g} resumed from {}\n", lr, scale, ckpt);
+        tweaked.push_back(std::move(state));
+        res.points.push_back(std::move(p));
+        ++res.resumed_points;
+        continue;
+      }
       std::size_t k = 0;
-      for (auto& [name, t] : dec.named_tensors()) t->copy_(original[k++]);
+      for (auto& [name, t] : norms) t->copy_(original[k++]);
       NormTweakOptions nt;
       nt.lr = lr;
       nt.scale = scale;
       nt.iters = o.iters;
       nt.faithful = o.faithful;
       nt.backend = backend;
-      TweakPoint p;
       p.lr = lr;
       p.scale = scale;
       const auto progress = [&](const BlockTweakStats& b, int done, int blocks) {
@@ -176,8 +281,8 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
         std::cerr << fmt::format("tweak: point lr {:g} scale {:g}: held-out ppl {:.4f} (before tweaking {:.4f})\n", lr, scale,
                                  p.heldout_ppl, res.baseline_heldout_ppl);
       }
-      std::vector<at::Tensor> state;
-      for (auto& [name, t] : dec.named_tensors()) state.push_back(t->clone());
+      for (auto& [name, t] : norms) state.push_back(t->clone());
+      save_point(ckpt, key, p, norms);
       tweaked.push_back(std::move(state));
       res.points.push_back(std::move(p));
     }
@@ -187,11 +292,12 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
     if (res.points[i].select_ppl < res.points[static_cast<std::size_t>(res.best)].select_ppl) res.best = static_cast<int>(i);
   }
   std::size_t k = 0;
-  for (auto& [name, t] : dec.named_tensors()) t->copy_(tweaked[static_cast<std::size_t>(res.best)][k++]);
+  for (auto& [name, t] : norms) t->copy_(tweaked[static_cast<std::size_t>(res.best)][k++]);
 
   model::QuantizedModelInfo out = info;
   out.tweak_json = tweak_options_json(o, res.points[static_cast<std::size_t>(res.best)]);
   model::save_quantized_model(o.out_dir, dec, out);
+  fs::remove_all(partial);
   res.out_file = (fs::path(o.out_dir) / model::kQuantizedFile).string();
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;

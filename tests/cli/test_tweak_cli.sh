@@ -16,6 +16,26 @@ done
 cmp -s "$work/t1/quantized.safetensors" "$work/t2/quantized.safetensors" || fail "two tweak runs wrote different bits"
 "$OACIM" tweak --quantized "$work/rtn" --calib "$work/cal.safetensors" --grid-lr 0,1e-3 --grid-scale 0,5 --backend hw \
   --threads 1 --out "$work/grid" --json "$work/grid.json" >"$work/log" 2>&1 || fail "tweak grid on hw: $(cat "$work/log")"
+# A killed grid resumes from its finished points and writes the same bits as an unbroken run.
+grid_args=(--quantized "$work/rtn" --calib "$work/cal.safetensors" --grid-lr 0,1e-3 --grid-scale 0,5 --backend hw --threads 1)
+"$OACIM" tweak "${grid_args[@]}" --out "$work/killed" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 500); do [ -e "$work/killed/partial/point-000.safetensors" ] && break; sleep 0.02; done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+"$OACIM" tweak "${grid_args[@]}" --out "$work/killed" --json "$work/killed.json" >"$work/log" 2>&1 || fail "rerun after kill: $(cat "$work/log")"
+cmp -s "$work/grid/quantized.safetensors" "$work/killed/quantized.safetensors" || fail "a killed and rerun grid wrote other bits"
+[ ! -e "$work/killed/partial" ] || fail "tweak checkpoints left after the run finished"
+mkdir -p "$work/other/partial" && cp "$work/cal.safetensors" "$work/other/partial/point-000.safetensors"
+expect_rc 1 "not an oacim tweak checkpoint" tweak "${grid_args[@]}" --out "$work/other"
+"$OACIM" tweak "${grid_args[@]}" --out "$work/sliced" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 500); do [ -e "$work/sliced/partial/point-000.safetensors" ] && break; sleep 0.02; done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+if [ -e "$work/sliced/partial/point-000.safetensors" ]; then
+  expect_rc 2 "partial tweak run" tweak "${grid_args[@]}" --iters 2 --out "$work/sliced"
+fi
 for d in rtn t1 grid; do
   "$OACIM" eval --model "$work/$d" --dataset "$text" --seqlen 128 --max-windows 4 --backend fakequant --threads 1 \
     --json "$work/e_$d.json" >"$work/log" 2>&1 || fail "eval $d: $(cat "$work/log")"

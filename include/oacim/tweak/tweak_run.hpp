@@ -4,6 +4,8 @@
 // (lr, scale) point of the grid from the same starting model, select the point with the lowest
 // held-out calibration perplexity (or, flagged with a warning as upstream practice, the
 // perplexity of a named evaluation set), and write the selected model as a quantized directory.
+// Each finished grid point (its norms and numbers) is checkpointed in DIR/partial/; a rerun with
+// the same settings reuses them, and the checkpoints go once the directory is written.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -50,6 +52,7 @@ struct TweakRunResult {
   double baseline_select_ppl = 0.0;
   std::vector<TweakPoint> points;
   int best = 0;
+  int resumed_points = 0;      // read back from DIR/partial/ checkpoints of a killed run
   int tweak_samples = 0, heldout_samples = 0;
   std::int64_t tweak_tokens = 0;
   std::string out_file;
