@@ -1,6 +1,5 @@
 // oacim tweak: Norm Tweaking of a quantized model directory on a self-generated calibration set
 // (algorithms.md C), with an optional (lr, scale) grid chosen on held-out calibration samples.
-#include <cmath>
 #include <iostream>
 
 #include <boost/program_options.hpp>
@@ -19,12 +18,6 @@
 namespace po = boost::program_options;
 
 namespace oacim::cli {
-
-namespace {
-
-nlohmann::json number_or_null(double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); }
-
-}  // namespace
 
 int cmd_tweak(const std::vector<std::string>& args) {
   tweak::TweakRunOptions o;
@@ -74,30 +67,12 @@ int cmd_tweak(const std::vector<std::string>& args) {
   }
   std::cout << fmt::format("  before tweaking: held-out ppl {:.4f}\n", r.baseline_heldout_ppl);
   if (!json_path.empty()) {
-    nlohmann::json points = nlohmann::json::array();
-    for (const tweak::TweakPoint& p : r.points) {
-      nlohmann::json blocks = nlohmann::json::array();
-      for (const tweak::TweakBlock& b : p.blocks) {
-        blocks.push_back({{"block", b.block}, {"lr", b.lr}, {"loss_before", b.loss_before}, {"loss_after", b.loss_after},
-                          {"seconds", b.seconds}});
-      }
-      points.push_back({{"lr", p.lr}, {"scale", p.scale}, {"heldout_ppl", number_or_null(p.heldout_ppl)},
-                        {"select_ppl", number_or_null(p.select_ppl)}, {"seconds", p.seconds}, {"blocks", blocks}});
-    }
-    write_json_result(json_path, {{"command", "tweak"},
-                                  {"version", kVersion},
-                                  {"quantized", o.quantized_dir},
-                                  {"out", r.out_file},
-                                  {"options", nlohmann::json::parse(tweak::tweak_options_json(o, best))},
-                                  {"tweak_samples", r.tweak_samples},
-                                  {"heldout_samples", r.heldout_samples},
-                                  {"tweak_tokens", r.tweak_tokens},
-                                  {"baseline_heldout_ppl", number_or_null(r.baseline_heldout_ppl)},
-                                  {"baseline_select_ppl", number_or_null(r.baseline_select_ppl)},
-                                  {"best", r.best},
-                                  {"resumed_points", r.resumed_points},
-                                  {"points", points},
-                                  {"seconds", r.seconds}});
+    nlohmann::json doc = tweak::to_json(r);
+    doc["command"] = "tweak";
+    doc["version"] = kVersion;
+    doc["quantized"] = o.quantized_dir;
+    doc["options"] = nlohmann::json::parse(tweak::tweak_options_json(o, best));
+    write_json_result(json_path, doc);
   }
   return kExitOk;
 }

@@ -1,5 +1,6 @@
 #include "oacim/core/token_file.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -56,6 +57,21 @@ TokenSamples read_token_file(const std::string& path) {
     }
   }
   out.metadata = f.metadata();
+  return out;
+}
+
+std::vector<std::vector<int>> first_samples(const TokenSamples& t, const std::string& source, int n, int max_len, int vocab) {
+  if (static_cast<int>(t.samples.size()) < n) {
+    throw InvalidArgument("--nsamples", fmt::format("{} holds {} samples, fewer than {}", source, t.samples.size(), n));
+  }
+  std::vector<std::vector<int>> out;
+  for (int i = 0; i < n; ++i) {
+    const std::vector<int>& s = t.samples[static_cast<std::size_t>(i)];
+    for (int id : s) {
+      if (id >= vocab) throw FormatError(source, fmt::format("token {} is outside the model's vocabulary of {}", id, vocab));
+    }
+    out.emplace_back(s.begin(), s.begin() + std::min<std::ptrdiff_t>(max_len, static_cast<std::ptrdiff_t>(s.size())));
+  }
   return out;
 }
 

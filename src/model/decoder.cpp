@@ -49,6 +49,17 @@ at::Tensor Decoder::causal_attention(const at::Tensor& q, at::Tensor k, at::Tens
   return at::matmul(att, v.transpose(1, 2).unsqueeze(2)).permute({0, 3, 1, 2, 4}).reshape({B, T, H * hs});
 }
 
+Decoder::KvCache Decoder::zero_cache(int batch, int blocks, int positions, int kv_heads, int head_size) {
+  if (batch < 1) throw InvalidArgument("batch", fmt::format("{} is not a positive batch size", batch));
+  KvCache c;
+  c.batch = batch;
+  for (int l = 0; l < blocks; ++l) {
+    c.k.push_back(at::zeros({batch, positions, kv_heads, head_size}));
+    c.v.push_back(at::zeros({batch, positions, kv_heads, head_size}));
+  }
+  return c;
+}
+
 void Decoder::check_decode_step(const std::vector<int>& tokens, int pos, const KvCache& cache, int max_positions,
                                 int vocab_size) {
   if (static_cast<int>(tokens.size()) != cache.batch) {

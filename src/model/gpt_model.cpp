@@ -175,15 +175,7 @@ at::Tensor GptModel::block(int l, const at::Tensor& x_in, int pos0, KvCache* cac
 }
 
 Decoder::KvCache GptModel::new_cache(int batch) const {
-  if (batch < 1) throw InvalidArgument("batch", fmt::format("{} is not a positive batch size", batch));
-  KvCache c;
-  c.batch = batch;
-  const std::int64_t hs = spec_.dim / spec_.n_heads;
-  for (std::size_t l = 0; l < layers_.size(); ++l) {
-    c.k.push_back(at::zeros({batch, spec_.max_positions, spec_.n_heads, hs}));
-    c.v.push_back(at::zeros({batch, spec_.max_positions, spec_.n_heads, hs}));
-  }
-  return c;
+  return zero_cache(batch, num_blocks(), spec_.max_positions, spec_.n_heads, spec_.dim / spec_.n_heads);
 }
 
 at::Tensor GptModel::decode_step(const std::vector<int>& tokens, int pos, KvCache& cache, Backend backend) const {

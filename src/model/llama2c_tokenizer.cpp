@@ -8,10 +8,31 @@
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
-#include "oacim/model/tokenizer_json.hpp"
 #include "oacim/core/text_file.hpp"
+#include "oacim/model/tokenizer_json.hpp"
 
 namespace oacim::model {
+
+namespace {
+
+// A SentencePiece piece as llama2.c's export writes it: the meta-space U+2581 becomes a space; BOS
+// and EOS get printable markers.
+std::string export_piece(const std::string& piece, bool bos, bool eos) {
+  if (bos) return "\n<s>\n";
+  if (eos) return "\n</s>\n";
+  std::string text;
+  for (std::size_t i = 0; i < piece.size(); ++i) {
+    if (piece.compare(i, 3, "\xE2\x96\x81") == 0) {
+      text += ' ';
+      i += 2;
+    } else {
+      text += piece[i];
+    }
+  }
+  return text;
+}
+
+}  // namespace
 
 Llama2cTokenizer Llama2cTokenizer::load(const std::string& path, int vocab_size) {
   std::ifstream in(path, std::ios::binary);
@@ -106,20 +127,8 @@ Llama2cTokenizer Llama2cTokenizer::load_sentencepiece(const std::string& path) {
         m.skip(w);
       }
     }
-    // llama2.c's export: the meta-space becomes a space; BOS and EOS get printable markers.
-    std::string text;
-    for (std::size_t i = 0; i < piece.size(); ++i) {
-      if (piece.compare(i, 3, "\xE2\x96\x81") == 0) {
-        text += ' ';
-        i += 2;
-      } else {
-        text += piece[i];
-      }
-    }
     const int id = static_cast<int>(t.pieces_.size());
-    if (id == kBos) text = "\n<s>\n";
-    if (id == kEos) text = "\n</s>\n";
-    t.add_piece(std::move(text), score);
+    t.add_piece(export_piece(piece, id == kBos, id == kEos), score);
   }
   if (t.pieces_.size() < 3) throw FormatError(path, fmt::format("holds {} pieces: not a SentencePiece model", t.pieces_.size()));
   return t;
@@ -150,18 +159,7 @@ Llama2cTokenizer Llama2cTokenizer::load_tokenizer_json(const std::string& path) 
   for (std::size_t id = 0; id < pieces.size(); ++id) {
     const auto it = first_rank.find(pieces[id]);
     const float score = it != first_rank.end() ? -static_cast<float>(it->second) : -1e9f;
-    std::string text;
-    for (std::size_t i = 0; i < pieces[id].size(); ++i) {
-      if (pieces[id].compare(i, 3, "\xE2\x96\x81") == 0) {
-        text += ' ';
-        i += 2;
-      } else {
-        text += pieces[id][i];
-      }
-    }
-    if (pieces[id] == "<s>") text = "\n<s>\n";
-    if (pieces[id] == "</s>") text = "\n</s>\n";
-    t.add_piece(std::move(text), score);
+    t.add_piece(export_piece(pieces[id], pieces[id] == "<s>", pieces[id] == "</s>"), score);
   }
   if (t.pieces_.size() < 3) throw FormatError(path, fmt::format("holds {} pieces: not a LLaMA tokenizer", t.pieces_.size()));
   return t;

@@ -164,14 +164,7 @@ at::Tensor LlamaModel::head(const at::Tensor& x, Backend backend) const {
 }
 
 Decoder::KvCache LlamaModel::new_cache(int batch) const {
-  if (batch < 1) throw InvalidArgument("batch", fmt::format("{} is not a positive batch size", batch));
-  KvCache c;
-  c.batch = batch;
-  for (int l = 0; l < spec_.n_layers; ++l) {
-    c.k.push_back(at::zeros({batch, spec_.max_seq_len, spec_.n_kv_heads, spec_.head_size()}));
-    c.v.push_back(at::zeros({batch, spec_.max_seq_len, spec_.n_kv_heads, spec_.head_size()}));
-  }
-  return c;
+  return zero_cache(batch, spec_.n_layers, spec_.max_seq_len, spec_.n_kv_heads, spec_.head_size());
 }
 
 at::Tensor LlamaModel::decode_step(const std::vector<int>& tokens, int pos, KvCache& cache, Backend backend) const {
@@ -179,7 +172,7 @@ at::Tensor LlamaModel::decode_step(const std::vector<int>& tokens, int pos, KvCa
   const std::vector<std::int64_t> ids(tokens.begin(), tokens.end());
   at::Tensor x = embed_.index_select(0, at::tensor(ids, at::kLong)).unsqueeze(1);  // [B, 1, dim]
   for (int l = 0; l < spec_.n_layers; ++l) x = block(l, x, pos, &cache, backend);
-  return classifier_->forward(rms_norm(x, final_norm_), backend).squeeze(1);
+  return head(x, backend).squeeze(1);
 }
 
 std::vector<QuantLinear*> LlamaModel::block_linears(int l) {

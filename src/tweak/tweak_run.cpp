@@ -104,16 +104,9 @@ void save_point(const std::string& path, const std::string& key, const TweakPoin
     w.add("norm." + name, DType::F32, std::vector<std::int64_t>(c.sizes().begin(), c.sizes().end()), c.data_ptr<float>(),
           static_cast<std::size_t>(c.numel()) * sizeof(float));
   }
-  nlohmann::json blocks = nlohmann::json::array();
-  for (const TweakBlock& b : p.blocks) {
-    blocks.push_back({{"block", b.block}, {"lr", b.lr}, {"loss_before", b.loss_before}, {"loss_after", b.loss_after},
-                      {"seconds", b.seconds}});
-  }
   w.set_metadata("oacim.format", kCheckpointFormat);
   w.set_metadata("oacim.key", key);
-  w.set_metadata("oacim.point", nlohmann::json{{"lr", p.lr}, {"scale", p.scale}, {"heldout_ppl", nan_to_null(p.heldout_ppl)},
-                                               {"select_ppl", nan_to_null(p.select_ppl)}, {"seconds", p.seconds},
-                                               {"blocks", blocks}}.dump());
+  w.set_metadata("oacim.point", to_json(p).dump());
   fs::create_directories(fs::path(path).parent_path());
   w.write(path);
 }
@@ -163,6 +156,31 @@ bool load_point(const std::string& path, const std::string& key, double lr, doub
 
 }  // namespace
 
+nlohmann::json to_json(const TweakPoint& p) {
+  nlohmann::json blocks = nlohmann::json::array();
+  for (const TweakBlock& b : p.blocks) {
+    blocks.push_back({{"block", b.block}, {"lr", b.lr}, {"loss_before", b.loss_before}, {"loss_after", b.loss_after},
+                      {"seconds", b.seconds}});
+  }
+  return {{"lr", p.lr}, {"scale", p.scale}, {"heldout_ppl", nan_to_null(p.heldout_ppl)},
+          {"select_ppl", nan_to_null(p.select_ppl)}, {"seconds", p.seconds}, {"blocks", blocks}};
+}
+
+nlohmann::json to_json(const TweakRunResult& r) {
+  nlohmann::json points = nlohmann::json::array();
+  for (const TweakPoint& p : r.points) points.push_back(to_json(p));
+  return {{"out", r.out_file},
+          {"tweak_samples", r.tweak_samples},
+          {"heldout_samples", r.heldout_samples},
+          {"tweak_tokens", r.tweak_tokens},
+          {"baseline_heldout_ppl", nan_to_null(r.baseline_heldout_ppl)},
+          {"baseline_select_ppl", nan_to_null(r.baseline_select_ppl)},
+          {"best", r.best},
+          {"resumed_points", r.resumed_points},
+          {"points", points},
+          {"seconds", r.seconds}};
+}
+
 TweakRunResult run_tweak(const TweakRunOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   validate(o);
@@ -184,23 +202,17 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
   // Calibration samples: the first nsamples, cut to seqlen; the last `heldout` of them held out.
   const TokenSamples file = read_token_file(o.calib);
   const int n = o.nsamples == 0 ? static_cast<int>(file.samples.size()) : o.nsamples;
-  if (n > static_cast<int>(file.samples.size())) {
-    throw InvalidArgument("--nsamples", fmt::format("{} holds {} samples, fewer than {}", o.calib, file.samples.size(), n));
-  }
+  const int seqlen = o.seqlen == 0 ? dec.max_positions() : std::min(o.seqlen, dec.max_positions());
+  std::vector<std::vector<int>> samples = first_samples(file, o.calib, n, seqlen, dec.vocab_size());
   const bool grid = o.lrs.size() * o.scales.size() > 1;
   const int heldout = o.heldout >= 0 ? o.heldout : (grid ? std::max(1, n / 8) : 0);
   if (grid && heldout == 0 && o.select_on.empty()) {
     throw InvalidArgument("--heldout", "a grid search needs held-out samples (or --select-on) to choose a point");
   }
   if (heldout >= n) throw InvalidArgument("--heldout", fmt::format("{} held-out samples leave none of {} to tweak on", heldout, n));
-  const int seqlen = o.seqlen == 0 ? dec.max_positions() : std::min(o.seqlen, dec.max_positions());
   std::vector<std::vector<int>> tweak_set, heldout_set;
   for (int i = 0; i < n; ++i) {
-    const auto& s = file.samples[static_cast<std::size_t>(i)];
-    for (int id : s) {
-      if (id >= dec.vocab_size()) throw FormatError(o.calib, fmt::format("token {} is outside the model's vocabulary of {}", id, dec.vocab_size()));
-    }
-    std::vector<int> cut(s.begin(), s.begin() + std::min<std::ptrdiff_t>(seqlen, static_cast<std::ptrdiff_t>(s.size())));
+    std::vector<int>& cut = samples[static_cast<std::size_t>(i)];
     if (cut.size() < 2) continue;  // nothing to learn from a lone token
     (i < n - heldout ? tweak_set : heldout_set).push_back(std::move(cut));
   }
@@ -215,12 +227,13 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
                                          o.select_seqlen == 0 ? dec.max_positions() : o.select_seqlen);
   }
   const int select_seqlen = o.select_seqlen == 0 ? dec.max_positions() : o.select_seqlen;
-  const auto select_ppl = [&]() {
-    if (select_corpus.empty()) return heldout_set.empty() ? std::numeric_limits<double>::quiet_NaN() : std::exp(mean_nll(dec, heldout_set, backend));
-    return eval::perplexity([&](const std::vector<int>& t) { return dec.forward(t, backend); }, select_corpus, select_seqlen, 0).ppl;
-  };
   const auto heldout_ppl = [&]() {
     return heldout_set.empty() ? std::numeric_limits<double>::quiet_NaN() : std::exp(mean_nll(dec, heldout_set, backend));
+  };
+  // The selection metric: the held-out perplexity just measured, or the select_on dataset's.
+  const auto select_ppl = [&](double heldout_value) {
+    if (select_corpus.empty()) return heldout_value;
+    return eval::perplexity([&](const std::vector<int>& t) { return dec.forward(t, backend); }, select_corpus, select_seqlen, 0).ppl;
   };
 
   TweakRunResult res;
@@ -228,7 +241,7 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
   res.heldout_samples = static_cast<int>(heldout_set.size());
   for (const auto& s : tweak_set) res.tweak_tokens += static_cast<std::int64_t>(s.size());
   res.baseline_heldout_ppl = heldout_ppl();
-  res.baseline_select_ppl = select_ppl();
+  res.baseline_select_ppl = select_ppl(res.baseline_heldout_ppl);
 
   // Every point starts from the quantized model's own norms; only norms change, so only they are
   // kept per point (in memory and in DIR/partial/point-NNN.safetensors, so a killed grid resumes).
@@ -275,7 +288,7 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
         p.blocks.push_back({b.block, b.lr, b.loss_before, b.loss_after, b.seconds});
       }
       p.heldout_ppl = heldout_ppl();
-      p.select_ppl = select_ppl();
+      p.select_ppl = select_ppl(p.heldout_ppl);
       p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tp).count();
       if (o.progress) {
         std::cerr << fmt::format("tweak: point lr {:g} scale {:g}: held-out ppl {:.4f} (before tweaking {:.4f})\n", lr, scale,

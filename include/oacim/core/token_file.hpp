@@ -20,6 +20,10 @@ struct TokenSamples {
 void write_token_file(const std::string& path, const TokenSamples& samples);
 // FormatError naming the file for a missing tensor, a wrong dtype or lengths that do not add up.
 TokenSamples read_token_file(const std::string& path);
+// The first `n` samples of `samples`, each cut to at most `max_len` tokens: InvalidArgument
+// ("--nsamples") when there are fewer, FormatError naming `source` for an id >= `vocab`.
+std::vector<std::vector<int>> first_samples(const TokenSamples& samples, const std::string& source, int n, int max_len,
+                                            int vocab);
 // True when `path` is a safetensors file that declares the token format (reads the header only).
 bool is_token_file(const std::string& path);
 

@@ -63,6 +63,9 @@ class Decoder {
   // a cache, k and v are written at pos0 of block `block` and every cached position is read.
   // Returns the context [B, T, heads * hs].
   static at::Tensor causal_attention(const at::Tensor& q, at::Tensor k, at::Tensor v, int pos0, KvCache* cache, int block);
+  // A zeroed cache of `blocks` blocks, each [batch, positions, kv_heads, head_size]; InvalidArgument
+  // for a batch below 1.
+  static KvCache zero_cache(int batch, int blocks, int positions, int kv_heads, int head_size);
   // InvalidArgument unless one token per cached sequence, each a vocabulary id, and pos in range.
   static void check_decode_step(const std::vector<int>& tokens, int pos, const KvCache& cache, int max_positions,
                                 int vocab_size);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "oacim/hw/hw_config.hpp"
 
 namespace oacim::tweak {
@@ -60,6 +62,10 @@ struct TweakRunResult {
 };
 
 TweakRunResult run_tweak(const TweakRunOptions& options);
+// One grid point as JSON (`tweak --json`, checkpoints); NaN perplexities are null.
+nlohmann::json to_json(const TweakPoint& point);
+// The run's numbers as JSON: out, sample counts, baselines, best, resumed_points, points, seconds.
+nlohmann::json to_json(const TweakRunResult& result);
 // The settings as JSON (stored in the tweaked directory's metadata and in reports).
 std::string tweak_options_json(const TweakRunOptions& options, const TweakPoint& chosen);
 
