@@ -14,6 +14,7 @@
 #include "oacim/cli/command.hpp"
 #include "oacim/cli/json_output.hpp"
 #include "oacim/core/error.hpp"
+#include "oacim/core/fnv1a.hpp"
 #include "oacim/core/fp16.hpp"
 #include "oacim/core/packed_io.hpp"
 #include "oacim/core/rng.hpp"
@@ -80,17 +81,8 @@ std::vector<float> read_inputs(const std::string& path, int cols, int* tokens) {
   throw FormatError(path, "tensor 'x' must be F32 or BF16, not " + dtype_name(t.dtype));
 }
 
-std::uint64_t fnv1a(const std::vector<float>& y) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (float v : y) {
-    std::uint32_t u = hw::bits_of(v);
-    for (int k = 0; k < 4; ++k) {
-      h ^= (u >> (8 * k)) & 0xFFu;
-      h *= 1099511628211ull;
-    }
-  }
-  return h;
-}
+// Output digest over the float bit patterns in memory order (little-endian on every supported host).
+std::uint64_t fnv1a(const std::vector<float>& y) { return fnv1a64(y.data(), y.size() * sizeof(float)); }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

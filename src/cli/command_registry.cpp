@@ -14,6 +14,9 @@ namespace oacim::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
+      {"run", "the main job: run an experiment YAML (sweep) and write the sign-off report; resumable", cmd_run},
+      {"report", "regenerate report.md, report.html and results.csv of a run from its results.json", cmd_report},
+      {"compare", "what changed between two runs (perplexity, verdicts); exit 3 on a regression", cmd_compare},
       {"pack-demo", "quantize a seeded random matrix into PackedCimWeights; report ones-count and error",
        cmd_pack_demo},
       {"inspect", "validate a packed-weights safetensors file and print its layers and statistics", cmd_inspect},
@@ -42,7 +45,7 @@ void print_help() {
             << "usage: oacim <command> [options]\n       oacim <command> --help\n\ncommands:\n";
   for (const auto& c : commands()) std::cout << fmt::format("  {:<12}{}\n", c.name, c.summary);
   std::cout << "\noptions:\n  -h, --help     this help\n  -V, --version  version and git commit\n"
-            << "\nexit codes: 0 ok, 1 run failed, 2 usage error\n";
+            << "\nexit codes: 0 ok, 1 run failed, 2 usage or config error, 3 sign-off check failed / regression, 130 interrupted\n";
 }
 
 }  // namespace

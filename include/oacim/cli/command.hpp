@@ -1,6 +1,7 @@
 #pragma once
 // The oacim command-line interface: every subcommand is registered once, in command_registry.cpp.
-// Exit codes: 0 success, 1 the run failed (bad file, I/O), 2 usage error (unknown option, bad value).
+// Exit codes: 0 success, 1 the run failed (bad file, I/O), 2 usage error (unknown option, bad value,
+// invalid config), 3 a sign-off check failed or `compare` found a regression, 130 interrupted.
 #include <functional>
 #include <string>
 #include <vector>
@@ -15,6 +16,8 @@ namespace oacim::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitVerdict = 3;
+inline constexpr int kExitInterrupted = 130;
 
 struct Command {
   std::string name;
@@ -48,5 +51,8 @@ int cmd_eval(const std::vector<std::string>& args);
 int cmd_quantize(const std::vector<std::string>& args);
 int cmd_calib(const std::vector<std::string>& args);
 int cmd_tweak(const std::vector<std::string>& args);
+int cmd_run(const std::vector<std::string>& args);
+int cmd_report(const std::vector<std::string>& args);
+int cmd_compare(const std::vector<std::string>& args);
 
 }  // namespace oacim::cli

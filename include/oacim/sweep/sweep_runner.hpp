@@ -1,0 +1,36 @@
+#pragma once
+// `oacim run CONFIG --out DIR`: validates the experiment, plans its tasks (task_plan.hpp), runs
+// them as `oacim` child processes, at most `jobs` at a time, and writes each point's result
+// atomically to DIR/points/<id>.json the moment its last task finishes, then DIR/results.json and
+// the reports. A rerun skips finished points and finished tasks (a killed quantize or tweak
+// resumes from its own checkpoints), so killing the runner loses at most the tasks in flight.
+// A task that fails makes its points error points with the reason; the sweep goes on. No torch.
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace oacim::sweep {
+
+struct RunOptions {
+  std::string config;        // experiment YAML
+  std::string out_dir;
+  int jobs = 1;              // tasks run in parallel
+  std::string exe;           // the oacim binary the tasks run ("" = this process's own executable)
+  bool progress = true;      // progress and ETA on stderr
+};
+
+struct RunOutcome {
+  int points = 0;
+  int reused = 0;            // finished by an earlier run of the same DIR
+  int passed = 0, failed = 0, errors = 0;
+  int tasks_run = 0;         // tasks this run executed
+  bool interrupted = false;  // SIGINT / SIGTERM: the children were stopped, finished work is kept
+  std::string results_file;
+};
+
+RunOutcome run_sweep(const RunOptions& options);
+
+// The machine the numbers came from: host, CPU model, cores, memory, OS.
+nlohmann::json machine_json();
+
+}  // namespace oacim::sweep

@@ -1,0 +1,53 @@
+#pragma once
+// What a sweep runs: every point turned into `oacim` subcommands (calib, quantize, tweak, eval),
+// each a Task named by a hash of its command line, so points that share a setting share the task
+// (one calibration set per calibration setting, one quantized model per quantization setting
+// across hardware points, one float evaluation per dataset). A task is finished when its output
+// file exists (every subcommand writes it atomically, last); outputs live in DIR/cache/. No torch.
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "oacim/sweep/experiment.hpp"
+
+namespace oacim::sweep {
+
+struct Task {
+  std::string id;                  // "<kind>-<16 hex digits>"
+  std::string kind;                // calib | quantize | tweak | eval
+  std::string what;                // one line for progress, e.g. "eval hw on wikitext2"
+  std::vector<std::string> args;   // the oacim subcommand and its options (--threads is added at run time)
+  std::string done_file;           // exists => finished
+  std::vector<std::size_t> deps;   // tasks whose outputs this one reads
+};
+
+// One evaluation of a point: `backend` is float, fakequant or hw; `systemc` marks the hw run that
+// also co-simulated the sampled layers.
+struct EvalRef {
+  std::string dataset;
+  std::string backend;
+  bool systemc = false;
+  std::size_t task = 0;
+};
+
+struct PointPlan {
+  SweepPoint point;
+  std::string id;                         // 16 hex digits of the point's settings
+  std::vector<std::size_t> tasks;         // every task the point needs (deps included), in run order
+  std::optional<std::size_t> quantize, tweak;
+  std::vector<EvalRef> evals;
+  std::string hw_file;                    // the resolved hardware config (DIR/cache/hw-*.yaml), "" without hw
+  std::string hw_name;
+};
+
+struct Plan {
+  std::vector<Task> tasks;                       // dependencies before dependants
+  std::vector<PointPlan> points;
+  std::map<std::string, std::string> hw_files;   // path -> YAML text, written before any task runs
+};
+
+Plan make_plan(const Experiment& experiment, const std::vector<SweepPoint>& points, const std::string& out_dir);
+
+}  // namespace oacim::sweep

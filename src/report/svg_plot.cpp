@@ -1,0 +1,116 @@
+#include "oacim/report/svg_plot.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace oacim::report {
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// A "nice" tick step (1, 2 or 5 times a power of ten) giving about `n` ticks over `span`.
+double nice_step(double span, int n) {
+  if (span <= 0) return 1.0;
+  const double raw = span / n;
+  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  for (const double m : {1.0, 2.0, 5.0, 10.0}) {
+    if (raw <= m * p) return m * p;
+  }
+  return 10 * p;
+}
+
+std::string tick_label(double v, double step) {
+  const int decimals = step >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(step) - 1e-9));
+  return fmt::format("{:.{}f}", v, std::min(decimals, 6));
+}
+
+}  // namespace
+
+std::string svg_bar_chart(const BarChart& c) {
+  const std::size_t n_cat = c.categories.size();
+  const std::size_t n_ser = std::max<std::size_t>(1, c.series.size());
+  double y_max = c.y_min;
+  for (const auto& s : c.series) {
+    for (const double v : s.values) {
+      if (std::isfinite(v)) y_max = std::max(y_max, v);
+    }
+  }
+  if (y_max <= c.y_min) y_max = c.y_min + 1.0;
+  const double step = nice_step(y_max - c.y_min, 5);
+  const double top = c.y_min + std::ceil((y_max - c.y_min) / step) * step;
+  std::size_t longest = 0;
+  for (const auto& cat : c.categories) longest = std::max(longest, cat.size());
+  // Labels are rotated by 45 degrees: about 4.3 px of width and height per character at 11 px.
+  const double label_extent = 4.3 * static_cast<double>(std::min<std::size_t>(longest, 48));
+  const double slot_guess = (c.width - 80.0) / static_cast<double>(std::max<std::size_t>(1, n_cat));
+  const double left = std::max(64.0, label_extent - slot_guess / 2 + 8), right = 16, head = 44;
+  const double bottom = 24 + label_extent;
+  const double plot_w = c.width - left - right, plot_h = c.plot_height;
+  const double total_h = head + plot_h + bottom;
+  auto y_of = [&](double v) { return head + plot_h * (1.0 - (v - c.y_min) / (top - c.y_min)); };
+
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{:.0f}\" viewBox=\"0 0 {} {:.0f}\" "
+      "font-family=\"sans-serif\" font-size=\"11\" role=\"img\">\n",
+      c.width, total_h, c.width, total_h);
+  svg += fmt::format("<text x=\"{}\" y=\"18\" font-size=\"14\" font-weight=\"bold\">{}</text>\n", left,
+                     html_escape(c.title));
+  // Legend.
+  double lx = left;
+  for (const auto& s : c.series) {
+    svg += fmt::format("<rect x=\"{:.1f}\" y=\"26\" width=\"10\" height=\"10\" fill=\"{}\"/>"
+                       "<text x=\"{:.1f}\" y=\"35\">{}</text>\n",
+                       lx, s.color, lx + 14, html_escape(s.name));
+    lx += 24 + 7.0 * static_cast<double>(s.name.size());
+  }
+  // Axis and grid.
+  for (double v = c.y_min; v <= top + step * 1e-6; v += step) {
+    const double y = y_of(v);
+    svg += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>"
+                       "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
+                       left, left + plot_w, y, y, left - 4, y + 4, tick_label(v, step));
+  }
+  svg += fmt::format("<text transform=\"translate(14,{:.1f}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
+                     head + plot_h / 2, html_escape(c.y_label));
+  svg += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1:.1f}\" y2=\"{2:.1f}\" stroke=\"#333\"/>\n", left, head,
+                     head + plot_h);
+  if (n_cat == 0) return svg + "</svg>\n";
+  const double slot = plot_w / static_cast<double>(n_cat);
+  const double bar_w = std::max(1.0, slot * 0.8 / static_cast<double>(n_ser));
+  for (std::size_t k = 0; k < n_cat; ++k) {
+    const double x0 = left + slot * static_cast<double>(k) + slot * 0.1;
+    for (std::size_t s = 0; s < c.series.size(); ++s) {
+      const double v = k < c.series[s].values.size() ? c.series[s].values[k] : NAN;
+      if (!std::isfinite(v)) continue;
+      const double y = y_of(std::max(v, c.y_min));
+      svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\">"
+                         "<title>{}: {} = {:.6g}</title></rect>\n",
+                         x0 + bar_w * static_cast<double>(s), y, bar_w, head + plot_h - y, c.series[s].color,
+                         html_escape(c.categories[k]), html_escape(c.series[s].name), v);
+    }
+    const double lx2 = left + slot * (static_cast<double>(k) + 0.5);
+    svg += fmt::format("<text transform=\"translate({:.1f},{:.1f}) rotate(-45)\" text-anchor=\"end\">{}</text>\n", lx2 + 3,
+                       head + plot_h + 12, html_escape(c.categories[k]));
+  }
+  svg += fmt::format("<line x1=\"{0:.1f}\" x2=\"{2:.1f}\" y1=\"{1:.1f}\" y2=\"{1:.1f}\" stroke=\"#333\"/>\n", left,
+                     head + plot_h, left + plot_w);
+  return svg + "</svg>\n";
+}
+
+}  // namespace oacim::report

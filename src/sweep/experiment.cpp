@@ -1,0 +1,460 @@
+#include "oacim/sweep/experiment.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "oacim/core/error.hpp"
+#include "oacim/core/text_file.hpp"
+#include "oacim/eval/c4.hpp"
+#include "oacim/hw/hw_config_io.hpp"
+#include "oacim/hw/hw_params.hpp"
+#include "oacim/quant/layer_quant_options.hpp"
+#include "oacim/sweep/experiment_schema.hpp"
+
+namespace oacim::sweep {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int line_of(const YAML::Node& n) { return n.Mark().line >= 0 ? n.Mark().line + 1 : 0; }
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// YAML's spellings of booleans and of "no value" brought to the table's.
+std::string normalise(const ExperimentKey* k, const YAML::Node& v) {
+  if (v.IsNull()) return k && k->kind == KeyKind::OptNumber ? "off" : "";
+  std::string s = v.as<std::string>();
+  if (k && k->kind == KeyKind::Bool) {
+    const std::string l = lower(s);
+    if (l == "true" || l == "yes" || l == "on") return "true";
+    if (l == "false" || l == "no" || l == "off") return "false";
+  }
+  return s;
+}
+
+std::string unknown_key_reason(const std::string& key) {
+  std::string best;
+  std::size_t best_d = 4;
+  for (const auto& k : experiment_keys()) {
+    // Levenshtein distance, for "did you mean".
+    const std::string& b = k.key;
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= key.size(); ++i) {
+      std::size_t prev = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= b.size(); ++j) {
+        const std::size_t cur = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (key[i - 1] == b[j - 1] ? 0 : 1)});
+        prev = cur;
+      }
+    }
+    if (row[b.size()] < best_d) {
+      best_d = row[b.size()];
+      best = b;
+    }
+  }
+  std::string reason = "unknown key";
+  if (!best.empty()) reason += fmt::format(" (did you mean '{}'?)", best);
+  return reason + "; see docs/configs.md or 'oacim run --schema'";
+}
+
+bool is_group(const std::string& prefix) {
+  if (prefix == "hardware.set" || prefix == "sweep") return true;
+  for (const auto& k : experiment_keys()) {
+    if (k.key.rfind(prefix + ".", 0) == 0) return true;
+  }
+  return false;
+}
+
+struct Parser {
+  Experiment& ex;
+  const std::string& file;
+  std::set<std::string> seen;
+  std::vector<std::string> axis_order;  // scalar keys with lists, in file order
+  std::vector<std::pair<std::vector<std::string>, int>> zips;
+
+  void scalar(const std::string& key, const ExperimentKey* k, const YAML::Node& v, int line) {
+    Experiment::Entry e;
+    e.line = line;
+    auto check = [&](const YAML::Node& item) {
+      if (!item.IsScalar() && !item.IsNull()) throw ConfigError(file, line_of(item), key, "a list item must be a value");
+      const std::string s = normalise(k, item);
+      const std::string why =
+          k ? check_key_value(*k, s) : hw::check_param_value(*hw::find_hw_param(key.substr(kHwSetPrefix.size())), s);
+      if (!why.empty()) throw ConfigError(file, line_of(item), key, why);
+      e.values.push_back(s);
+    };
+    if (v.IsSequence()) {
+      if (v.size() == 0) throw ConfigError(file, line, key, "an empty list sweeps nothing");
+      for (const auto& item : v) check(item);
+      if (e.values.size() > 1) axis_order.push_back(key);
+    } else {
+      check(v);
+    }
+    ex.scalars[key] = std::move(e);
+  }
+
+  void list(const std::string& key, const ExperimentKey& k, const YAML::Node& v, int line) {
+    std::vector<std::string> values;
+    auto take = [&](const YAML::Node& item) {
+      if (!item.IsScalar()) throw ConfigError(file, line_of(item), key, "items must be strings");
+      const std::string s = item.as<std::string>();
+      const std::string why = check_key_value(k, s);
+      if (!why.empty()) throw ConfigError(file, line_of(item), key, why);
+      if (std::find(values.begin(), values.end(), s) != values.end()) {
+        throw ConfigError(file, line_of(item), key, fmt::format("'{}' is listed twice", s));
+      }
+      values.push_back(s);
+    };
+    if (v.IsSequence()) {
+      for (const auto& item : v) take(item);
+    } else if (!v.IsNull()) {
+      take(v);
+    }
+    if (values.empty() && k.required) throw ConfigError(file, line, key, "must list at least one entry");
+    ex.lists[key] = std::move(values);
+  }
+
+  void sweep_section(const YAML::Node& node) {
+    for (const auto& kv : node) {
+      const std::string k = kv.first.as<std::string>();
+      const int line = line_of(kv.first);
+      if (k != "zip") throw ConfigError(file, line, "sweep." + k, "unknown key (the sweep section takes only 'zip')");
+      if (!kv.second.IsSequence()) throw ConfigError(file, line, "sweep.zip", "must be a list of key lists");
+      for (const auto& group : kv.second) {
+        if (!group.IsSequence() || group.size() < 2) {
+          throw ConfigError(file, line_of(group), "sweep.zip", "each group must list at least two keys");
+        }
+        std::vector<std::string> keys;
+        for (const auto& g : group) {
+          if (!g.IsScalar()) throw ConfigError(file, line_of(g), "sweep.zip", "keys must be strings");
+          keys.push_back(g.as<std::string>());
+        }
+        zips.emplace_back(keys, line_of(group));
+      }
+    }
+  }
+
+  void walk(const YAML::Node& node, const std::string& prefix) {
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) throw ConfigError(file, line_of(kv.first), prefix, "keys must be strings");
+      const std::string name = kv.first.as<std::string>();
+      const std::string key = prefix.empty() ? name : prefix + "." + name;
+      const YAML::Node& v = kv.second;
+      const int line = line_of(kv.first);
+      if (!seen.insert(key).second) throw ConfigError(file, line, key, "given twice");
+      if (key == "sweep") {
+        if (!v.IsMap()) throw ConfigError(file, line, key, "must be a mapping (zip: [[key, key], ...])");
+        sweep_section(v);
+        continue;
+      }
+      if (prefix.rfind("hardware.set", 0) == 0) {
+        const std::string knob = key.substr(kHwSetPrefix.size());
+        if (v.IsMap()) {
+          walk(v, key);
+          continue;
+        }
+        if (!hw::find_hw_param(knob)) {
+          throw ConfigError(file, line, key,
+                            fmt::format("'{}' is not a hardware knob; see 'oacim hw-config --markdown'", knob));
+        }
+        scalar(key, nullptr, v, line);
+        continue;
+      }
+      const ExperimentKey* k = find_experiment_key(key);
+      if (v.IsMap()) {
+        if (k) throw ConfigError(file, line, key, "takes a value, not a mapping");
+        if (!is_group(key)) throw ConfigError(file, line, key, unknown_key_reason(key));
+        walk(v, key);
+        continue;
+      }
+      if (!k) throw ConfigError(file, line, key, is_group(key) ? "is a section: give it a mapping" : unknown_key_reason(key));
+      if (k->is_list()) {
+        list(key, *k, v, line);
+      } else {
+        scalar(key, k, v, line);
+      }
+    }
+  }
+
+  void finish() {
+    for (const auto& k : experiment_keys()) {
+      if (k.is_list()) {
+        if (ex.lists.count(k.key)) continue;
+        if (k.required) throw ConfigError(file, 0, k.key, "is required");
+        const YAML::Node def = YAML::Load(k.default_text);
+        std::vector<std::string> values;
+        for (const auto& item : def) values.push_back(item.as<std::string>());
+        ex.lists[k.key] = values;
+        continue;
+      }
+      if (ex.scalars.count(k.key)) continue;
+      if (k.required) throw ConfigError(file, 0, k.key, "is required");
+      ex.scalars[k.key] = Experiment::Entry{{k.default_text}, 0};
+    }
+    for (const char* key : {"name", "description", "model", "tokenizer", "data_dir", "threads"}) {
+      if (ex.scalars[key].values.size() > 1) throw ConfigError(file, ex.scalars[key].line, key, "cannot be swept");
+    }
+    // Axes: zip groups take the place of their first key; every other swept key is its own axis.
+    std::set<std::string> zipped;
+    std::map<std::string, std::vector<std::string>> group_of_first;
+    for (const auto& [keys, line] : zips) {
+      std::size_t n = 0;
+      for (const auto& key : keys) {
+        const auto it = ex.scalars.find(key);
+        if (it == ex.scalars.end() || (find_experiment_key(key) && find_experiment_key(key)->is_list())) {
+          throw ConfigError(file, line, "sweep.zip", fmt::format("'{}' is not a scalar key of this file", key));
+        }
+        if (!zipped.insert(key).second) throw ConfigError(file, line, "sweep.zip", fmt::format("'{}' is zipped twice", key));
+        const std::size_t size = it->second.values.size();
+        if (size < 2) throw ConfigError(file, line, "sweep.zip", fmt::format("'{}' holds no list to zip", key));
+        if (n != 0 && size != n) {
+          throw ConfigError(file, line, "sweep.zip",
+                            fmt::format("'{}' lists {} values but '{}' lists {}", key, size, keys.front(), n));
+        }
+        n = size;
+      }
+    }
+    for (const std::string& key : axis_order) {
+      if (!zipped.count(key)) {
+        // A repeated value only repeats points; within a zip group it is how settings pair up.
+        const auto& values = ex.scalars[key].values;
+        if (std::set<std::string>(values.begin(), values.end()).size() != values.size()) {
+          throw ConfigError(file, ex.scalars[key].line, key, "the sweep lists a value twice");
+        }
+        ex.axes.push_back({key});
+        continue;
+      }
+      for (const auto& [keys, line] : zips) {
+        (void)line;
+        const bool mine = std::find(keys.begin(), keys.end(), key) != keys.end();
+        if (mine && std::find(ex.axes.begin(), ex.axes.end(), keys) == ex.axes.end()) ex.axes.push_back(keys);
+      }
+    }
+  }
+};
+
+std::string point_where(const SweepPoint& p) {
+  return fmt::format("point {} ({})", p.index + 1, p.label());
+}
+
+// The YAML line of `key` (0 when it was left at its default).
+int key_line(const Experiment& ex, const std::string& key) {
+  const auto it = ex.scalars.find(key);
+  return it == ex.scalars.end() ? 0 : it->second.line;
+}
+
+std::string dataset_file(const std::string& name, const std::string& data_dir) {
+  if (name == "wikitext2") return data_dir + "/wiki.test.raw";
+  if (name == "ptb") return data_dir + "/ptb.valid.txt";
+  if (name == "ptb-new") return data_dir + "/ptb.test.txt";
+  return name;
+}
+
+}  // namespace
+
+const std::string& Experiment::value(const std::string& key) const {
+  const auto it = scalars.find(key);
+  if (it == scalars.end() || it->second.values.empty()) throw InvariantError("experiment: no value for " + key);
+  return it->second.values.front();
+}
+
+const std::string& SweepPoint::str(const std::string& key) const {
+  const auto it = settings.find(key);
+  if (it == settings.end()) throw InvariantError("sweep point: no setting " + key);
+  return it->second;
+}
+long long SweepPoint::integer(const std::string& key) const { return std::stoll(str(key)); }
+double SweepPoint::number(const std::string& key) const { return std::stod(str(key)); }
+bool SweepPoint::flag(const std::string& key) const { return str(key) == "true"; }
+bool SweepPoint::off(const std::string& key) const { return str(key) == "off"; }
+
+std::map<std::string, std::string> SweepPoint::hw_overrides() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : settings) {
+    if (k.rfind(kHwSetPrefix, 0) == 0) out[k.substr(kHwSetPrefix.size())] = v;
+  }
+  return out;
+}
+
+std::string SweepPoint::label() const {
+  if (swept.empty()) return "default";
+  std::vector<std::string> parts;
+  for (const auto& k : swept) {
+    std::string v = str(k);
+    if (k == "hardware.config" || k == "model") v = fs::path(v).stem().string();
+    const auto dot = k.rfind('.');
+    const std::string short_key = k.rfind(kHwSetPrefix, 0) == 0 ? k.substr(kHwSetPrefix.size())
+                                  : dot == std::string::npos    ? k
+                                                                : k.substr(dot + 1);
+    parts.push_back(short_key + "=" + v);
+  }
+  return fmt::format("{}", fmt::join(parts, " "));
+}
+
+Experiment parse_experiment(const std::string& yaml_text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "malformed YAML: " + e.msg);
+  }
+  if (!root.IsMap()) throw ConfigError(source, 0, "", "an experiment file is a YAML mapping of keys");
+  Experiment ex;
+  ex.file = source;
+  ex.yaml_text = yaml_text;
+  Parser parser{ex, source, {}, {}, {}};
+  try {
+    parser.walk(root, "");
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "malformed YAML: " + e.msg);
+  }
+  parser.finish();
+  return ex;
+}
+
+Experiment load_experiment(const std::string& path) {
+  if (!fs::is_regular_file(path)) throw ConfigError(path, 0, "", "no such experiment file");
+  return parse_experiment(read_whole_file(path), path);
+}
+
+std::vector<SweepPoint> expand(const Experiment& ex) {
+  std::vector<std::string> swept;
+  std::size_t total = 1;
+  for (const auto& axis : ex.axes) {
+    for (const auto& k : axis) swept.push_back(k);
+    total *= ex.scalars.at(axis.front()).values.size();
+  }
+  std::vector<SweepPoint> points;
+  for (std::size_t i = 0; i < total; ++i) {
+    SweepPoint p;
+    p.index = static_cast<int>(i);
+    p.swept = swept;
+    for (const auto& [k, e] : ex.scalars) p.settings[k] = e.values.front();
+    // Mixed radix, last axis fastest.
+    std::size_t rest = i;
+    for (std::size_t a = ex.axes.size(); a-- > 0;) {
+      const std::size_t n = ex.scalars.at(ex.axes[a].front()).values.size();
+      const std::size_t pick = rest % n;
+      rest /= n;
+      for (const auto& k : ex.axes[a]) p.settings[k] = ex.scalars.at(k).values[pick];
+    }
+    points.push_back(std::move(p));
+  }
+  return points;
+}
+
+hw::HwConfig point_hw_config(const Experiment& ex, const SweepPoint& p) {
+  const std::string& path = p.str("hardware.config");
+  hw::HwConfig cfg = hw::default_hw_config();
+  if (!path.empty()) {
+    if (!fs::is_regular_file(path)) {
+      throw ConfigError(ex.file, key_line(ex, "hardware.config"), "hardware.config",
+                        fmt::format("{}: no such hardware config file", path));
+    }
+    cfg = hw::load_hw_config(path);
+  }
+  const auto overrides = p.hw_overrides();
+  if (!overrides.empty()) {
+    try {
+      cfg = hw::apply_overrides(cfg, overrides, ex.file);
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const InvalidArgument& e) {
+      throw ConfigError(ex.file, key_line(ex, kHwSetPrefix + e.key()), kHwSetPrefix + e.key(),
+                        fmt::format("{}: {}", point_where(p), e.what()));
+    }
+  }
+  try {
+    hw::check_mapping(cfg, static_cast<int>(p.integer("quantization.block_size")),
+                      static_cast<int>(p.integer("quantization.wbits")));
+  } catch (const InvalidArgument& e) {
+    throw ConfigError(ex.file, key_line(ex, "quantization.block_size"), "quantization.block_size",
+                      fmt::format("{}: {}", point_where(p), e.what()));
+  }
+  return cfg;
+}
+
+void validate(const Experiment& ex, const std::vector<SweepPoint>& points) {
+  auto fail = [&](const std::string& key, const std::string& reason) {
+    throw ConfigError(ex.file, key_line(ex, key), key, reason);
+  };
+  const std::string& model = ex.value("model");
+  if (!fs::exists(model)) fail("model", fmt::format("{}: no such file or directory", model));
+  const std::string& tokenizer = ex.value("tokenizer");
+  if (!tokenizer.empty() && !fs::exists(tokenizer)) fail("tokenizer", fmt::format("{}: no such file", tokenizer));
+  const std::string& data_dir = ex.value("data_dir");
+  for (const auto& d : ex.lists.at("datasets")) {
+    if (d == "c4" || d == "c4-new") {
+      try {
+        eval::find_c4_shard(data_dir, eval::kC4ValidationShard, "datasets");
+      } catch (const Error& e) {
+        throw ConfigError(ex.file, 0, "datasets", e.what());
+      }
+    } else if (!fs::is_regular_file(dataset_file(d, data_dir))) {
+      throw ConfigError(ex.file, 0, "datasets",
+                        fmt::format("'{}': no such file ({})", d, dataset_file(d, data_dir)));
+    }
+  }
+  const auto& backends = ex.lists.at("backends");
+  if (backends.empty()) fail("backends", "must list at least one backend");
+  auto has = [&](const char* b) { return std::find(backends.begin(), backends.end(), b) != backends.end(); };
+  if (!ex.lists.at("systemc.layers").empty() && !has("systemc")) {
+    fail("systemc.layers", "given but 'systemc' is not among the backends");
+  }
+  for (const auto& p : points) {
+    const std::string where = point_where(p);
+    const std::string& calib = p.str("calibration.source");
+    const bool builtin = calib == "self" || calib == "c4" || calib == "wikitext2" || calib == "ptb" || calib == "ptb-new";
+    if (!builtin && !fs::is_regular_file(calib)) {
+      fail("calibration.source", fmt::format("{}: '{}' is neither self, a dataset name nor a file", where, calib));
+    }
+    if (p.flag("normtweak.enabled")) {
+      const bool token_file = !builtin && calib.size() > 12 && calib.substr(calib.size() - 12) == ".safetensors";
+      if (calib != "self" && !token_file) {
+        fail("normtweak.enabled", fmt::format("{}: norm tweaking needs calibration.source self or a token file "
+                                              "(`oacim calib`), not '{}'", where, calib));
+      }
+    }
+    // The quantizer's own checks, with its CLI option names turned into this file's keys.
+    quant::LayerQuantOptions q;
+    try {
+      q.method = quant::method_from_string(p.str("quantization.method"), "--method");
+      q.grid.grid.bits = static_cast<int>(p.integer("quantization.wbits"));
+      q.grid.grid.block_size = static_cast<int>(p.integer("quantization.block_size"));
+      q.grid.grid.kind = code_kind_from_string(p.str("quantization.codes"), "--codes");
+      q.grid.range.rule = range_rule_from_string(p.str("quantization.range"), "--range");
+      q.grid.qq.scale_bits = static_cast<int>(p.integer("quantization.qq_scale_bits"));
+      q.grid.qq.zero_bits = static_cast<int>(p.integer("quantization.qq_zero_bits"));
+      q.outliers = p.flag("quantization.outliers");
+      q.offsets = p.flag("quantization.offsets");
+      q.offset_search.sign = offset_sign_from_string(p.str("quantization.offset_sign"), "--offset-sign");
+      q.offset_search.max_abs_offset = q.offset_search.sign == OffsetSign::Faithful && q.outliers ? 7 : 1;
+      q.percdamp = static_cast<float>(p.number("quantization.percdamp"));
+      q.act_order = p.flag("quantization.act_order");
+      q.validate();
+      q.check_packable();
+    } catch (const InvalidArgument& e) {
+      std::string key = e.key();
+      if (key.rfind("--", 0) == 0) key = key.substr(2);
+      std::replace(key.begin(), key.end(), '-', '_');
+      key = "quantization." + key;
+      if (!find_experiment_key(key)) key = "quantization.method";
+      fail(key, fmt::format("{}: {}", where, e.what()));
+    }
+    if (p.flag("normtweak.enabled") && p.str("normtweak.backend") == "hw") point_hw_config(ex, p);
+    if (has("hw") || has("systemc")) point_hw_config(ex, p);
+  }
+}
+
+}  // namespace oacim::sweep

@@ -1,0 +1,185 @@
+#include "oacim/sweep/point_result.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "oacim/core/error.hpp"
+#include "oacim/core/text_file.hpp"
+
+namespace oacim::sweep {
+
+namespace {
+
+using nlohmann::json;
+
+json read_json(const std::string& path) {
+  try {
+    return json::parse(read_whole_file(path));
+  } catch (const json::exception& e) {
+    throw FormatError(path, std::string("not a JSON result: ") + e.what());
+  }
+}
+
+json eval_numbers(const json& e) {
+  json out = {{"perplexity", e.at("perplexity")}, {"mean_nll", e.at("mean_nll")}, {"tokens", e.at("tokens")},
+              {"windows", e.at("windows")},       {"seqlen", e.at("seqlen")},     {"seconds", e.at("seconds")}};
+  if (e.contains("hw_counters")) out["counters"] = e.at("hw_counters");
+  return out;
+}
+
+json quantization_numbers(const json& q) {
+  json layers = json::array();
+  for (const json& l : q.at("layers")) {
+    layers.push_back({{"layer", l.at("layer")},
+                      {"rows", l.at("rows")},
+                      {"cols", l.at("cols")},
+                      {"output_error", l.value("output_error", json())},
+                      {"weight_rel_error", l.at("weight_rel_error")},
+                      {"outliers", l.at("outliers")},
+                      {"ones", l.at("ones")},
+                      {"ones_before_offsets", l.at("ones_before_offsets")},
+                      {"stored_bits", l.at("stored_bits")}});
+  }
+  return {{"seconds", q.at("seconds")},
+          {"windows", q.at("windows")},
+          {"outliers", q.at("outliers")},
+          {"ones", q.at("ones")},
+          {"ones_before_offsets", q.at("ones_before_offsets")},
+          {"stored_bits", q.at("stored_bits")},
+          {"bits_per_weight", q.at("bits_per_weight")},
+          {"layers", layers}};
+}
+
+json verdict(const std::string& check, const std::string& dataset, const json& limit, const json& value,
+             const std::string& status) {
+  return {{"check", check}, {"dataset", dataset}, {"limit", limit}, {"value", value}, {"status", status}};
+}
+
+}  // namespace
+
+json point_verdicts(const json& point, const SweepPoint& p) {
+  json out = json::array();
+  const json& datasets = point.at("datasets");
+  // Perplexity ratios, per dataset.
+  const std::vector<std::tuple<std::string, std::string, std::string>> ratios = {
+      {"thresholds.hw_vs_fakequant_ppl_pct", "hw", "fakequant"},
+      {"thresholds.fakequant_vs_float_ppl_pct", "fakequant", "float"},
+      {"thresholds.hw_vs_float_ppl_pct", "hw", "float"}};
+  for (const auto& [key, num, den] : ratios) {
+    if (p.off(key)) continue;
+    const double limit = p.number(key);
+    const std::string check = key.substr(std::string("thresholds.").size());
+    for (const json& d : datasets) {
+      if (!d.contains(num) || !d.contains(den)) {
+        out.push_back(verdict(check, d.at("name"), limit, json(), "n/a"));
+        continue;
+      }
+      const double pct = 100.0 * (d[num].at("perplexity").get<double>() / d[den].at("perplexity").get<double>() - 1.0);
+      out.push_back(verdict(check, d.at("name"), limit, pct, pct <= limit ? "pass" : "fail"));
+    }
+  }
+  if (!p.off("thresholds.max_overflows")) {
+    const double limit = p.number("thresholds.max_overflows");
+    if (point.contains("hw_counters") && !point.at("hw_counters").is_null()) {
+      const json& c = point.at("hw_counters");
+      const long long n = c.at("tree_overflows").get<long long>() + c.at("acc_overflows").get<long long>();
+      out.push_back(verdict("max_overflows", "", limit, n, static_cast<double>(n) <= limit ? "pass" : "fail"));
+    } else {
+      out.push_back(verdict("max_overflows", "", limit, json(), "n/a"));
+    }
+  }
+  if (p.flag("thresholds.systemc_bit_exact")) {
+    if (point.contains("systemc") && !point.at("systemc").is_null()) {
+      const bool exact = point.at("systemc").at("bit_exact").get<bool>();
+      out.push_back(verdict("systemc_bit_exact", point.at("systemc").at("dataset"), true, exact, exact ? "pass" : "fail"));
+    } else {
+      out.push_back(verdict("systemc_bit_exact", "", true, json(), "n/a"));
+    }
+  }
+  return out;
+}
+
+json point_result(const Plan& plan, const PointPlan& pp, const std::string& failed_task_reason) {
+  json point = {{"id", pp.id},
+                {"index", pp.point.index},
+                {"label", pp.point.label()},
+                {"settings", pp.point.settings},
+                {"status", "ok"},
+                {"error", ""},
+                {"hw_config", pp.hw_file.empty() ? json() : json{{"name", pp.hw_name}, {"file", pp.hw_file}}},
+                {"quantization", json()},
+                {"tweak", json()},
+                {"datasets", json::array()},
+                {"hw_counters", json()},
+                {"systemc", json()},
+                {"verdicts", json::array()},
+                {"verdict", "error"}};
+  json tasks = json::array();
+  for (const std::size_t t : pp.tasks) tasks.push_back(plan.tasks[t].id);
+  point["tasks"] = tasks;
+  if (!failed_task_reason.empty()) {
+    point["status"] = "error";
+    point["error"] = failed_task_reason;
+    return point;
+  }
+  if (pp.quantize) point["quantization"] = quantization_numbers(read_json(plan.tasks[*pp.quantize].done_file));
+  if (pp.tweak) {
+    const json t = read_json(plan.tasks[*pp.tweak].done_file);
+    const json& best = t.at("points").at(t.at("best").get<std::size_t>());
+    point["tweak"] = {{"lr", best.at("lr")}, {"scale", best.at("scale")}, {"seconds", t.at("seconds")}};
+  }
+  json counters;
+  for (const auto& name : [&] {
+         std::vector<std::string> names;
+         for (const auto& e : pp.evals) {
+           if (std::find(names.begin(), names.end(), e.dataset) == names.end()) names.push_back(e.dataset);
+         }
+         return names;
+       }()) {
+    json d = {{"name", name}};
+    for (const auto& e : pp.evals) {
+      if (e.dataset != name) continue;
+      const json r = read_json(plan.tasks[e.task].done_file);
+      d[e.backend] = eval_numbers(r);
+      if (e.backend == "hw" && r.contains("hw_counters")) {
+        if (counters.is_null()) {
+          counters = r.at("hw_counters");
+        } else {
+          for (auto& [k, v] : counters.items()) {
+            // Weight ones/bits describe the stored model, not events: the same for every dataset.
+            if (k != "weight_ones" && k != "weight_bits") v = v.get<long long>() + r.at("hw_counters").at(k).get<long long>();
+          }
+        }
+      }
+      if (e.systemc) {
+        const json& s = r.at("systemc");
+        json layers = json::array();
+        for (const json& l : s.at("layers")) {
+          layers.push_back({{"layer", l.at("layer")},
+                            {"rows", l.at("rows")},
+                            {"cols", l.at("cols")},
+                            {"tokens", l.at("tokens")},
+                            {"accepted", l.at("accepted")},
+                            {"error", l.at("error")},
+                            {"bit_exact", l.at("bit_exact")},
+                            {"mismatches", l.at("mismatches")},
+                            {"max_ulp", l.at("max_ulp")},
+                            {"load_cycles", l.at("load_cycles")},
+                            {"compute_cycles", l.at("compute_cycles")},
+                            {"readback_cycles", l.at("readback_cycles")}});
+        }
+        point["systemc"] = {{"dataset", name}, {"bit_exact", s.at("bit_exact")}, {"layers", layers}};
+      }
+    }
+    point["datasets"].push_back(d);
+  }
+  point["hw_counters"] = counters;
+  point["verdicts"] = point_verdicts(point, pp.point);
+  bool fail = false;
+  for (const json& v : point["verdicts"]) fail = fail || v.at("status") == "fail";
+  point["verdict"] = fail ? "fail" : "pass";
+  return point;
+}
+
+}  // namespace oacim::sweep
