@@ -13,6 +13,7 @@ PACKAGES=(
   zlib1g-dev              # C4 shards are gzip JSON lines
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy   # independent reader used by the safetensors interoperability test
+  chromium-headless-shell # renders report.html in a test and for the README's screenshot
 )
 
 SUDO=""

@@ -46,14 +46,16 @@ std::string svg_bar_chart(const BarChart& c) {
   const std::size_t n_cat = c.categories.size();
   const std::size_t n_ser = std::max<std::size_t>(1, c.series.size());
   double y_max = c.y_min;
+  double y_min = c.y_min;
   for (const auto& s : c.series) {
     for (const double v : s.values) {
       if (std::isfinite(v)) y_max = std::max(y_max, v);
     }
   }
-  if (y_max <= c.y_min) y_max = c.y_min + 1.0;
-  const double step = nice_step(y_max - c.y_min, 5);
-  const double top = c.y_min + std::ceil((y_max - c.y_min) / step) * step;
+  if (y_max <= y_min) y_max = y_min + 1.0;
+  const double step = nice_step(y_max - y_min, 5);
+  y_min = std::floor(y_min / step + 1e-9) * step;  // ticks on round numbers
+  const double top = y_min + std::ceil((y_max - y_min) / step - 1e-9) * step;
   std::size_t longest = 0;
   for (const auto& cat : c.categories) longest = std::max(longest, cat.size());
   // Labels are rotated by 45 degrees: about 4.3 px of width and height per character at 11 px.
@@ -63,7 +65,7 @@ std::string svg_bar_chart(const BarChart& c) {
   const double bottom = 24 + label_extent;
   const double plot_w = c.width - left - right, plot_h = c.plot_height;
   const double total_h = head + plot_h + bottom;
-  auto y_of = [&](double v) { return head + plot_h * (1.0 - (v - c.y_min) / (top - c.y_min)); };
+  auto y_of = [&](double v) { return head + plot_h * (1.0 - (v - y_min) / (top - y_min)); };
 
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{:.0f}\" viewBox=\"0 0 {} {:.0f}\" "
@@ -80,7 +82,7 @@ std::string svg_bar_chart(const BarChart& c) {
     lx += 24 + 7.0 * static_cast<double>(s.name.size());
   }
   // Axis and grid.
-  for (double v = c.y_min; v <= top + step * 1e-6; v += step) {
+  for (double v = y_min; v <= top + step * 1e-6; v += step) {
     const double y = y_of(v);
     svg += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>"
                        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
@@ -98,7 +100,7 @@ std::string svg_bar_chart(const BarChart& c) {
     for (std::size_t s = 0; s < c.series.size(); ++s) {
       const double v = k < c.series[s].values.size() ? c.series[s].values[k] : NAN;
       if (!std::isfinite(v)) continue;
-      const double y = y_of(std::max(v, c.y_min));
+      const double y = y_of(std::max(v, y_min));
       svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\">"
                          "<title>{}: {} = {:.6g}</title></rect>\n",
                          x0 + bar_w * static_cast<double>(s), y, bar_w, head + plot_h - y, c.series[s].color,

@@ -1,0 +1,144 @@
+// The sign-off report from a fixed results.json (tests/data/report, a real run of fixture.yaml
+// with a passing, a failing and two error points): golden Markdown and CSV, a self-contained and
+// deterministic HTML file, threshold verdicts, and `compare`'s regression view.
+// OACIM_UPDATE_GOLDEN=1 rewrites the golden files (review the diff before committing it).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "oacim/core/error.hpp"
+#include "oacim/core/text_file.hpp"
+#include "oacim/report/compare.hpp"
+#include "oacim/report/report_writer.hpp"
+#include "oacim/report/svg_plot.hpp"
+#include "oacim/sweep/experiment.hpp"
+#include "oacim/sweep/point_result.hpp"
+
+using namespace oacim;
+using nlohmann::json;
+
+namespace {
+
+const std::string kSrc = OACIM_SOURCE_DIR;
+
+json fixture() { return report::read_results(kSrc + "/tests/data/report"); }
+
+void expect_golden(const std::string& name, const std::string& text) {
+  const std::string path = kSrc + "/tests/golden/report/" + name;
+  const char* update = std::getenv("OACIM_UPDATE_GOLDEN");
+  if (update && std::string(update) == "1") {
+    std::ofstream(path, std::ios::binary) << text;
+    return;
+  }
+  EXPECT_EQ(text, read_whole_file(path)) << "differs from " << path;
+}
+
+std::size_t count(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST(Report, MarkdownMatchesGolden) {
+  const std::string md = report::report_markdown(fixture());
+  expect_golden("report.md", md);
+  EXPECT_NE(md.find("**Verdict: ERROR** (4 points: 1 pass, 1 fail, 2 error)"), std::string::npos);
+  EXPECT_NE(md.find("exceeds the model's 512 positions"), std::string::npos);
+}
+
+TEST(Report, CsvHasOneRowPerPointAndDataset) {
+  const std::string csv = report::results_csv(fixture());
+  expect_golden("results.csv", csv);
+  EXPECT_EQ(count(csv, "\n"), 1u + 4u);
+  EXPECT_EQ(csv.rfind("point,label,status,verdict,eval.seqlen,hardware.config,dataset,", 0), 0u);
+}
+
+TEST(Report, HtmlIsSelfContainedAndDeterministic) {
+  const json r = fixture();
+  const std::string html = report::report_html(r);
+  EXPECT_EQ(html, report::report_html(r));
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  for (const char* remote : {"<script", " src=", "href=", "url(", "@import", "<link"}) {
+    EXPECT_EQ(html.find(remote), std::string::npos) << remote;
+  }
+  EXPECT_EQ(count(html, "<svg"), 3u);  // perplexity, weight error, ones-count (RTN has no output error)
+  EXPECT_NE(html.find("v-ERROR"), std::string::npos);
+  EXPECT_NE(html.find("hardware config hw-"), std::string::npos);  // every resolved config is embedded
+  EXPECT_NE(html.find("seqlen: [128, 1024]"), std::string::npos);   // and the experiment file as run
+}
+
+TEST(Report, SvgEscapesTextAndSkipsMissingBars) {
+  report::BarChart c;
+  c.title = "a <b> & \"c\"";
+  c.categories = {"x", "y"};
+  c.series = {{"s", "#000", {1.0, NAN}}};
+  const std::string svg = report::svg_bar_chart(c);
+  EXPECT_NE(svg.find("a &lt;b&gt; &amp; &quot;c&quot;"), std::string::npos);
+  EXPECT_EQ(count(svg, "<rect"), 2u);  // the legend swatch and one bar
+}
+
+TEST(Report, ReadResultsRejectsWhatIsNotAResultsFile) {
+  const std::string dir = ::testing::TempDir() + "/not_results";
+  std::system(("mkdir -p " + dir).c_str());
+  EXPECT_THROW(report::read_results(dir), FormatError);
+  std::ofstream(dir + "/results.json") << "{\"points\": []}";
+  try {
+    report::read_results(dir);
+    FAIL() << "accepted";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("results.json: not an oacim results file: no 'tool'"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Compare, IdenticalRunsHaveNoChanges) {
+  const json r = fixture();
+  const report::Comparison c = report::compare_results(r, r, 0.1, "A", "B");
+  EXPECT_EQ(c.matched, 4);
+  EXPECT_EQ(c.changed, 0);
+  EXPECT_EQ(c.regressions, 0);
+  EXPECT_NE(c.markdown.find("No differences"), std::string::npos);
+}
+
+TEST(Compare, PerplexityRiseAndWorseVerdictAreRegressions) {
+  const json a = fixture();
+  json b = a;
+  json& p0 = b["points"][0];
+  const double hw = p0["datasets"][0]["hw"]["perplexity"].get<double>();
+  p0["datasets"][0]["hw"]["perplexity"] = hw * 1.01;  // +1 %
+  p0["verdict"] = "fail";
+  b["points"].erase(b["points"].begin() + 3);
+  const report::Comparison c = report::compare_results(a, b, 0.1, "A", "B");
+  EXPECT_EQ(c.matched, 3);
+  EXPECT_EQ(c.regressions, 2);
+  EXPECT_NE(c.markdown.find("+1.000 %"), std::string::npos) << c.markdown;
+  EXPECT_NE(c.markdown.find("Only in A: seqlen=1024 config=oacim-narrow"), std::string::npos) << c.markdown;
+  // Within tolerance: listed, not a regression.
+  const report::Comparison tolerant = report::compare_results(a, b, 2.0, "A", "B");
+  EXPECT_EQ(tolerant.regressions, 1);
+}
+
+TEST(Verdicts, EachThresholdPassesFailsOrIsNotApplicable) {
+  const sweep::Experiment ex = sweep::parse_experiment(
+      "model: m\ndatasets: [d]\nthresholds:\n  fakequant_vs_float_ppl_pct: 10\n  max_overflows: off\n", "e.yaml");
+  const sweep::SweepPoint p = sweep::expand(ex).front();
+  json point = {{"datasets", json::array({{{"name", "d"},
+                                           {"float", {{"perplexity", 10.0}}},
+                                           {"fakequant", {{"perplexity", 10.5}}},
+                                           {"hw", {{"perplexity", 10.6}}}}})},
+                {"hw_counters", {{"tree_overflows", 3}, {"acc_overflows", 0}}},
+                {"systemc", nullptr}};
+  const json v = sweep::point_verdicts(point, p);
+  ASSERT_EQ(v.size(), 3u);  // hw vs fakequant, fakequant vs float, systemc (hw vs float and overflows are off)
+  EXPECT_EQ(v[0]["check"], "hw_vs_fakequant_ppl_pct");
+  EXPECT_NEAR(v[0]["value"].get<double>(), 100.0 * (10.6 / 10.5 - 1), 1e-9);
+  EXPECT_EQ(v[0]["status"], "fail");  // +0.95 % > 0.5 %
+  EXPECT_EQ(v[1]["check"], "fakequant_vs_float_ppl_pct");
+  EXPECT_EQ(v[1]["status"], "pass");  // +5 % <= 10 %
+  EXPECT_EQ(v[2]["check"], "systemc_bit_exact");
+  EXPECT_EQ(v[2]["status"], "n/a");
+}
