@@ -136,6 +136,27 @@ EOF
 [ $? -eq 3 ] || fail "a failed threshold must exit 3"
 grep -q "Verdict: FAIL" "$work/strict/report.md" || fail "report.md of a failed threshold"
 
+# ---- norm tweaking in a sweep: self-generated calibration -> RTN -> tweak -> eval ----
+cat >"$work/tweak.yaml" <<EOF
+model: $model
+datasets: [$text]
+eval: {seqlen: 128, max_windows: 2}
+calibration: {nsamples: 4, seqlen: 64}
+quantization: {method: rtn, wbits: 3}
+normtweak: {enabled: [false, true], lr: 1e-4}
+backends: [fakequant]
+EOF
+"$OACIM" run "$work/tweak.yaml" --out "$work/tweak" --quiet >/dev/null 2>&1 || fail "norm-tweak sweep"
+"$PYTHON" - "$work/tweak/results.json" <<'PY' || fail "norm-tweak results"
+import json, sys
+plain, tweaked = json.load(open(sys.argv[1]))["points"]
+assert plain["tweak"] is None and tweaked["tweak"]["lr"] == 1e-4, tweaked["tweak"]
+a = plain["datasets"][0]["fakequant"]["perplexity"]
+b = tweaked["datasets"][0]["fakequant"]["perplexity"]
+assert a != b, "the tweaked model must be evaluated, not the plain one"
+assert any(t.startswith("tweak-") for t in tweaked["tasks"]) and any(t.startswith("calib-") for t in tweaked["tasks"])
+PY
+
 # ---- SIGTERM: children stopped, exit 130, a rerun finishes ----
 cat >"$work/term.yaml" <<EOF
 model: $model
