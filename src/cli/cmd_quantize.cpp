@@ -27,7 +27,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
   opts.add_options()
       ("model", po::value(&o.model_path)->required(), "llama2.c checkpoint (.bin) or Hugging Face directory")
       ("tokenizer", po::value(&o.tokenizer_path), "tokenizer override (as for eval)")
-      ("method", po::value(&method)->default_value(method), "rtn | gptq | oa")
+      ("method", po::value(&method)->default_value(method), "rtn | gptq | oa | discquant")
       ("wbits", po::value(&o.layer.grid.grid.bits)->default_value(4), "code bits (2..4: one 4-bit CIM cell)")
       ("block-size", po::value(&o.layer.grid.grid.block_size)->default_value(32),
        "columns per scale/zero, OA block and outlier window (multiple of 4; 0 = whole row, rtn/gptq)")
@@ -61,9 +61,23 @@ int cmd_quantize(const std::vector<std::string>& args) {
       ("threads", po::value(&threads)->default_value(0), "CPU threads (0: all)")
       ("max-blocks", po::value(&o.max_blocks)->default_value(0),
        "quantize at most N more blocks, keep them in DIR/partial/ and stop; rerun to continue (0: all)")
-      ("json", po::value(&json_path), "write per-layer statistics to this JSON file");
+      ("json", po::value(&json_path), "write per-layer statistics to this JSON file")
+      ("dq-steps", po::value(&o.discquant.steps)->default_value(o.discquant.steps), "discquant: optimizer steps")
+      ("dq-warmup", po::value(&o.discquant.warmup)->default_value(o.discquant.warmup), "discquant: linear warm-up steps")
+      ("dq-lr", po::value(&o.discquant.lr)->default_value(o.discquant.lr), "discquant: peak learning rate (cosine schedule)")
+      ("dq-clamp", po::value(&o.discquant.clamp)->default_value(o.discquant.clamp), "discquant: clamp of rho * dKL/dx")
+      ("dq-rho", po::value(&o.discquant.rho)->default_value(o.discquant.rho), "discquant: rho_factor (paper scripts: 200)")
+      ("dq-weight-decay", po::value(&o.discquant.weight_decay)->default_value(o.discquant.weight_decay),
+       "discquant: AdamW decoupled weight decay (torch's default, kept upstream)")
+      ("dq-windows-per-step", po::value(&o.discquant.windows_per_step)->default_value(o.discquant.windows_per_step),
+       "discquant: calibration windows per step")
+      ("dq-init", po::value(&o.discquant.init)->default_value(o.discquant.init), "discquant: rand | orig")
+      ("dq-seed", po::value(&o.discquant.seed)->default_value(o.discquant.seed), "discquant: seed of x and of the window order")
+      ("dq-blocks-at-once", po::value(&o.discquant.blocks_at_once)->default_value(0),
+       "discquant: train this many consecutive blocks at a time (0: all together)")
+      ("dq-log-every", po::value(&o.discquant.log_every)->default_value(o.discquant.log_every), "discquant: progress every N steps");
   po::variables_map vm;
-  const int parsed = parse_command_line("quantize", "--model M --method rtn|gptq|oa [options] --out DIR", opts,
+  const int parsed = parse_command_line("quantize", "--model M --method rtn|gptq|oa|discquant [options] --out DIR", opts,
                                         po::options_description(), {}, args, vm);
   if (parsed >= 0) return parsed;
   o.layer.method = quant::method_from_string(method, "--method");
@@ -94,9 +108,14 @@ int cmd_quantize(const std::vector<std::string>& args) {
                            r.outliers, r.stored_bits ? 100.0 * static_cast<double>(r.ones) / static_cast<double>(r.stored_bits) : 0.0,
                            r.stored_bits ? 100.0 * static_cast<double>(r.ones_before_offsets) / static_cast<double>(r.stored_bits) : 0.0,
                            r.bits_per_weight);
+  if (o.layer.method == quant::Method::DiscQuant) {
+    std::cout << fmt::format("  KL to the float model on the first calibration windows: RTN {:.5f} -> DiscQuant {:.5f} "
+                             "nats/token (delta^2 {:.3g})\n",
+                             r.discquant_kl_rtn, r.discquant_kl_final, r.discquant_delta2);
+  }
   if (!json_path.empty()) {
     nlohmann::json layers = nlohmann::json::array();
-    for (const quant::LayerQuantStats& s : r.layers) layers.push_back(quant::to_json(s, o.layer.method != quant::Method::Rtn));
+    for (const quant::LayerQuantStats& s : r.layers) layers.push_back(quant::to_json(s, quant::uses_hessian(o.layer.method)));
     nlohmann::json doc = {{"command", "quantize"},
                           {"version", kVersion},
                           {"model", o.model_path},
@@ -112,6 +131,16 @@ int cmd_quantize(const std::vector<std::string>& args) {
                           {"stored_bits", r.stored_bits},
                           {"bits_per_weight", r.bits_per_weight},
                           {"layers", layers}};
+    if (o.layer.method == quant::Method::DiscQuant) {
+      nlohmann::json steps = nlohmann::json::array();
+      for (const quant::DiscQuantStep& st : r.discquant_log) {
+        steps.push_back({{"step", st.step}, {"lr", st.lr}, {"kl", st.kl}, {"fractional", st.fractional}, {"group", st.group}});
+      }
+      doc["discquant"] = {{"delta2", r.discquant_delta2},
+                          {"kl_rtn", r.discquant_kl_rtn},
+                          {"kl_final", r.discquant_kl_final},
+                          {"steps", steps}};
+    }
     write_json_result(json_path, doc);
   }
   return kExitOk;

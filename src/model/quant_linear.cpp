@@ -70,7 +70,7 @@ at::Tensor QuantLinear::forward(const at::Tensor& x, Backend backend) const {
   if (observer_) observer_(x);
   if (backend != Backend::Float && !packed_ && float_fallback_) backend = Backend::Float;
   switch (backend) {
-    case Backend::Float: return at::linear(x, weight_, bias_ ? *bias_ : at::Tensor());
+    case Backend::Float: return at::linear(x, override_.defined() ? override_ : weight_, bias_ ? *bias_ : at::Tensor());
     case Backend::FakeQuant:
       if (!packed_) throw InvalidArgument(name_, "the fakequant backend needs quantized weights");
       return at::linear(x, dequantized_, bias_ ? *bias_ : at::Tensor());

@@ -12,6 +12,7 @@ std::string to_string(Method m) {
     case Method::Rtn: return "rtn";
     case Method::Gptq: return "gptq";
     case Method::Oa: return "oa";
+    case Method::DiscQuant: return "discquant";
   }
   return "?";
 }
@@ -20,7 +21,8 @@ Method method_from_string(const std::string& text, const std::string& key) {
   if (text == "rtn") return Method::Rtn;
   if (text == "gptq") return Method::Gptq;
   if (text == "oa") return Method::Oa;
-  throw InvalidArgument(key, fmt::format("'{}' is not a method (expected rtn|gptq|oa)", text));
+  if (text == "discquant") return Method::DiscQuant;
+  throw InvalidArgument(key, fmt::format("'{}' is not a method (expected rtn|gptq|oa|discquant)", text));
 }
 
 LayerQuantOptions::LayerQuantOptions() {

@@ -266,9 +266,30 @@ at::Tensor run_oa(const std::string& name, const LayerWork& lw, const at::Tensor
 
 }  // namespace
 
+void fill_storage_stats(LayerQuantStats& s, const PackedCimWeights& packed, std::int64_t ones_before_offsets) {
+  const OnesCount ones = count_ones(packed);
+  s.ones = ones.ones;
+  s.stored_bits = ones.stored_bits;
+  s.ones_before_offsets = ones_before_offsets >= 0 ? ones_before_offsets : ones.ones;
+  s.outliers = packed.outlier_count();
+  s.outlier_share = static_cast<double>(s.outliers) / (static_cast<double>(packed.rows()) * packed.blocks());
+  s.bits_per_weight = storage_bits(packed).per_weight();
+}
+
+void fill_weight_error(LayerQuantStats& s, const at::Tensor& w, const at::Tensor& dequantized) {
+  const at::Tensor d = (w - dequantized).to(at::kDouble);
+  const double num = d.pow(2).sum().item<double>();
+  const double den = w.to(at::kDouble).pow(2).sum().item<double>();
+  s.weight_mse = num / static_cast<double>(w.numel());
+  s.weight_rel_error = den > 0.0 ? std::sqrt(num / den) : 0.0;
+}
+
 LayerQuantResult quantize_layer(const std::string& name, const at::Tensor& w_in, const at::Tensor& h_in,
                                 const LayerQuantOptions& o, bool pack) {
   const auto t0 = std::chrono::steady_clock::now();
+  if (o.method == Method::DiscQuant) {
+    throw InvalidArgument(name, "DiscQuant trains every Linear of the model together (discquant_model), not one layer");
+  }
   if (pack) {
     o.check_packable();
   } else {
@@ -280,7 +301,7 @@ LayerQuantResult quantize_layer(const std::string& name, const at::Tensor& w_in,
   if (C % 4 != 0) throw InvalidArgument(name, fmt::format("{} input columns: the CIM quads need a multiple of 4", C));
   const at::Tensor w = w_in.to(at::kFloat).contiguous();
   if (!at::isfinite(w).all().item<bool>()) throw InvalidArgument(name, "the weight holds non-finite values");
-  const bool needs_h = o.method != Method::Rtn;
+  const bool needs_h = uses_hessian(o.method);
   if (needs_h && (!h_in.defined() || h_in.dim() != 2 || h_in.size(0) != C || h_in.size(1) != C)) {
     throw InvalidArgument(name, fmt::format("{} needs a {}x{} Hessian", to_string(o.method), C, C));
   }
@@ -320,20 +341,10 @@ LayerQuantResult quantize_layer(const std::string& name, const at::Tensor& w_in,
                                          i / static_cast<std::size_t>(C), i % static_cast<std::size_t>(C), deq[i], qp[i]));
       }
     }
-    const OnesCount ones = count_ones(*packed);
-    s.ones = ones.ones;
-    s.stored_bits = ones.stored_bits;
-    s.ones_before_offsets = ones_before >= 0 ? ones_before : ones.ones;
-    s.outliers = packed->outlier_count();
-    s.outlier_share = static_cast<double>(s.outliers) / (static_cast<double>(R) * packed->blocks());
-    s.bits_per_weight = storage_bits(*packed).per_weight();
+    fill_storage_stats(s, *packed, ones_before);
     res.packed = std::move(packed);
   }
-  const at::Tensor d = (w - res.dequantized).to(at::kDouble);
-  const double num = d.pow(2).sum().item<double>();
-  const double den = w.to(at::kDouble).pow(2).sum().item<double>();
-  s.weight_mse = num / (static_cast<double>(R) * C);
-  s.weight_rel_error = den > 0.0 ? std::sqrt(num / den) : 0.0;
+  fill_weight_error(s, w, res.dequantized);
   if (h.defined()) {
     const auto [e, ref] = output_error(w, res.dequantized, h);
     s.output_error = ref > 0.0 ? e / ref : 0.0;

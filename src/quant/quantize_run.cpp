@@ -19,6 +19,7 @@
 #include "oacim/model/model_loader.hpp"
 #include "oacim/model/quantized_model.hpp"
 #include "oacim/quant/sequential_quantizer.hpp"
+#include "oacim/quant/discquant.hpp"
 
 namespace fs = std::filesystem;
 
@@ -52,6 +53,14 @@ std::string options_json(const QuantizeRunOptions& o) {
       {"seqlen", o.seqlen},
       {"seed", o.seed},
   };
+  if (l.method == Method::DiscQuant) {
+    const DiscQuantOptions& d = o.discquant;
+    j["discquant"] = {{"steps", d.steps},       {"warmup", d.warmup},
+                      {"lr", d.lr},             {"clamp", d.clamp},
+                      {"rho", d.rho},           {"weight_decay", d.weight_decay},
+                      {"windows_per_step", d.windows_per_step}, {"init", d.init},
+                      {"seed", d.seed},         {"blocks_at_once", d.blocks_at_once}};
+  }
   return j.dump();
 }
 
@@ -118,6 +127,10 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   o.layer.check_packable();
   if (o.out_dir.empty()) throw InvalidArgument("--out", "is required");
   if (o.nsamples < 1) throw InvalidArgument("--nsamples", fmt::format("{} must be >= 1", o.nsamples));
+  if (o.layer.method == Method::DiscQuant) {
+    o.discquant.validate();
+    if (o.max_blocks != 0) throw InvalidArgument("--max-blocks", "DiscQuant trains every block together; it has no block slices");
+  }
   if (o.seqlen < 0) throw InvalidArgument("--seqlen", "must not be negative");
   if (model::is_quantized_model_dir(o.model_path)) {
     throw InvalidArgument("--model", fmt::format("{} is already quantized; give its float source model", o.model_path));
@@ -130,7 +143,7 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
     throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", res.seqlen, dec.max_positions()));
   }
   std::vector<std::vector<int>> windows;
-  if (o.layer.method != Method::Rtn) {
+  if (needs_calibration(o.layer.method)) {
     if (o.calib == "self") {
       model::CalibrationGenOptions g;
       g.n = o.nsamples;
@@ -161,7 +174,7 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   // Finished blocks are checkpointed in DIR/partial/ so that a killed run resumes after them.
   const std::string opts = options_json(o);
   const fs::path partial = fs::path(o.out_dir) / "partial";
-  const bool has_h = o.layer.method != Method::Rtn;
+  const bool has_h = uses_hessian(o.layer.method);
   std::vector<LayerQuantStats> resumed = resume_from_checkpoints(partial, dec, opts, lm.source_model);
   so.resume_blocks = packed_blocks(dec);
   res.resumed_blocks = so.resume_blocks;
@@ -193,7 +206,24 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
               << std::flush;
   };
   res.layers = std::move(resumed);
-  for (LayerQuantStats& s : quantize_model(dec, windows, so, progress)) res.layers.push_back(std::move(s));
+  if (o.layer.method == Method::DiscQuant) {
+    // One optimisation over the whole model: nothing to checkpoint per block.
+    const auto dq_progress = [&](const DiscQuantStep& s, int total) {
+      if (!o.progress) return;
+      const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::cerr << fmt::format("quantize: discquant step {}/{}  lr {:.3g}  KL {:.5f}  fractional x {:.1f} %  ({:.0f} s)\n",
+                               s.step + 1, total, s.lr, s.kl, 100.0 * s.fractional, el)
+                << std::flush;
+    };
+    DiscQuantResult dq = discquant_model(dec, windows, o.layer, o.discquant, dq_progress);
+    res.layers = std::move(dq.layers);
+    res.discquant_log = std::move(dq.log);
+    res.discquant_delta2 = dq.delta2;
+    res.discquant_kl_rtn = dq.kl_rtn;
+    res.discquant_kl_final = dq.kl_final;
+  } else {
+    for (LayerQuantStats& s : quantize_model(dec, windows, so, progress)) res.layers.push_back(std::move(s));
+  }
   res.blocks = dec.num_blocks();
   res.blocks_done = packed_blocks(dec);
   if (res.blocks_done < res.blocks) {

@@ -15,7 +15,7 @@ namespace oacim::quant {
 std::vector<LayerQuantStats> quantize_model(model::Decoder& m, const std::vector<std::vector<int>>& windows,
                                             const SequentialOptions& o, const LayerProgress& progress) {
   o.layer.check_packable();
-  const bool needs_h = o.layer.method != Method::Rtn;
+  const bool needs_h = uses_hessian(o.layer.method);
   if (needs_h && windows.empty()) throw InvalidArgument("--nsamples", "GPTQ and OA need calibration windows");
   if (o.resume_blocks < 0 || o.resume_blocks > m.num_blocks()) throw InvalidArgument("resume_blocks", "out of range");
   int total = 0;

@@ -52,6 +52,10 @@ class QuantLinear {
   bool float_fallback() const { return float_fallback_; }
 
   at::Tensor forward(const at::Tensor& x, Backend backend) const;
+  // A weight [out, in] the float backend uses instead of the checkpoint's, e.g. an autograd
+  // function of trainable parameters (DiscQuant's interpolated weights); undefined: none.
+  void set_weight_override(at::Tensor w) { override_ = std::move(w); }
+  const at::Tensor& weight_override() const { return override_; }
 
   // Records the inputs of later forward calls (rows of [.., in], at most `max_rows` in all) into
   // `sink`; nullptr stops recording. For co-simulating a real layer on real activations.
@@ -70,6 +74,7 @@ class QuantLinear {
  private:
   std::string name_;
   at::Tensor weight_;       // [out, in] fp32
+  at::Tensor override_;     // float backend's weight when defined
   std::optional<at::Tensor> bias_;
   std::shared_ptr<const PackedCimWeights> packed_;
   at::Tensor dequantized_;  // [out, in]

@@ -9,9 +9,13 @@
 
 namespace oacim::quant {
 
-enum class Method { Rtn, Gptq, Oa };
+enum class Method { Rtn, Gptq, Oa, DiscQuant };
 std::string to_string(Method m);
 Method method_from_string(const std::string& text, const std::string& key);
+// GPTQ and OA accumulate a Hessian per Linear; RTN and DiscQuant (distillation, discquant.hpp) do not.
+inline bool uses_hessian(Method m) { return m == Method::Gptq || m == Method::Oa; }
+// Every method but RTN reads calibration windows.
+inline bool needs_calibration(Method m) { return m != Method::Rtn; }
 
 // Where the damping and the dead-column fix go (algorithms.md 1.3): GPTQ fixes dead columns and
 // then adds percdamp * mean(diag H); OA/SpQR adds the damping first.

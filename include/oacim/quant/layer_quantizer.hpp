@@ -27,4 +27,10 @@ struct LayerQuantResult {
 LayerQuantResult quantize_layer(const std::string& name, const at::Tensor& w, const at::Tensor& h,
                                 const LayerQuantOptions& options, bool pack = true);
 
+// The storage side of `s` from a packed layer: ones (and ones before offsets; -1: the same),
+// stored bits, outliers, bits per weight.
+void fill_storage_stats(LayerQuantStats& s, const PackedCimWeights& packed, std::int64_t ones_before_offsets);
+// weight_mse and weight_rel_error of `dequantized` against the float weight `w` [R, C].
+void fill_weight_error(LayerQuantStats& s, const at::Tensor& w, const at::Tensor& dequantized);
+
 }  // namespace oacim::quant

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "oacim/quant/discquant_options.hpp"
 #include "oacim/quant/layer_quant_options.hpp"
 #include "oacim/quant/layer_quant_stats.hpp"
 
@@ -29,6 +30,7 @@ struct QuantizeRunOptions {
   std::string out_dir;
   bool progress = true;
   int max_blocks = 0;           // quantize at most this many more blocks, checkpoint and stop (0 = all)
+  DiscQuantOptions discquant;   // --method discquant
 };
 
 struct QuantizeRunResult {
@@ -44,6 +46,9 @@ struct QuantizeRunResult {
   // Model totals.
   std::int64_t ones = 0, ones_before_offsets = 0, stored_bits = 0, outliers = 0, weights = 0;
   double bits_per_weight = 0.0;
+  // --method discquant: the logged steps, delta^2, and the KL of RTN and of the result.
+  std::vector<DiscQuantStep> discquant_log;
+  double discquant_delta2 = 0.0, discquant_kl_rtn = 0.0, discquant_kl_final = 0.0;
 };
 
 QuantizeRunResult run_quantize(const QuantizeRunOptions& options);
