@@ -242,7 +242,7 @@ std::vector<Section> report_sections(const json& r) {
                               std::to_string(q.at("outliers").get<long long>()),
                               pct_of(q.at("ones").get<double>(), q.at("stored_bits").get<double>()),
                               pct_of(q.at("ones_before_offsets").get<double>(), q.at("stored_bits").get<double>()),
-                              n ? fmt::format("{:.4g}", err / n) : "- (RTN)", fixed(q.at("seconds").get<double>(), 1)});
+                              n ? fmt::format("{:.4g}", err / n) : "- (no Hessian)", fixed(q.at("seconds").get<double>(), 1)});
     }
     if (!s.table.rows.empty()) sections.push_back(std::move(s));
   }

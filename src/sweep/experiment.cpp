@@ -452,6 +452,10 @@ void validate(const Experiment& ex, const std::vector<SweepPoint>& points) {
       if (!find_experiment_key(key)) key = "quantization.method";
       fail(key, fmt::format("{}: {}", where, e.what()));
     }
+    if (p.str("quantization.method") == "discquant" && p.integer("discquant.warmup") >= p.integer("discquant.steps")) {
+      fail("discquant.warmup", fmt::format("{}: {} warm-up steps leave none of the {} steps to train", where,
+                                           p.str("discquant.warmup"), p.str("discquant.steps")));
+    }
     if (p.flag("normtweak.enabled") && p.str("normtweak.backend") == "hw") point_hw_config(ex, p);
     if (has("hw") || has("systemc")) point_hw_config(ex, p);
   }

@@ -120,6 +120,12 @@ struct Builder {
       if (p.flag("quantization.offsets")) a.push_back("--offsets");
       if (p.flag("quantization.act_order")) a.push_back("--act-order");
       if (p.flag("quantization.true_sequential")) a.push_back("--true-sequential");
+      if (p.str("quantization.method") == "discquant") {
+        a.insert(a.end(), {"--dq-steps", p.str("discquant.steps"), "--dq-warmup", p.str("discquant.warmup"), "--dq-lr",
+                           p.str("discquant.lr"), "--dq-clamp", p.str("discquant.clamp"), "--dq-rho", p.str("discquant.rho"),
+                           "--dq-windows-per-step", p.str("discquant.windows_per_step"), "--dq-init",
+                           p.str("discquant.init"), "--dq-seed", p.str("discquant.seed")});
+      }
       if (p.str("quantization.method") != "rtn") {
         a.insert(a.end(), {"--calib", calib_source, "--data-dir", data_dir, "--nsamples",
                            p.str("calibration.nsamples"), "--seqlen", p.str("calibration.seqlen"), "--seed",

@@ -49,7 +49,7 @@ TEST(ExperimentSchema, ChecksValuesByKind) {
   EXPECT_EQ(check_key_value(*find_experiment_key("quantization.wbits"), "3"), "");
   EXPECT_EQ(check_key_value(*find_experiment_key("quantization.wbits"), "5"), "must be in [2, 4]");
   EXPECT_EQ(check_key_value(*find_experiment_key("quantization.wbits"), "3.5"), "'3.5' is not an integer");
-  EXPECT_EQ(check_key_value(*find_experiment_key("quantization.method"), "awq"), "'awq' is not one of rtn | gptq | oa");
+  EXPECT_EQ(check_key_value(*find_experiment_key("quantization.method"), "awq"), "'awq' is not one of rtn | gptq | oa | discquant");
   EXPECT_EQ(check_key_value(*find_experiment_key("thresholds.max_overflows"), "off"), "");
   EXPECT_EQ(check_key_value(*find_experiment_key("quantization.outliers"), "maybe"), "'maybe' is not true or false");
 }
