@@ -62,6 +62,9 @@ int cmd_quantize(const std::vector<std::string>& args) {
       ("max-blocks", po::value(&o.max_blocks)->default_value(0),
        "quantize at most N more blocks, keep them in DIR/partial/ and stop; rerun to continue (0: all)")
       ("json", po::value(&json_path), "write per-layer statistics to this JSON file")
+      ("incoherence", po::value(&o.incoherence)->default_value(o.incoherence),
+       "none | hadamard: quantize W~ = Q D W D Q^T, inputs and outputs rotated around the macro (any method)")
+      ("incoherence-seed", po::value(&o.incoherence_seed)->default_value(0), "seed of the random signs")
       ("dq-steps", po::value(&o.discquant.steps)->default_value(o.discquant.steps), "discquant: optimizer steps")
       ("dq-warmup", po::value(&o.discquant.warmup)->default_value(o.discquant.warmup), "discquant: linear warm-up steps")
       ("dq-lr", po::value(&o.discquant.lr)->default_value(o.discquant.lr), "discquant: peak learning rate (cosine schedule)")
@@ -113,6 +116,10 @@ int cmd_quantize(const std::vector<std::string>& args) {
                              "nats/token (delta^2 {:.3g})\n",
                              r.discquant_kl_rtn, r.discquant_kl_final, r.discquant_delta2);
   }
+  if (o.incoherence != "none") {
+    std::cout << fmt::format("  incoherence: {} of {} Linears rotated on both sides; {} side(s) without a Hadamard matrix\n",
+                             r.rotated_both, r.layers.size(), r.unrotated_sides.size());
+  }
   if (!json_path.empty()) {
     nlohmann::json layers = nlohmann::json::array();
     for (const quant::LayerQuantStats& s : r.layers) layers.push_back(quant::to_json(s, quant::uses_hessian(o.layer.method)));
@@ -131,6 +138,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
                           {"stored_bits", r.stored_bits},
                           {"bits_per_weight", r.bits_per_weight},
                           {"layers", layers}};
+    if (o.incoherence != "none") doc["incoherence"] = {{"rotated_both", r.rotated_both}, {"unrotated_sides", r.unrotated_sides}};
     if (o.layer.method == quant::Method::DiscQuant) {
       nlohmann::json steps = nlohmann::json::array();
       for (const quant::DiscQuantStep& st : r.discquant_log) {

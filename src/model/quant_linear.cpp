@@ -1,9 +1,14 @@
 #include "oacim/model/quant_linear.hpp"
 
+#include <functional>
+
+#include <ATen/core/grad_mode.h>
+
 #include <cstring>
 
 #include <ATen/ops/from_blob.h>
 #include <ATen/ops/linear.h>
+#include <ATen/ops/matmul.h>
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
@@ -66,14 +71,79 @@ void QuantLinear::capture_inputs(std::vector<float>* sink, int max_rows) {
   };
 }
 
+void QuantLinear::set_incoherence(std::shared_ptr<const IncoherenceRotation> rotation) {
+  if (rotation && (rotation->rows != out_features() || rotation->cols != in_features())) {
+    throw InvalidArgument(name_, fmt::format("the rotation is {}x{}, the layer {}x{}", rotation->rows, rotation->cols,
+                                             out_features(), in_features()));
+  }
+  rotation_ = rotation && rotation->rotates() ? std::move(rotation) : nullptr;
+  rot_in_ = at::Tensor();
+  rot_out_ = at::Tensor();
+}
+
+at::Tensor QuantLinear::quantization_weight() const {
+  if (!rotation_) return weight_;
+  const std::vector<float> wt = rotate_weight(*rotation_, weight_.data_ptr<float>());
+  return at::from_blob(const_cast<float*>(wt.data()), weight_.sizes(), at::kFloat).clone();
+}
+
+namespace {
+
+// The fast transform on a detached copy of the rows of `x` [..., n].
+at::Tensor transform_rows(const at::Tensor& x, int n, const std::function<void(float*, int)>& f) {
+  at::Tensor rows = x.detach().reshape({-1, n}).contiguous().clone();
+  f(rows.data_ptr<float>(), static_cast<int>(rows.size(0)));
+  return rows.reshape(x.sizes());
+}
+
+bool wants_grad(const at::Tensor& a, const at::Tensor& b) {
+  return at::GradMode::is_enabled() && (a.requires_grad() || (b.defined() && b.requires_grad()));
+}
+
+}  // namespace
+
+at::Tensor QuantLinear::rotate_in(const at::Tensor& x) const {
+  if (!rotation_->rotates_inputs()) return x;
+  if (wants_grad(x, override_)) {
+    if (!rot_in_.defined()) {
+      const std::vector<float> m = input_rotation_matrix(*rotation_);
+      rot_in_ = at::from_blob(const_cast<float*>(m.data()), {in_features(), in_features()}, at::kFloat).clone();
+    }
+    return at::matmul(x, rot_in_);
+  }
+  return transform_rows(x, in_features(), [&](float* p, int n) { rotate_inputs(*rotation_, p, n); });
+}
+
+at::Tensor QuantLinear::rotate_out(const at::Tensor& y) const {
+  if (!rotation_->rotates_outputs()) return y;
+  if (wants_grad(y, override_)) {
+    if (!rot_out_.defined()) {
+      const std::vector<float> m = output_rotation_matrix(*rotation_);
+      rot_out_ = at::from_blob(const_cast<float*>(m.data()), {out_features(), out_features()}, at::kFloat).clone();
+    }
+    return at::matmul(y, rot_out_);
+  }
+  return transform_rows(y, out_features(), [&](float* p, int n) { unrotate_outputs(*rotation_, p, n); });
+}
+
 at::Tensor QuantLinear::forward(const at::Tensor& x, Backend backend) const {
-  if (observer_) observer_(x);
   if (backend != Backend::Float && !packed_ && float_fallback_) backend = Backend::Float;
+  if (!rotation_ || (backend == Backend::Float && !override_.defined())) {
+    if (observer_) observer_(rotation_ ? rotate_in(x) : x);
+    return forward_rotated_space(x, backend, bias_ ? *bias_ : at::Tensor());
+  }
+  const at::Tensor xt = rotate_in(x);
+  if (observer_) observer_(xt);
+  at::Tensor y = rotate_out(forward_rotated_space(xt, backend, at::Tensor()));
+  return bias_ ? y.add(*bias_) : y;
+}
+
+at::Tensor QuantLinear::forward_rotated_space(const at::Tensor& x, Backend backend, const at::Tensor& bias) const {
   switch (backend) {
-    case Backend::Float: return at::linear(x, override_.defined() ? override_ : weight_, bias_ ? *bias_ : at::Tensor());
+    case Backend::Float: return at::linear(x, override_.defined() ? override_ : weight_, bias);
     case Backend::FakeQuant:
       if (!packed_) throw InvalidArgument(name_, "the fakequant backend needs quantized weights");
-      return at::linear(x, dequantized_, bias_ ? *bias_ : at::Tensor());
+      return at::linear(x, dequantized_, bias);
     case Backend::Hw:
     case Backend::SystemC: {
       if (!datapath_) throw InvalidArgument(name_, "the hw backend needs quantized weights and a hardware config");
@@ -88,11 +158,11 @@ at::Tensor QuantLinear::forward(const at::Tensor& x, Backend backend) const {
       shape.back() = out_features();
       at::Tensor y = at::from_blob(r.y.data(), {tokens, out_features()}, at::kFloat).clone().reshape(shape);
       // The chip has no bias path; a bias (OPT, GPT-2) is added after the datapath in fp32.
-      if (bias_) y = y.add(*bias_);
+      if (bias.defined()) y = y.add(bias);
       // Straight-through gradient for training through the chip (norm tweaking): the value is the
       // datapath's exactly (z - z == 0), the gradient that of the fakequant matmul.
       if (x.requires_grad()) {
-        const at::Tensor z = at::linear(x, dequantized_, bias_ ? *bias_ : at::Tensor());
+        const at::Tensor z = at::linear(x, dequantized_, bias);
         y = y.add(z.sub(z.detach()));
       }
       return y;

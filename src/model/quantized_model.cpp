@@ -47,6 +47,11 @@ void save_quantized_model(const std::string& dir, Decoder& model, const Quantize
     for (QuantLinear* lin : model.block_linears(l)) {
       if (!lin->packed()) throw InvalidArgument(lin->name(), "is not quantized; nothing to save");
       add_packed(w, lin->name() + ".", *lin->packed());
+      // Incoherence: the packed weights are the rotated W~; the signs fix the rotation.
+      if (const IncoherenceRotation* r = lin->incoherence()) {
+        if (r->rotates_inputs()) w.add(lin->name() + ".incoherence.sign_in", DType::I8, {r->cols}, r->sign_in.data(), r->sign_in.size());
+        if (r->rotates_outputs()) w.add(lin->name() + ".incoherence.sign_out", DType::I8, {r->rows}, r->sign_out.data(), r->sign_out.size());
+      }
     }
   }
   for (const auto& [name, t] : model.named_tensors()) {
@@ -68,6 +73,22 @@ void apply_quantized_model(const std::string& dir, Decoder& model) {
                                                 packed->cols(), lin->out_features(), lin->in_features()));
       }
       lin->set_packed(std::move(packed), nullptr);
+      const std::string in = lin->name() + ".incoherence.sign_in", out = lin->name() + ".incoherence.sign_out";
+      if (f.contains(in) || f.contains(out)) {
+        auto r = std::make_shared<IncoherenceRotation>();
+        r->rows = lin->out_features();
+        r->cols = lin->in_features();
+        if (f.contains(in)) r->sign_in = f.read<std::int8_t>(in, DType::I8, {r->cols});
+        if (f.contains(out)) r->sign_out = f.read<std::int8_t>(out, DType::I8, {r->rows});
+        try {
+          validate_incoherence(*r, lin->name());
+        } catch (const InvalidArgument& e) {
+          throw FormatError(f.path(), e.what());
+        }
+        lin->set_incoherence(std::move(r));
+      } else {
+        lin->set_incoherence(nullptr);
+      }
     }
   }
   for (const auto& [name, t] : model.named_tensors()) {

@@ -218,13 +218,15 @@ DiscQuantResult discquant_model(model::Decoder& m, const std::vector<std::vector
   for (int l = 0; l < m.num_blocks(); ++l) {
     for (model::QuantLinear* lin : m.block_linears(l)) {
       lin->set_weight_override(at::Tensor());
-      const LayerQuantResult r = quantize_layer(lin->name(), lin->weight(), at::Tensor(), rtn);
+      // With incoherence the grid, x and the interpolated weights live in the rotated space.
+      const at::Tensor w = lin->quantization_weight();
+      const LayerQuantResult r = quantize_layer(lin->name(), w, at::Tensor(), rtn);
       Layer L;
       L.lin = lin;
       L.block = l;
-      L.grid = rounding_grid(*r.packed, lin->weight());
+      L.grid = rounding_grid(*r.packed, w);
       L.stats = r.stats;
-      delta2 += 12.0 * (r.dequantized - lin->weight()).pow(2).mean().item<double>();
+      delta2 += 12.0 * (r.dequantized - w).pow(2).mean().item<double>();
       layers.push_back(std::move(L));
     }
   }
@@ -346,7 +348,7 @@ DiscQuantResult discquant_model(model::Decoder& m, const std::vector<std::vector
     const PackedCimWeights& p = *L.lin->packed();
     const std::vector<float> deq = p.dequantize();
     fill_storage_stats(s, p, layer.offsets ? L.stats.ones_before_offsets : -1);  // with offsets: the RTN pass's first-pass ones
-    fill_weight_error(s, L.lin->weight(),
+    fill_weight_error(s, L.lin->quantization_weight(),
                       at::from_blob(const_cast<float*>(deq.data()), L.grid.y.sizes(), at::TensorOptions().dtype(at::kFloat)));
     s.output_error = 0.0;
     s.gptq_loss = 0.0;

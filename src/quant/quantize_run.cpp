@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/incoherence.hpp"
 #include "oacim/core/packed_io.hpp"
 #include "oacim/core/safetensors.hpp"
 #include "oacim/eval/c4.hpp"
@@ -52,7 +53,9 @@ std::string options_json(const QuantizeRunOptions& o) {
       {"nsamples", o.nsamples},
       {"seqlen", o.seqlen},
       {"seed", o.seed},
+      {"incoherence", o.incoherence},
   };
+  if (o.incoherence != "none") j["incoherence_seed"] = o.incoherence_seed;
   if (l.method == Method::DiscQuant) {
     const DiscQuantOptions& d = o.discquant;
     j["discquant"] = {{"steps", d.steps},       {"warmup", d.warmup},
@@ -127,6 +130,9 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   o.layer.check_packable();
   if (o.out_dir.empty()) throw InvalidArgument("--out", "is required");
   if (o.nsamples < 1) throw InvalidArgument("--nsamples", fmt::format("{} must be >= 1", o.nsamples));
+  if (o.incoherence != "none" && o.incoherence != "hadamard") {
+    throw InvalidArgument("--incoherence", fmt::format("'{}' is not none or hadamard", o.incoherence));
+  }
   if (o.layer.method == Method::DiscQuant) {
     o.discquant.validate();
     if (o.max_blocks != 0) throw InvalidArgument("--max-blocks", "DiscQuant trains every block together; it has no block slices");
@@ -175,6 +181,22 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   const std::string opts = options_json(o);
   const fs::path partial = fs::path(o.out_dir) / "partial";
   const bool has_h = uses_hessian(o.layer.method);
+  if (o.incoherence == "hadamard") {
+    for (int l = 0; l < dec.num_blocks(); ++l) {
+      for (model::QuantLinear* lin : dec.block_linears(l)) {
+        auto r = std::make_shared<IncoherenceRotation>(
+            make_incoherence(lin->out_features(), lin->in_features(), o.incoherence_seed, lin->name()));
+        if (r->rotates_inputs() && r->rotates_outputs()) ++res.rotated_both;
+        if (!r->rotates_inputs()) res.unrotated_sides.push_back(fmt::format("{} input ({})", lin->name(), r->cols));
+        if (!r->rotates_outputs()) res.unrotated_sides.push_back(fmt::format("{} output ({})", lin->name(), r->rows));
+        lin->set_incoherence(std::move(r));
+      }
+    }
+    if (!res.unrotated_sides.empty() && o.progress) {
+      std::cerr << fmt::format("warning: --incoherence hadamard: no Hadamard matrix for {} side(s), left unrotated: {}\n",
+                               res.unrotated_sides.size(), fmt::join(res.unrotated_sides, ", "));
+    }
+  }
   std::vector<LayerQuantStats> resumed = resume_from_checkpoints(partial, dec, opts, lm.source_model);
   so.resume_blocks = packed_blocks(dec);
   res.resumed_blocks = so.resume_blocks;

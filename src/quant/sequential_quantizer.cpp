@@ -26,7 +26,7 @@ std::vector<LayerQuantStats> quantize_model(model::Decoder& m, const std::vector
   }
   std::vector<LayerQuantStats> stats;
   const auto quantize = [&](model::QuantLinear* lin, const at::Tensor& h, int block) {
-    LayerQuantResult r = quantize_layer(lin->name(), lin->weight(), h, o.layer);
+    LayerQuantResult r = quantize_layer(lin->name(), lin->quantization_weight(), h, o.layer);
     lin->set_packed(r.packed, nullptr);
     stats.push_back(r.stats);
     if (progress) progress(stats.back(), block, static_cast<int>(stats.size()), total);

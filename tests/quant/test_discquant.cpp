@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/incoherence.hpp"
 #include "oacim/model/decoder.hpp"
 #include "oacim/model/model_loader.hpp"
 #include "oacim/model/quant_linear.hpp"
@@ -149,42 +150,50 @@ TEST(DiscQuant, KlIsZeroForEqualLogitsAndMatchesTheDefinition) {
 }
 
 // The gradient the optimiser uses, of the real objective on the bundled model (block 0's seven
-// Linears trained), against central finite differences along random directions.
+// Linears trained), against central finite differences along random directions; with Hadamard
+// incoherence the gradient also flows through the dense input and output rotations.
 TEST(DiscQuant, GradientMatchesFiniteDifferences) {
-  model::LoadedModel lm = model::load_model(kBin);
-  model::Decoder& m = *lm.decoder;
-  const LayerQuantOptions o = rtn_options(3, CodeKind::Signed, false, false, 0);
-  std::vector<RoundingGrid> grids;
-  std::vector<std::string> names;
-  for (model::QuantLinear* lin : m.block_linears(0)) {
-    grids.push_back(rounding_grid(*quantize_layer(lin->name(), lin->weight(), at::Tensor(), o).packed, lin->weight()));
-    names.push_back(lin->name());
-  }
-  std::vector<const RoundingGrid*> gp;
-  for (const auto& g : grids) gp.push_back(&g);
-  DiscQuantObjective objective(m, names, gp, 1e-3);
-  at::manual_seed(1);
-  std::vector<at::Tensor> x;
-  for (const auto& g : grids) x.push_back(at::rand(g.y.sizes()).set_requires_grad(true));
-  const auto win = windows(2, 24);
-  const double l0 = objective.loss_and_grad(x, win);
-  EXPECT_GT(l0, 0.0);
-  for (int trial = 0; trial < 3; ++trial) {
-    std::vector<at::Tensor> d;
-    double directional = 0.0;
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      d.push_back(at::randn(x[i].sizes()));
-      directional += (x[i].grad() * d.back()).sum().item<double>();
+  for (const bool rotated : {false, true}) {
+    model::LoadedModel lm = model::load_model(kBin);
+    model::Decoder& m = *lm.decoder;
+    const LayerQuantOptions o = rtn_options(3, CodeKind::Signed, false, false, 0);
+    std::vector<RoundingGrid> grids;
+    std::vector<std::string> names;
+    for (model::QuantLinear* lin : m.block_linears(0)) {
+      if (rotated) {
+        lin->set_incoherence(std::make_shared<IncoherenceRotation>(
+            make_incoherence(lin->out_features(), lin->in_features(), 2, lin->name())));
+      }
+      const at::Tensor w = lin->quantization_weight();
+      grids.push_back(rounding_grid(*quantize_layer(lin->name(), w, at::Tensor(), o).packed, w));
+      names.push_back(lin->name());
     }
-    const double h = 1e-2;
-    std::vector<at::Tensor> plus, minus;
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      plus.push_back(x[i].detach() + h * d[i]);
-      minus.push_back(x[i].detach() - h * d[i]);
+    std::vector<const RoundingGrid*> gp;
+    for (const auto& g : grids) gp.push_back(&g);
+    DiscQuantObjective objective(m, names, gp, 1e-3);
+    at::manual_seed(1);
+    std::vector<at::Tensor> x;
+    for (const auto& g : grids) x.push_back(at::rand(g.y.sizes()).set_requires_grad(true));
+    const auto win = windows(2, 24);
+    const double l0 = objective.loss_and_grad(x, win);
+    EXPECT_GT(l0, 0.0);
+    for (int trial = 0; trial < 3; ++trial) {
+      std::vector<at::Tensor> d;
+      double directional = 0.0;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        d.push_back(at::randn(x[i].sizes()));
+        directional += (x[i].grad() * d.back()).sum().item<double>();
+      }
+      const double h = 1e-2;
+      std::vector<at::Tensor> plus, minus;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        plus.push_back(x[i].detach() + h * d[i]);
+        minus.push_back(x[i].detach() - h * d[i]);
+      }
+      const double fd = (objective.loss(plus, win) - objective.loss(minus, win)) / (2 * h);
+      EXPECT_GT(std::fabs(directional), 1e-2) << "a vanishing gradient would pass any comparison";
+      EXPECT_NEAR(fd, directional, 0.02 * std::fabs(directional) + 1e-6) << "trial " << trial << " rotated " << rotated;
     }
-    const double fd = (objective.loss(plus, win) - objective.loss(minus, win)) / (2 * h);
-    EXPECT_GT(std::fabs(directional), 1e-2) << "a vanishing gradient would pass any comparison";
-    EXPECT_NEAR(fd, directional, 0.02 * std::fabs(directional) + 1e-6) << "trial " << trial;
   }
 }
 

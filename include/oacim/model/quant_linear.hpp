@@ -7,7 +7,10 @@
 //              an input that requires grad gets the fakequant matmul's gradient (straight-through)
 //   systemc    the hw datapath's values, and the first input rows of each sampled layer handed to
 //              a sim::LayerSampler, which co-simulates them in SystemC and checks them bit for bit
-// y = x W^T (+ bias), x [..., in] fp32.
+// y = x W^T (+ bias), x [..., in] fp32. With a Hadamard incoherence rotation (incoherence.hpp)
+// the packed weights are the rotated W~ and every backend but plain float computes
+// y = rot_out(rot_in(x) W~^T) + bias: the transforms in fp32 around the macro (dense matrices,
+// differentiable, when a gradient is wanted; the fast transform otherwise).
 #include <functional>
 #include <memory>
 #include <optional>
@@ -15,6 +18,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "oacim/core/incoherence.hpp"
 #include "oacim/core/packed_cim_weights.hpp"
 #include "oacim/hw/fast_datapath.hpp"
 #include "oacim/hw/hw_counters.hpp"
@@ -56,6 +60,12 @@ class QuantLinear {
   // function of trainable parameters (DiscQuant's interpolated weights); undefined: none.
   void set_weight_override(at::Tensor w) { override_ = std::move(w); }
   const at::Tensor& weight_override() const { return override_; }
+  // Incoherence: from now on the packed weights (and a weight override) live in the rotated
+  // space, input observers see rotated inputs. nullptr: none.
+  void set_incoherence(std::shared_ptr<const IncoherenceRotation> rotation);
+  const IncoherenceRotation* incoherence() const { return rotation_.get(); }
+  // What a quantizer quantizes: W~ with a rotation, W without.
+  at::Tensor quantization_weight() const;
 
   // Records the inputs of later forward calls (rows of [.., in], at most `max_rows` in all) into
   // `sink`; nullptr stops recording. For co-simulating a real layer on real activations.
@@ -75,6 +85,12 @@ class QuantLinear {
   std::string name_;
   at::Tensor weight_;       // [out, in] fp32
   at::Tensor override_;     // float backend's weight when defined
+  std::shared_ptr<const IncoherenceRotation> rotation_;
+  mutable at::Tensor rot_in_, rot_out_;  // dense [C, C], [R, R], built when a gradient first needs them
+  at::Tensor rotate_in(const at::Tensor& x) const;
+  at::Tensor rotate_out(const at::Tensor& y) const;
+  // The backend's product in the space the packed weights live in; `bias` may be undefined.
+  at::Tensor forward_rotated_space(const at::Tensor& x, Backend backend, const at::Tensor& bias) const;
   std::optional<at::Tensor> bias_;
   std::shared_ptr<const PackedCimWeights> packed_;
   at::Tensor dequantized_;  // [out, in]

@@ -31,6 +31,10 @@ struct QuantizeRunOptions {
   bool progress = true;
   int max_blocks = 0;           // quantize at most this many more blocks, checkpoint and stop (0 = all)
   DiscQuantOptions discquant;   // --method discquant
+  // Random Hadamard incoherence (algorithms.md D.4, core/incoherence.hpp): "none" | "hadamard".
+  // Every block Linear is quantized (and stored) rotated; the transforms run around the macro.
+  std::string incoherence = "none";
+  std::uint64_t incoherence_seed = 0;
 };
 
 struct QuantizeRunResult {
@@ -48,6 +52,10 @@ struct QuantizeRunResult {
   double bits_per_weight = 0.0;
   // --method discquant: the logged steps, delta^2, and the KL of RTN and of the result.
   std::vector<DiscQuantStep> discquant_log;
+  // --incoherence hadamard: Linears rotated on both sides, and the sides left unrotated (no
+  // Hadamard matrix of that order), e.g. "layers.0.feed_forward.w2 input (172)".
+  int rotated_both = 0;
+  std::vector<std::string> unrotated_sides;
   double discquant_delta2 = 0.0, discquant_kl_rtn = 0.0, discquant_kl_final = 0.0;
 };
 
