@@ -120,6 +120,10 @@ struct Builder {
       if (p.flag("quantization.offsets")) a.push_back("--offsets");
       if (p.flag("quantization.act_order")) a.push_back("--act-order");
       if (p.flag("quantization.true_sequential")) a.push_back("--true-sequential");
+      if (p.str("quantization.incoherence") != "none") {
+        a.insert(a.end(), {"--incoherence", p.str("quantization.incoherence"), "--incoherence-seed",
+                           p.str("quantization.incoherence_seed")});
+      }
       if (p.str("quantization.method") == "discquant") {
         a.insert(a.end(), {"--dq-steps", p.str("discquant.steps"), "--dq-warmup", p.str("discquant.warmup"), "--dq-lr",
                            p.str("discquant.lr"), "--dq-clamp", p.str("discquant.clamp"), "--dq-rho", p.str("discquant.rho"),

@@ -98,7 +98,37 @@ expect_rc 2 "out" quantize --model "$model" --method rtn
 expect_rc 2 "offset-sign" quantize --model "$model" --method oa --offsets --offset-sign up --out "$work/x"
 expect_rc 2 "already quantized" quantize --model "$work/rtn" --method rtn --out "$work/x"
 expect_rc 1 "missing.txt" quantize --model "$model" --method gptq --calib "$work/missing.txt" --out "$work/x"
+expect_rc 2 "dq-warmup" quantize --model "$model" --method discquant --dq-steps 4 --dq-warmup 4 --out "$work/x"
+expect_rc 2 "dq-init" quantize --model "$model" --method discquant --dq-init zeros --out "$work/x"
+expect_rc 2 "max-blocks" quantize --model "$model" --method discquant --max-blocks 1 --out "$work/x"
+expect_rc 2 "incoherence" quantize --model "$model" --method rtn --incoherence rotate --out "$work/x"
 [ ! -e "$work/x" ] || fail "a failed run left $work/x behind"
+
+# DiscQuant end to end (a few steps), with Hadamard incoherence; the result runs on every backend.
+"$OACIM" quantize --model "$model" --method discquant --wbits 3 --outliers --incoherence hadamard --calib self \
+  --nsamples 4 --seqlen 64 --dq-steps 6 --dq-warmup 2 --dq-log-every 2 --out "$work/dq" --json "$work/dq.json" \
+  >"$work/dq.out" 2>"$work/dq.err" || fail "discquant: $(tail -3 "$work/dq.err")"
+grep -q "discquant step 6/6" "$work/dq.err" || fail "discquant progress: $(tail -3 "$work/dq.err")"
+grep -q "KL to the float model" "$work/dq.out" || fail "discquant summary: $(cat "$work/dq.out")"
+"$PYTHON" - "$work/dq.json" "$work/dq/quantized.safetensors" <<'PY' || fail "discquant JSON / stored rotation"
+import json, struct, sys
+d = json.load(open(sys.argv[1]))
+assert d["options"]["method"] == "discquant" and d["options"]["discquant"]["steps"] == 6
+assert d["options"]["incoherence"] == "hadamard"
+assert [s["step"] for s in d["discquant"]["steps"]] == [0, 2, 4, 5]
+assert d["discquant"]["delta2"] > 0 and d["discquant"]["kl_rtn"] > 0
+assert d["incoherence"]["rotated_both"] == 20, d["incoherence"]
+assert all(l["output_error"] is None for l in d["layers"])  # no Hessian
+raw = open(sys.argv[2], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+signs = [k for k in header if k.endswith(".incoherence.sign_in")]
+assert len(signs) == 30, len(signs)  # every Linear but w2 (172 inputs)
+PY
+for b in fakequant hw; do
+  "$OACIM" eval --model "$work/dq" --dataset "$text" --seqlen 128 --max-windows 2 --backend $b >"$work/dq-eval.out" 2>&1 ||
+    fail "eval $b of the discquant model: $(tail -2 "$work/dq-eval.out")"
+done
 
 echo "quantize cli: $fails failure(s)"
 [ "$fails" -eq 0 ]
