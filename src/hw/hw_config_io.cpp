@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "oacim/core/closest_name.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/core/text_file.hpp"
 #include "oacim/hw/hw_params.hpp"
@@ -15,32 +16,10 @@ namespace {
 
 int line_of(const YAML::Node& n) { return n.Mark().line >= 0 ? n.Mark().line + 1 : 0; }
 
-// Edit distance, for "did you mean" on unknown keys.
-std::size_t distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t prev = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t cur = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      prev = cur;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string unknown_key_reason(const std::string& key) {
-  std::string best;
-  std::size_t best_d = 4;
-  for (const auto& p : hw_params()) {
-    const std::size_t d = distance(key, p.key);
-    if (d < best_d) {
-      best_d = d;
-      best = p.key;
-    }
-  }
+  std::vector<std::string> keys;
+  for (const auto& p : hw_params()) keys.push_back(p.key);
+  const std::string best = closest_name(key, keys);
   std::string reason = "unknown key";
   if (!best.empty()) reason += fmt::format(" (did you mean '{}'?)", best);
   return reason + "; see docs/configs.md or 'oacim hw-config --markdown'";

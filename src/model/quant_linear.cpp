@@ -102,28 +102,36 @@ bool wants_grad(const at::Tensor& a, const at::Tensor& b) {
 
 }  // namespace
 
+namespace {
+
+// One side of a rotation on the rows of `t` [..., n]: the dense matrix (built once, cached in
+// `dense`) when autograd needs the map, the fast transform otherwise.
+at::Tensor rotate_rows(const at::Tensor& t, int n, bool grad, at::Tensor& dense,
+                       const std::function<std::vector<float>()>& matrix, const std::function<void(float*, int)>& fast) {
+  if (grad) {
+    if (!dense.defined()) {
+      const std::vector<float> m = matrix();
+      dense = at::from_blob(const_cast<float*>(m.data()), {n, n}, at::kFloat).clone();
+    }
+    return at::matmul(t, dense);
+  }
+  return transform_rows(t, n, fast);
+}
+
+}  // namespace
+
 at::Tensor QuantLinear::rotate_in(const at::Tensor& x) const {
   if (!rotation_->rotates_inputs()) return x;
-  if (wants_grad(x, override_)) {
-    if (!rot_in_.defined()) {
-      const std::vector<float> m = input_rotation_matrix(*rotation_);
-      rot_in_ = at::from_blob(const_cast<float*>(m.data()), {in_features(), in_features()}, at::kFloat).clone();
-    }
-    return at::matmul(x, rot_in_);
-  }
-  return transform_rows(x, in_features(), [&](float* p, int n) { rotate_inputs(*rotation_, p, n); });
+  return rotate_rows(
+      x, in_features(), wants_grad(x, override_), rot_in_, [&] { return input_rotation_matrix(*rotation_); },
+      [&](float* p, int n) { rotate_inputs(*rotation_, p, n); });
 }
 
 at::Tensor QuantLinear::rotate_out(const at::Tensor& y) const {
   if (!rotation_->rotates_outputs()) return y;
-  if (wants_grad(y, override_)) {
-    if (!rot_out_.defined()) {
-      const std::vector<float> m = output_rotation_matrix(*rotation_);
-      rot_out_ = at::from_blob(const_cast<float*>(m.data()), {out_features(), out_features()}, at::kFloat).clone();
-    }
-    return at::matmul(y, rot_out_);
-  }
-  return transform_rows(y, out_features(), [&](float* p, int n) { unrotate_outputs(*rotation_, p, n); });
+  return rotate_rows(
+      y, out_features(), wants_grad(y, override_), rot_out_, [&] { return output_rotation_matrix(*rotation_); },
+      [&](float* p, int n) { unrotate_outputs(*rotation_, p, n); });
 }
 
 at::Tensor QuantLinear::forward(const at::Tensor& x, Backend backend) const {

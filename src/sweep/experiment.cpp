@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "oacim/core/closest_name.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/core/text_file.hpp"
 #include "oacim/eval/c4.hpp"
@@ -42,27 +43,9 @@ std::string normalise(const ExperimentKey* k, const YAML::Node& v) {
 }
 
 std::string unknown_key_reason(const std::string& key) {
-  std::string best;
-  std::size_t best_d = 4;
-  for (const auto& k : experiment_keys()) {
-    // Levenshtein distance, for "did you mean".
-    const std::string& b = k.key;
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= key.size(); ++i) {
-      std::size_t prev = row[0];
-      row[0] = i;
-      for (std::size_t j = 1; j <= b.size(); ++j) {
-        const std::size_t cur = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (key[i - 1] == b[j - 1] ? 0 : 1)});
-        prev = cur;
-      }
-    }
-    if (row[b.size()] < best_d) {
-      best_d = row[b.size()];
-      best = b;
-    }
-  }
+  std::vector<std::string> keys;
+  for (const auto& k : experiment_keys()) keys.push_back(k.key);
+  const std::string best = closest_name(key, keys);
   std::string reason = "unknown key";
   if (!best.empty()) reason += fmt::format(" (did you mean '{}'?)", best);
   return reason + "; see docs/configs.md or 'oacim run --schema'";
