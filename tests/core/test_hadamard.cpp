@@ -78,7 +78,7 @@ TEST(Hadamard, FastTransformEqualsTheMatrixAndInverts) {
     }
     EXPECT_NEAR(ny / nx, 1.0, 1e-6) << "orthogonal: the norm is kept, n " << n;
     hadamard_transform(p, y.data(), 2, true);
-    for (std::size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(y[i], x[i], 1e-5) << n;
+    for (std::size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(y[i], x[i], 1e-6) << n;
   }
 }
 
