@@ -125,7 +125,8 @@ header = json.loads(raw[8:8 + n])
 signs = [k for k in header if k.endswith(".incoherence.sign_in")]
 assert len(signs) == 30, len(signs)  # every Linear but w2 (172 inputs)
 PY
-for b in fakequant hw; do
+# systemc: the co-simulated layers see the rotated inputs and must still agree bit for bit.
+for b in fakequant hw systemc; do
   "$OACIM" eval --model "$work/dq" --dataset "$text" --seqlen 128 --max-windows 2 --backend $b >"$work/dq-eval.out" 2>&1 ||
     fail "eval $b of the discquant model: $(tail -2 "$work/dq-eval.out")"
 done
