@@ -78,7 +78,11 @@ int cmd_quantize(const std::vector<std::string>& args) {
       ("dq-seed", po::value(&o.discquant.seed)->default_value(o.discquant.seed), "discquant: seed of x and of the window order")
       ("dq-blocks-at-once", po::value(&o.discquant.blocks_at_once)->default_value(0),
        "discquant: train this many consecutive blocks at a time (0: all together)")
-      ("dq-log-every", po::value(&o.discquant.log_every)->default_value(o.discquant.log_every), "discquant: progress every N steps");
+      ("dq-log-every", po::value(&o.discquant.log_every)->default_value(o.discquant.log_every), "discquant: progress every N steps")
+      ("dq-checkpoint-every", po::value(&o.discquant.checkpoint_every)->default_value(o.discquant.checkpoint_every),
+       "discquant: checkpoint the optimisation in DIR/partial/ every N steps (a rerun resumes, same bits)")
+      ("dq-stop-after", po::value(&o.discquant.stop_after)->default_value(0),
+       "discquant: run at most N more steps, checkpoint and stop; rerun to continue (0: to the end)");
   po::variables_map vm;
   const int parsed = parse_command_line("quantize", "--model M --method rtn|gptq|oa|discquant [options] --out DIR", opts,
                                         po::options_description(), {}, args, vm);
@@ -95,6 +99,12 @@ int cmd_quantize(const std::vector<std::string>& args) {
 
   if (o.max_blocks < 0) throw InvalidArgument("--max-blocks", "must not be negative");
   const quant::QuantizeRunResult r = quant::run_quantize(o);
+  if (!r.complete && o.layer.method == quant::Method::DiscQuant) {
+    std::cout << fmt::format("quantize: stopped (--dq-stop-after); the optimisation state is in {}; run the same command "
+                             "again to continue\n",
+                             r.out_file);
+    return kExitOk;
+  }
   if (!r.complete) {
     std::cout << fmt::format("quantize: stopped after block {}/{} (--max-blocks); finished blocks are in {}; run the same "
                              "command again to continue\n",

@@ -2,14 +2,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <map>
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/safetensors.hpp"
 #include "oacim/core/rng.hpp"
 #include "oacim/model/decoder.hpp"
 #include "oacim/model/quant_linear.hpp"
@@ -17,6 +20,10 @@
 #include "oacim/tweak/adam.hpp"
 
 namespace oacim::quant {
+
+namespace {
+constexpr const char* kCheckpointFormat = "oacim-discquant-checkpoint/1";
+}  // namespace
 
 void DiscQuantOptions::validate() const {
   if (steps < 1) throw InvalidArgument("--dq-steps", fmt::format("{} must be >= 1", steps));
@@ -29,6 +36,8 @@ void DiscQuantOptions::validate() const {
   if (init != "rand" && init != "orig") throw InvalidArgument("--dq-init", fmt::format("'{}' is not rand or orig", init));
   if (blocks_at_once < 0) throw InvalidArgument("--dq-blocks-at-once", "must not be negative");
   if (log_every < 1) throw InvalidArgument("--dq-log-every", "must be >= 1");
+  if (checkpoint_every < 1) throw InvalidArgument("--dq-checkpoint-every", "must be >= 1");
+  if (stop_after < 0) throw InvalidArgument("--dq-stop-after", "must not be negative");
 }
 
 double discquant_lr(const DiscQuantOptions& o, int step) {
@@ -272,7 +281,101 @@ DiscQuantResult discquant_model(model::Decoder& m, const std::vector<std::vector
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[static_cast<std::size_t>(rng.uniform() * static_cast<double>(i))]);
   std::size_t next_window = 0;
-  for (int gi = 0; gi < groups; ++gi) {
+
+  // The group's result is final: later groups train on top of its rounded weights.
+  const auto finalize_group = [&](int gi) {
+    for (Layer& L : layers) {
+      if (L.block / group_blocks != gi) continue;
+      auto packed = round_to_grid(L.grid, L.x);
+      L.lin->set_packed(packed, nullptr);
+      const std::vector<float> deq = packed->dequantize();
+      L.lin->set_weight_override(
+          at::from_blob(const_cast<float*>(deq.data()), L.grid.y.sizes(), at::TensorOptions().dtype(at::kFloat)).clone());
+    }
+  };
+  // Checkpoints: every x, the current group's Adam moments, where the run stands, the log.
+  const auto tensor_of = [](const at::Tensor& t) {
+    const at::Tensor c = t.detach().to(at::kFloat).contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  };
+  const auto save_checkpoint = [&](int gi, int next_step, const tweak::Adam* adam) {
+    if (o.checkpoint_file.empty()) return;
+    SafetensorsWriter w;
+    std::size_t k = 0;
+    for (const Layer& L : layers) {
+      const std::vector<std::int64_t> shape(L.grid.y.sizes().begin(), L.grid.y.sizes().end());
+      w.add("x." + L.lin->name(), DType::F32, shape, tensor_of(L.x));
+      if (adam && L.block / group_blocks == gi) {
+        w.add("m." + L.lin->name(), DType::F32, shape, tensor_of(adam->first_moments()[k]));
+        w.add("v." + L.lin->name(), DType::F32, shape, tensor_of(adam->second_moments()[k]));
+        ++k;
+      }
+    }
+    nlohmann::json log = nlohmann::json::array();
+    for (const DiscQuantStep& st : res.log) log.push_back({st.step, st.lr, st.kl, st.fractional, st.group});
+    w.set_metadata("oacim.format", kCheckpointFormat);
+    w.set_metadata("oacim.key", o.checkpoint_key);
+    w.set_metadata("oacim.group", std::to_string(gi));
+    w.set_metadata("oacim.step", std::to_string(next_step));
+    w.set_metadata("oacim.window", std::to_string(next_window));
+    w.set_metadata("oacim.adam_steps", std::to_string(adam ? adam->steps() : 0));
+    w.set_metadata("oacim.log", log.dump());
+    const std::filesystem::path parent = std::filesystem::path(o.checkpoint_file).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    w.write(o.checkpoint_file);
+  };
+  int start_group = 0, start_step = 0;
+  long adam_steps = 0;
+  std::vector<at::Tensor> saved_m, saved_v;
+  if (!o.checkpoint_file.empty() && std::filesystem::exists(o.checkpoint_file)) {
+    const SafetensorsFile f = SafetensorsFile::open(o.checkpoint_file);
+    if (!f.metadata().count("oacim.format") || f.metadata_value("oacim.format") != kCheckpointFormat ||
+        f.metadata_value("oacim.key") != o.checkpoint_key) {
+      throw FormatError(f.path(), "a DiscQuant checkpoint of another model or other options; remove it or use another --out");
+    }
+    try {
+      start_group = std::stoi(f.metadata_value("oacim.group"));
+      start_step = std::stoi(f.metadata_value("oacim.step"));
+      next_window = std::stoull(f.metadata_value("oacim.window"));
+      adam_steps = std::stol(f.metadata_value("oacim.adam_steps"));
+      for (const auto& e : nlohmann::json::parse(f.metadata_value("oacim.log"))) {
+        DiscQuantStep st;
+        st.step = e.at(0);
+        st.lr = e.at(1);
+        st.kl = e.at(2);
+        st.fractional = e.at(3);
+        st.group = e.at(4);
+        res.log.push_back(st);
+      }
+    } catch (const std::exception& e) {
+      throw FormatError(f.path(), std::string("unreadable checkpoint state: ") + e.what());
+    }
+    if (start_group < 0 || start_group > groups || start_step < 0 || start_step > o.steps || next_window >= order.size()) {
+      throw FormatError(f.path(), "checkpoint position outside this run");
+    }
+    at::NoGradGuard no_grad;
+    for (Layer& L : layers) {
+      const std::vector<std::int64_t> shape(L.grid.y.sizes().begin(), L.grid.y.sizes().end());
+      auto load = [&](const std::string& name) {
+        std::vector<float> v = f.read<float>(name, DType::F32, shape);
+        return at::from_blob(v.data(), L.grid.y.sizes(), at::TensorOptions().dtype(at::kFloat)).clone();
+      };
+      L.x.copy_(load("x." + L.lin->name()));
+      if (start_step > 0 && L.block / group_blocks == start_group) {
+        saved_m.push_back(load("m." + L.lin->name()));
+        saved_v.push_back(load("v." + L.lin->name()));
+      }
+    }
+    for (int gi = 0; gi < start_group; ++gi) finalize_group(gi);
+    if (progress) {
+      DiscQuantStep at_resume;
+      at_resume.step = start_group * o.steps + start_step - 1;
+      at_resume.group = -1;  // marks the resume in the progress stream
+      progress(at_resume, total_steps);
+    }
+  }
+  int steps_run = 0;
+  for (int gi = start_group; gi < groups; ++gi) {
     std::vector<Layer*> group;
     std::vector<std::string> names;
     std::vector<const RoundingGrid*> grids;
@@ -290,7 +393,16 @@ DiscQuantResult discquant_model(model::Decoder& m, const std::vector<std::vector
     ao.weight_decay = o.weight_decay;
     ao.decoupled = true;
     tweak::Adam adam(xs, ao);
-    for (int t = 0; t < o.steps; ++t) {
+    const int first_step = gi == start_group ? start_step : 0;
+    if (first_step > 0) adam.restore(saved_m, saved_v, adam_steps);
+    for (int t = first_step; t < o.steps; ++t) {
+      if (o.stop_after > 0 && steps_run == o.stop_after) {
+        save_checkpoint(gi, t, &adam);
+        for (Layer& L : layers) L.lin->set_weight_override(at::Tensor());
+        res.complete = false;
+        return res;
+      }
+      ++steps_run;
       std::vector<std::vector<int>> batch;
       for (int k = 0; k < o.windows_per_step; ++k) {
         batch.push_back(windows[order[next_window]]);
@@ -330,15 +442,10 @@ DiscQuantResult discquant_model(model::Decoder& m, const std::vector<std::vector
         res.log.push_back(s);
         if (progress) progress(s, total_steps);
       }
+      if ((t + 1) % o.checkpoint_every == 0 && t + 1 < o.steps) save_checkpoint(gi, t + 1, &adam);
     }
-    // The group's result is final: later groups train on top of its rounded weights.
-    for (Layer* L : group) {
-      auto packed = round_to_grid(L->grid, L->x);
-      L->lin->set_packed(packed, nullptr);
-      L->lin->set_weight_override(at::from_blob(const_cast<float*>(packed->dequantize().data()),
-                                                L->grid.y.sizes(), at::TensorOptions().dtype(at::kFloat))
-                                      .clone());
-    }
+    finalize_group(gi);
+    save_checkpoint(gi + 1, 0, nullptr);
   }
   res.kl_final = model_kl([](const Layer& L) { return at::round(L.x.detach()); });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -230,14 +230,29 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   res.layers = std::move(resumed);
   if (o.layer.method == Method::DiscQuant) {
     // One optimisation over the whole model: nothing to checkpoint per block.
+    DiscQuantOptions dqo = o.discquant;
+    dqo.checkpoint_file = (partial / "discquant.safetensors").string();
+    dqo.checkpoint_key = opts + "|" + lm.source_model;
     const auto dq_progress = [&](const DiscQuantStep& s, int total) {
       if (!o.progress) return;
+      if (s.group < 0) {
+        std::cerr << fmt::format("quantize: discquant resuming after step {}/{} from {}\n", s.step + 1, total,
+                                 dqo.checkpoint_file);
+        return;
+      }
       const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::cerr << fmt::format("quantize: discquant step {}/{}  lr {:.3g}  KL {:.5f}  fractional x {:.1f} %  ({:.0f} s)\n",
                                s.step + 1, total, s.lr, s.kl, 100.0 * s.fractional, el)
                 << std::flush;
     };
-    DiscQuantResult dq = discquant_model(dec, windows, o.layer, o.discquant, dq_progress);
+    DiscQuantResult dq = discquant_model(dec, windows, o.layer, dqo, dq_progress);
+    if (!dq.complete) {
+      res.complete = false;
+      res.out_file = partial.string();
+      res.blocks = dec.num_blocks();
+      res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      return res;
+    }
     res.layers = std::move(dq.layers);
     res.discquant_log = std::move(dq.log);
     res.discquant_delta2 = dq.delta2;

@@ -21,6 +21,20 @@ Adam::Adam(std::vector<at::Tensor> params, AdamOptions options) : params_(std::m
   }
 }
 
+void Adam::restore(const std::vector<at::Tensor>& m, const std::vector<at::Tensor>& v, long steps) {
+  if (m.size() != params_.size() || v.size() != params_.size() || steps < 0) {
+    throw InvalidArgument("adam", "the restored state does not match the parameters");
+  }
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (!m[i].sizes().equals(params_[i].sizes()) || !v[i].sizes().equals(params_[i].sizes())) {
+      throw InvalidArgument("adam", "a restored moment has another shape than its parameter");
+    }
+    m_[i].copy_(m[i]);
+    v_[i].copy_(v[i]);
+  }
+  t_ = steps;
+}
+
 void Adam::zero_grad() {
   for (at::Tensor& p : params_) {
     if (p.grad().defined()) p.mutable_grad() = at::Tensor();

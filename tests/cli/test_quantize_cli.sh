@@ -125,6 +125,26 @@ header = json.loads(raw[8:8 + n])
 signs = [k for k in header if k.endswith(".incoherence.sign_in")]
 assert len(signs) == 30, len(signs)  # every Linear but w2 (172 inputs)
 PY
+# DiscQuant resume: stopped twice (--dq-stop-after) and resumed, the same bytes as an unbroken run.
+"$OACIM" calib --model "$model" --n 4 --len 64 --seed 1 --out "$work/dqc.safetensors" >/dev/null 2>&1 || fail "calib for discquant"
+dq_opts=(--model "$model" --method discquant --wbits 3 --calib "$work/dqc.safetensors" --nsamples 4 --seqlen 64
+  --dq-steps 10 --dq-warmup 2 --dq-checkpoint-every 3 --dq-blocks-at-once 3)
+"$OACIM" quantize "${dq_opts[@]}" --out "$work/dq-whole" >/dev/null 2>&1 || fail "discquant unbroken run"
+"$OACIM" quantize "${dq_opts[@]}" --dq-stop-after 4 --out "$work/dq-split" >"$work/dq-s1.out" 2>&1 || fail "discquant stop 1"
+grep -q "stopped (--dq-stop-after)" "$work/dq-s1.out" || fail "discquant stop message: $(tail -2 "$work/dq-s1.out")"
+[ -f "$work/dq-split/partial/discquant.safetensors" ] || fail "no discquant checkpoint after a stop"
+"$OACIM" quantize "${dq_opts[@]}" --dq-stop-after 9 --out "$work/dq-split" >"$work/dq-s2.out" 2>&1 || fail "discquant stop 2"
+grep -q "resuming after step 4/20" "$work/dq-s2.out" || fail "discquant resume message: $(grep resum "$work/dq-s2.out")"
+"$OACIM" quantize "${dq_opts[@]}" --out "$work/dq-split" >"$work/dq-s3.out" 2>&1 || fail "discquant final"
+grep -q "resuming after step 13/20" "$work/dq-s3.out" || fail "discquant second resume: $(grep resum "$work/dq-s3.out")"
+cmp -s "$work/dq-whole/quantized.safetensors" "$work/dq-split/quantized.safetensors" ||
+  fail "a stopped and resumed DiscQuant run differs from an unbroken one"
+[ ! -e "$work/dq-split/partial" ] || fail "partial/ left behind after the DiscQuant run finished"
+# A checkpoint of other options (4 bits instead of 3) is refused by name, not mixed in.
+"$OACIM" quantize "${dq_opts[@]}" --dq-stop-after 2 --out "$work/dq-mixed" >/dev/null 2>&1
+expect_rc 1 "another model or other options" quantize --model "$model" --method discquant --wbits 4 \
+  --calib "$work/dqc.safetensors" --nsamples 4 --seqlen 64 --dq-steps 10 --dq-warmup 2 --dq-blocks-at-once 3 --out "$work/dq-mixed"
+
 # systemc: the co-simulated layers see the rotated inputs and must still agree bit for bit.
 for b in fakequant hw systemc; do
   "$OACIM" eval --model "$work/dq" --dataset "$text" --seqlen 128 --max-windows 2 --backend $b >"$work/dq-eval.out" 2>&1 ||

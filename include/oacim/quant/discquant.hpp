@@ -70,11 +70,12 @@ struct DiscQuantResult {
   double delta2 = 0.0;       // mean over layers of 12 * mean((W_rtn - W)^2)
   double kl_rtn = 0.0;       // KL of the RTN model on the first windows (before training)
   double kl_final = 0.0;     // KL of the rounded result on the same windows
+  bool complete = true;      // false: stopped by stop_after; the checkpoint holds the state
 };
 
 // Quantizes every block Linear of `model` in place (set_packed). `windows` are the calibration
 // token windows; `layer` gives the grid (its method must be DiscQuant). `progress` gets every
-// logged step.
+// logged step (and, with group -1, the step a checkpoint resumed after).
 DiscQuantResult discquant_model(model::Decoder& model, const std::vector<std::vector<int>>& windows,
                                 const LayerQuantOptions& layer, const DiscQuantOptions& options,
                                 const std::function<void(const DiscQuantStep&, int steps_total)>& progress = {});

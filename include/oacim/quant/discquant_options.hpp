@@ -18,6 +18,13 @@ struct DiscQuantOptions {
   std::uint64_t seed = 42;
   int blocks_at_once = 0;       // train this many consecutive blocks together (0: all; fewer: less memory)
   int log_every = 32;           // progress every N steps (and the first and last)
+  // Checkpoint of the optimisation (x, Adam's moments, step, window cursor, log) written
+  // atomically every `checkpoint_every` steps and at each group's end; a run that finds one made
+  // with the same `checkpoint_key` resumes from it with the same bits as an unbroken run.
+  std::string checkpoint_file;  // "" = none
+  std::string checkpoint_key;   // what must match (the run's options)
+  int checkpoint_every = 64;
+  int stop_after = 0;           // run at most this many steps, checkpoint and stop (0: to the end)
 
   void validate() const;        // InvalidArgument naming the --dq-* option
 };

@@ -26,6 +26,11 @@ class Adam {
   void step();  // parameters without a gradient are skipped, as torch does
   void set_lr(double lr) { options_.lr = lr; }
   long steps() const { return t_; }
+  // The moments, for checkpoints: a restored optimizer continues exactly where it stopped.
+  const std::vector<at::Tensor>& first_moments() const { return m_; }
+  const std::vector<at::Tensor>& second_moments() const { return v_; }
+  // InvalidArgument when the shapes differ from the parameters'.
+  void restore(const std::vector<at::Tensor>& m, const std::vector<at::Tensor>& v, long steps);
 
  private:
   std::vector<at::Tensor> params_, m_, v_;
