@@ -93,8 +93,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
   o.layer.grid.per_row = !per_block_stats;
   o.layer.offset_search.sign = offset_sign_from_string(offset_sign, "--offset-sign");
   o.layer.offset_search.max_abs_offset =
-      max_offset >= 0 ? max_offset
-                      : (o.layer.offset_search.sign == OffsetSign::Faithful && o.layer.outliers ? 7 : 1);
+      max_offset >= 0 ? max_offset : default_max_abs_offset(o.layer.offset_search.sign, o.layer.outliers);
   configure_torch(threads);
 
   if (o.max_blocks < 0) throw InvalidArgument("--max-blocks", "must not be negative");

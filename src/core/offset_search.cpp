@@ -20,6 +20,8 @@ OffsetSign offset_sign_from_string(const std::string& text, const std::string& k
   throw InvalidArgument(key, fmt::format("'{}' is not an offset sign (expected minimise|faithful)", text));
 }
 
+int default_max_abs_offset(OffsetSign sign, bool outliers) { return sign == OffsetSign::Faithful && outliers ? 7 : 1; }
+
 void OffsetSearchOptions::validate(const GridSpec& grid) const {
   const int limit = grid.levels_minus_one();
   if (max_abs_offset < 0 || max_abs_offset > limit) {

@@ -1,4 +1,5 @@
 #include "oacim/eval/perplexity.hpp"
+#include "oacim/eval/dataset_files.hpp"
 
 #include "oacim/eval/c4.hpp"
 
@@ -75,9 +76,9 @@ std::string join(const std::vector<std::string>& rows, const std::string& sep) {
 }  // namespace
 
 std::string dataset_text(const std::string& name, const std::string& data_dir) {
-  if (name == "wikitext2") return join(lines_keep_ends(read_whole_file(data_dir + "/wiki.test.raw")), "\n\n");
+  if (name == "wikitext2") return join(lines_keep_ends(read_whole_file(dataset_file(name, data_dir))), "\n\n");
   if (name == "ptb" || name == "ptb-new") {
-    std::vector<std::string> rows = lines_keep_ends(read_whole_file(data_dir + (name == "ptb" ? "/ptb.valid.txt" : "/ptb.test.txt")));
+    std::vector<std::string> rows = lines_keep_ends(read_whole_file(dataset_file(name, data_dir)));
     for (auto& r : rows) {
       if (!r.empty() && r.back() == '\n') r.pop_back();  // the HF dataset's `sentence` has no newline
     }

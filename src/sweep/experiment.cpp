@@ -11,7 +11,9 @@
 #include "oacim/core/closest_name.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/core/text_file.hpp"
+#include "oacim/core/token_file.hpp"
 #include "oacim/eval/c4.hpp"
+#include "oacim/eval/dataset_files.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/hw/hw_params.hpp"
 #include "oacim/quant/layer_quant_options.hpp"
@@ -190,7 +192,6 @@ struct Parser {
     }
     // Axes: zip groups take the place of their first key; every other swept key is its own axis.
     std::set<std::string> zipped;
-    std::map<std::string, std::vector<std::string>> group_of_first;
     for (const auto& [keys, line] : zips) {
       std::size_t n = 0;
       for (const auto& key : keys) {
@@ -235,13 +236,6 @@ std::string point_where(const SweepPoint& p) {
 int key_line(const Experiment& ex, const std::string& key) {
   const auto it = ex.scalars.find(key);
   return it == ex.scalars.end() ? 0 : it->second.line;
-}
-
-std::string dataset_file(const std::string& name, const std::string& data_dir) {
-  if (name == "wikitext2") return data_dir + "/wiki.test.raw";
-  if (name == "ptb") return data_dir + "/ptb.valid.txt";
-  if (name == "ptb-new") return data_dir + "/ptb.test.txt";
-  return name;
 }
 
 }  // namespace
@@ -384,9 +378,9 @@ void validate(const Experiment& ex, const std::vector<SweepPoint>& points) {
       } catch (const Error& e) {
         throw ConfigError(ex.file, 0, "datasets", e.what());
       }
-    } else if (!fs::is_regular_file(dataset_file(d, data_dir))) {
+    } else if (!fs::is_regular_file(eval::dataset_file(d, data_dir))) {
       throw ConfigError(ex.file, 0, "datasets",
-                        fmt::format("'{}': no such file ({})", d, dataset_file(d, data_dir)));
+                        fmt::format("'{}': no such file ({})", d, eval::dataset_file(d, data_dir)));
     }
   }
   const auto& backends = ex.lists.at("backends");
@@ -403,8 +397,7 @@ void validate(const Experiment& ex, const std::vector<SweepPoint>& points) {
       fail("calibration.source", fmt::format("{}: '{}' is neither self, a dataset name nor a file", where, calib));
     }
     if (p.flag("normtweak.enabled")) {
-      const bool token_file = !builtin && calib.size() > 12 && calib.substr(calib.size() - 12) == ".safetensors";
-      if (calib != "self" && !token_file) {
+      if (calib != "self" && (builtin || !is_token_file(calib))) {
         fail("normtweak.enabled", fmt::format("{}: norm tweaking needs calibration.source self or a token file "
                                               "(`oacim calib`), not '{}'", where, calib));
       }
@@ -422,7 +415,7 @@ void validate(const Experiment& ex, const std::vector<SweepPoint>& points) {
       q.outliers = p.flag("quantization.outliers");
       q.offsets = p.flag("quantization.offsets");
       q.offset_search.sign = offset_sign_from_string(p.str("quantization.offset_sign"), "--offset-sign");
-      q.offset_search.max_abs_offset = q.offset_search.sign == OffsetSign::Faithful && q.outliers ? 7 : 1;
+      q.offset_search.max_abs_offset = default_max_abs_offset(q.offset_search.sign, q.outliers);
       q.percdamp = static_cast<float>(p.number("quantization.percdamp"));
       q.act_order = p.flag("quantization.act_order");
       q.validate();

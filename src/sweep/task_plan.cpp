@@ -7,6 +7,7 @@
 
 #include "oacim/core/fnv1a.hpp"
 #include "oacim/hw/hw_config_io.hpp"
+#include "oacim/quant/layer_quant_options.hpp"
 
 namespace oacim::sweep {
 
@@ -52,7 +53,7 @@ struct Builder {
       args.push_back(option);
       args.push_back(base + suffix);
     }
-    Task t{id, kind, what, std::move(args), base + done_suffix, std::move(deps)};
+    Task t{id, kind, what, std::move(args), base, base + done_suffix, std::move(deps)};
     plan.tasks.push_back(std::move(t));
     by_id[id] = plan.tasks.size() - 1;
     return plan.tasks.size() - 1;
@@ -92,7 +93,9 @@ struct Builder {
     const std::string& model = ex.value("model");
     const std::string& data_dir = ex.value("data_dir");
     const bool tweak = p.flag("normtweak.enabled");
-    const bool needs_calib = p.str("quantization.method") != "rtn" || tweak;
+    const bool method_calib =
+        quant::needs_calibration(quant::method_from_string(p.str("quantization.method"), "quantization.method"));
+    const bool needs_calib = method_calib || tweak;
 
     if (chip || (tweak && p.str("normtweak.backend") == "hw")) pp.hw_file = hw_file(p, pp.hw_name);
 
@@ -130,16 +133,16 @@ struct Builder {
                            "--dq-windows-per-step", p.str("discquant.windows_per_step"), "--dq-init",
                            p.str("discquant.init"), "--dq-seed", p.str("discquant.seed")});
       }
-      if (p.str("quantization.method") != "rtn") {
+      if (method_calib) {
         a.insert(a.end(), {"--calib", calib_source, "--data-dir", data_dir, "--nsamples",
                            p.str("calibration.nsamples"), "--seqlen", p.str("calibration.seqlen"), "--seed",
                            p.str("calibration.seed")});
       }
       std::vector<std::size_t> deps;
-      if (calib && p.str("quantization.method") != "rtn") deps.push_back(*calib);
+      if (calib && method_calib) deps.push_back(*calib);
       pp.quantize = add("quantize", fmt::format("{} {}-bit", p.str("quantization.method"), p.str("quantization.wbits")), a, {{"--out", ""}, {"--json", ".json"}}, ".json", deps);
       model_task = pp.quantize;
-      quantized_dir = plan.tasks[*pp.quantize].done_file.substr(0, plan.tasks[*pp.quantize].done_file.size() - 5);
+      quantized_dir = plan.tasks[*pp.quantize].out;
       if (tweak) {
         std::vector<std::string> t = {"tweak", "--model", model, "--quantized", quantized_dir, "--calib", calib_source,
                                       "--nsamples", p.str("calibration.nsamples"), "--lr", p.str("normtweak.lr"),
@@ -150,7 +153,7 @@ struct Builder {
         if (calib) tdeps.push_back(*calib);
         pp.tweak = add("tweak", "norm tweak lr " + p.str("normtweak.lr"), t, {{"--out", ""}, {"--json", ".json"}}, ".json", tdeps);
         model_task = pp.tweak;
-        quantized_dir = plan.tasks[*pp.tweak].done_file.substr(0, plan.tasks[*pp.tweak].done_file.size() - 5);
+        quantized_dir = plan.tasks[*pp.tweak].out;
       }
     }
 

@@ -31,6 +31,10 @@ struct OffsetSearchOptions {
   void validate(const GridSpec& grid) const;
 };
 
+// The --max-offset a run gets when none is given: upstream's 7 with outliers under its
+// (faithful) sign, 1 otherwise.
+int default_max_abs_offset(OffsetSign sign, bool outliers);
+
 // The offset chosen for one column and what it does to that column's stored cells.
 struct OffsetChoice {
   int offset = 0;

@@ -19,6 +19,7 @@ struct Task {
   std::string kind;                // calib | quantize | tweak | eval
   std::string what;                // one line for progress, e.g. "eval hw on wikitext2"
   std::vector<std::string> args;   // the oacim subcommand and its options (--threads is added at run time)
+  std::string out;                 // DIR/cache/<id>: calib/quantize/tweak's --out (with its suffix)
   std::string done_file;           // exists => finished
   std::vector<std::size_t> deps;   // tasks whose outputs this one reads
 };
