@@ -100,10 +100,6 @@ bool wants_grad(const at::Tensor& a, const at::Tensor& b) {
   return at::GradMode::is_enabled() && (a.requires_grad() || (b.defined() && b.requires_grad()));
 }
 
-}  // namespace
-
-namespace {
-
 // One side of a rotation on the rows of `t` [..., n]: the dense matrix (built once, cached in
 // `dense`) when autograd needs the map, the fast transform otherwise.
 at::Tensor rotate_rows(const at::Tensor& t, int n, bool grad, at::Tensor& dense,

@@ -393,6 +393,8 @@ DiscQuantResult discquant_model(model::Decoder& m, const std::vector<std::vector
     ao.weight_decay = o.weight_decay;
     ao.decoupled = true;
     tweak::Adam adam(xs, ao);
+    std::int64_t trainable = 0;  // fixed per group: the denominator of the logged fractional share
+    for (const RoundingGrid* g : grids) trainable += g->trainable.sum().item<std::int64_t>();
     const int first_step = gi == start_group ? start_step : 0;
     if (first_step > 0) adam.restore(saved_m, saved_v, adam_steps);
     for (int t = first_step; t < o.steps; ++t) {
@@ -423,16 +425,15 @@ DiscQuantResult discquant_model(model::Decoder& m, const std::vector<std::vector
       const double lr = discquant_lr(o, t);
       adam.set_lr(lr);
       adam.step();
-      std::int64_t inside = 0, trainable = 0;
       {
         at::NoGradGuard no_grad;
         for (std::size_t i = 0; i < xs.size(); ++i) {
           xs[i].clamp_(0.0, 1.0).mul_(grids[i]->trainable);  // projection onto the box; fixed cells stay 0
-          inside += ((xs[i] > 0.01) & (xs[i] < 0.99)).sum().item<std::int64_t>();
-          trainable += grids[i]->trainable.sum().item<std::int64_t>();
         }
       }
       if (t % o.log_every == 0 || t + 1 == o.steps) {
+        std::int64_t inside = 0;
+        for (const at::Tensor& x : xs) inside += ((x > 0.01) & (x < 0.99)).sum().item<std::int64_t>();
         DiscQuantStep s;
         s.step = gi * o.steps + t;
         s.lr = lr;

@@ -129,14 +129,12 @@ json point_result(const Plan& plan, const PointPlan& pp, const std::string& fail
     const json& best = t.at("points").at(t.at("best").get<std::size_t>());
     point["tweak"] = {{"lr", best.at("lr")}, {"scale", best.at("scale")}, {"seconds", t.at("seconds")}};
   }
+  std::vector<std::string> names;  // the datasets, in the plan's order
+  for (const auto& e : pp.evals) {
+    if (std::find(names.begin(), names.end(), e.dataset) == names.end()) names.push_back(e.dataset);
+  }
   json counters;
-  for (const auto& name : [&] {
-         std::vector<std::string> names;
-         for (const auto& e : pp.evals) {
-           if (std::find(names.begin(), names.end(), e.dataset) == names.end()) names.push_back(e.dataset);
-         }
-         return names;
-       }()) {
+  for (const auto& name : names) {
     json d = {{"name", name}};
     for (const auto& e : pp.evals) {
       if (e.dataset != name) continue;

@@ -217,6 +217,7 @@ RunOutcome run_sweep(const RunOptions& o) {
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
 
+  auto log_of = [&](const Task& task) { return (fs::path(dir) / "logs" / (task.id + ".log")).string(); };
   std::map<pid_t, std::size_t> running;
   resolve_points();  // points whose every task finished in an earlier run
   while (!g_stop) {
@@ -237,7 +238,7 @@ RunOutcome run_sweep(const RunOptions& o) {
       std::vector<std::string> args = task.args;
       args.push_back("--threads");
       args.push_back(std::to_string(threads));
-      const std::string log = (fs::path(dir) / "logs" / (task.id + ".log")).string();
+      const std::string log = log_of(task);
       {
         std::ofstream l(log, std::ios::app);
         l << "$ oacim " << fmt::format("{}", fmt::join(args, " ")) << "\n";
@@ -265,7 +266,7 @@ RunOutcome run_sweep(const RunOptions& o) {
       state[t] = TaskState::Done;
     } else {
       state[t] = TaskState::Failed;
-      const std::string log = (fs::path(dir) / "logs" / (task.id + ".log")).string();
+      const std::string log = log_of(task);
       const std::string why = failure_reason(log);
       reason[t] = fmt::format("{} failed (exit {}): {} [log: {}]", task.id, c.exit_code,
                               why.empty() ? "no output" : why, log);

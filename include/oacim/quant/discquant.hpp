@@ -36,7 +36,8 @@ struct RoundingGrid {
   std::vector<std::int8_t> down_code, up_code;  // stored codes [R * C]
   PackedCimParts base;
 };
-// Throws InvariantError if W does not lie inside the grid's range where it should.
+// Weights beyond the grid's range get down = up = the end level (y = 0.5; their value cannot
+// change). InvalidArgument when the shapes differ.
 RoundingGrid rounding_grid(const PackedCimWeights& base, const at::Tensor& w);
 // (1 - x) down + x up, differentiable in x.
 at::Tensor interpolate(const RoundingGrid& grid, const at::Tensor& x);
