@@ -3,7 +3,7 @@
 # 3-bit comparison of RTN, GPTQ, OA and DiscQuant) by each method, with and without Hadamard
 # incoherence where the row says so, perplexity on the bundled TinyStories slice (fakequant and the bit-accurate hw backend,
 # seqlen 256), ones-count, outliers and storage. Calibration: 128 samples of up to 512 tokens the
-# float model writes itself (`oacim calib`, seed 0, algorithms.md C.3), generated once and shared
+# float model writes itself (`oacim calib`, seed 0, docs/algorithms.md C.3), generated once and shared
 # by every variant, so the evaluation text stays held out.
 # Usage: bash tools/quant-table.sh [BUILD_DIR [KEEP_DIR]] (about 25 minutes on 2 cores); KEEP_DIR
 # keeps each variant's per-layer JSON report (quantize --json) for a closer look.

@@ -1,4 +1,4 @@
-// oacim calib: the float model writes its own calibration set (algorithms.md C.3), saved as a
+// oacim calib: the float model writes its own calibration set (docs/algorithms.md C.3), saved as a
 // token sample file that `oacim quantize --calib FILE` (and norm tweaking) read.
 #include <chrono>
 #include <filesystem>

@@ -29,7 +29,7 @@ int cmd_eval(const std::vector<std::string>& args) {
       ("model", po::value(&o.model_path)->required(), "llama2.c checkpoint (.bin), Hugging Face directory, or an `oacim quantize` output directory")
       ("tokenizer", po::value(&o.tokenizer_path), "SentencePiece tokenizer.model or llama2.c tokenizer.bin (default: the model's own)")
       ("dataset", po::value(&o.dataset)->required(), "wikitext2 | ptb | ptb-new | c4 | c4-new (files in --data-dir) | a text file")
-      ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "where the named datasets live")
+      ("data-dir", po::value(&o.data_dir), "folder of the named datasets (default: the bundled tests/data/text)")
       ("seqlen", po::value(&o.seqlen)->default_value(0), "window length in tokens (0: the model's maximum)")
       ("max-windows", po::value(&o.max_windows)->default_value(0), "evaluate only the first N windows (0: all)")
       ("backend", po::value(&o.backend)->default_value(o.backend),

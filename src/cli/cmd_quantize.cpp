@@ -49,11 +49,11 @@ int cmd_quantize(const std::vector<std::string>& args) {
       ("act-order", po::bool_switch(&o.layer.act_order), "gptq: columns by descending diag(H)")
       ("static-groups", po::bool_switch(&o.layer.static_groups), "gptq: groups fitted in column order before act-order")
       ("gptq-block", po::value(&o.layer.gptq_block)->default_value(128), "gptq: lazy-update batch in columns")
-      ("true-sequential", po::bool_switch(&o.true_sequential), "quantize each block's Linears group by group (algorithms.md 1.1)")
+      ("true-sequential", po::bool_switch(&o.true_sequential), "quantize each block's Linears group by group (docs/algorithms.md 1.1)")
       ("calib", po::value(&o.calib)->default_value(o.calib),
        "calibration: a token file from `oacim calib`, a text file, c4 (train shard in --data-dir), wikitext2 | ptb | ptb-new (evaluation splits: "
        "warns), or self (generated now, as `oacim calib --n NSAMPLES --len SEQLEN --seed SEED` does)")
-      ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "where the named datasets live")
+      ("data-dir", po::value(&o.data_dir), "folder of the named datasets (default: the bundled tests/data/text)")
       ("nsamples", po::value(&o.nsamples)->default_value(128), "calibration windows")
       ("seqlen", po::value(&o.seqlen)->default_value(0), "calibration window length (0: the model's maximum)")
       ("seed", po::value(&o.seed)->default_value(0), "calibration seed")

@@ -1,5 +1,5 @@
 // oacim tweak: Norm Tweaking of a quantized model directory on a self-generated calibration set
-// (algorithms.md C), with an optional (lr, scale) grid chosen on held-out calibration samples.
+// (docs/algorithms.md C), with an optional (lr, scale) grid chosen on held-out calibration samples.
 #include <iostream>
 
 #include <boost/program_options.hpp>
@@ -41,7 +41,7 @@ int cmd_tweak(const std::vector<std::string>& args) {
       ("backend", po::value(&o.backend)->default_value(o.backend), "quantized backend in the loop: fakequant | hw")
       ("hw", po::value(&hw_path), "hardware config for --backend hw (default: built-in defaults)")
       ("select-on", po::value(&o.select_on), "choose the grid point on this dataset's perplexity (upstream practice; warns)")
-      ("data-dir", po::value(&o.data_dir)->default_value(o.data_dir), "where the named datasets live")
+      ("data-dir", po::value(&o.data_dir), "folder of the named datasets (default: the bundled tests/data/text)")
       ("select-seqlen", po::value(&o.select_seqlen)->default_value(0), "window length for --select-on (0: the model's maximum)")
       ("out", po::value(&o.out_dir)->required(), "output quantized model directory with tweaked norms")
       ("threads", po::value(&threads)->default_value(0), "CPU threads (0: all)")

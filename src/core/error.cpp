@@ -6,7 +6,7 @@ FormatError::FormatError(const std::string& file, const std::string& reason)
     : Error(file + ": " + reason), file_(file) {}
 
 InvalidArgument::InvalidArgument(const std::string& key, const std::string& reason)
-    : Error(key + ": " + reason), key_(key) {}
+    : Error(key + ": " + reason), key_(key), reason_(reason) {}
 
 namespace {
 std::string config_location(const std::string& file, int line, const std::string& key) {

@@ -11,6 +11,7 @@
 
 #include "oacim/core/error.hpp"
 #include "oacim/core/py_random.hpp"
+#include "oacim/eval/dataset_files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -18,14 +19,16 @@ namespace oacim::eval {
 
 std::string find_c4_shard(const std::string& data_dir, const std::string& shard, const std::string& key) {
   std::vector<std::string> tried;
-  for (const fs::path& dir : {fs::path(data_dir), fs::path(data_dir) / "en"}) {
+  const fs::path root = resolve_data_dir(data_dir);
+  for (const fs::path& dir : {root, root / "en"}) {
     for (const std::string& name : {shard + ".gz", shard}) {
       tried.push_back((dir / name).string());
       if (fs::is_regular_file(dir / name)) return tried.back();
     }
   }
-  throw InvalidArgument(key, fmt::format("C4 needs the allenai/c4 shard {}.gz (or unpacked); looked for {}", shard,
-                                         fmt::join(tried, ", ")));
+  throw InvalidArgument(key, fmt::format("C4 needs the allenai/c4 shard {}.gz (or unpacked), which oacim does not ship; "
+                                         "looked for {}; name the folder that holds it as the data directory",
+                                         shard, fmt::join(tried, ", ")));
 }
 
 std::vector<std::string> read_c4_documents(const std::string& path, std::size_t max_docs) {
@@ -89,7 +92,7 @@ std::vector<int> draw_window(const std::vector<std::string>& docs, const Tokeniz
 
 std::vector<int> c4_eval_tokens(const std::vector<std::string>& docs, const Tokenize& tokenize, int seqlen, int windows) {
   if (seqlen < 2 || windows < 1) throw InvalidArgument("--seqlen", "C4 windows need seqlen >= 2");
-  PyRandom rng(0);  // fixed, independent of any --seed (algorithms.md E.2)
+  PyRandom rng(0);  // fixed, independent of any --seed (docs/algorithms.md E.2)
   std::vector<int> out;
   for (int w = 0; w < windows; ++w) {
     const std::vector<int> win = draw_window(docs, tokenize, seqlen, rng);

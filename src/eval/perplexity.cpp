@@ -76,9 +76,11 @@ std::string join(const std::vector<std::string>& rows, const std::string& sep) {
 }  // namespace
 
 std::string dataset_text(const std::string& name, const std::string& data_dir) {
-  if (name == "wikitext2") return join(lines_keep_ends(read_whole_file(dataset_file(name, data_dir))), "\n\n");
+  if (name == "wikitext2") {
+    return join(lines_keep_ends(read_whole_file(existing_dataset_file(name, data_dir, "dataset"))), "\n\n");
+  }
   if (name == "ptb" || name == "ptb-new") {
-    std::vector<std::string> rows = lines_keep_ends(read_whole_file(dataset_file(name, data_dir)));
+    std::vector<std::string> rows = lines_keep_ends(read_whole_file(existing_dataset_file(name, data_dir, "dataset")));
     for (auto& r : rows) {
       if (!r.empty() && r.back() == '\n') r.pop_back();  // the HF dataset's `sentence` has no newline
     }

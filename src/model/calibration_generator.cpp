@@ -130,7 +130,7 @@ TokenSamples generate_calibration(const LoadedModel& m, const CalibrationGenOpti
   std::string greedy;
   for (int g : o.greedy_lengths) greedy += (greedy.empty() ? "" : ",") + std::to_string(g);
   out.metadata = {{"oacim.model", m.source_model},
-                  {"oacim.generator", "self-generated (algorithms.md C.3)"},
+                  {"oacim.generator", "self-generated (docs/algorithms.md C.3)"},
                   {"oacim.n", std::to_string(o.n)},
                   {"oacim.length", std::to_string(length)},
                   {"oacim.seed", std::to_string(o.seed)},

@@ -11,7 +11,7 @@ HessianAccumulator::HessianAccumulator(int cols) : h_(at::zeros({cols, cols}, at
 
 void HessianAccumulator::add_batch(const at::Tensor& x) {
   const at::Tensor xt = x.reshape({-1, h_.size(0)}).to(at::kFloat);
-  // Running mean over calls, then the new call's 2 X X^T / n (algorithms.md 1.2).
+  // Running mean over calls, then the new call's 2 X X^T / n (docs/algorithms.md 1.2).
   h_.mul_(static_cast<double>(calls_) / static_cast<double>(calls_ + 1));
   ++calls_;
   tokens_ += xt.size(0);

@@ -41,7 +41,7 @@ struct LayerWork {
   BlockGridOptions grid_options;
 };
 
-// GPTQ (algorithms.md B.2); codes land in `codes` (natural order), fits per group in `fits`.
+// GPTQ (docs/algorithms.md B.2); codes land in `codes` (natural order), fits per group in `fits`.
 at::Tensor run_gptq(const std::string& name, const LayerWork& lw, at::Tensor w, at::Tensor h, const LayerQuantOptions& o,
                     std::vector<std::int8_t>& codes, std::vector<BlockGridFit>& fits, double& loss,
                     std::int64_t& dead_count) {
@@ -91,7 +91,7 @@ at::Tensor run_gptq(const std::string& name, const LayerWork& lw, at::Tensor w, 
     while (j < br.end) {
       int seg_end = br.end;
       if (dynamic) {
-        // Statistics read W, not the in-block updated W1 (upstream; algorithms.md F.8).
+        // Statistics read W, not the in-block updated W1 (upstream; docs/algorithms.md F.8).
         if (j % gs == 0) {
           dyn_fits[static_cast<std::size_t>(j / gs)] =
               fit_block(w.data_ptr<float>() + j, R, std::min(gs, C - j), static_cast<std::size_t>(C), lw.grid_options);
@@ -134,7 +134,7 @@ at::Tensor run_gptq(const std::string& name, const LayerWork& lw, at::Tensor w, 
   return o.act_order ? q.index_select(1, tensor_of(inverse(perm))).contiguous() : q;
 }
 
-// OA-CIM (algorithms.md A.3); with identity = true, RTN (H = I, natural block order).
+// OA-CIM (docs/algorithms.md A.3); with identity = true, RTN (H = I, natural block order).
 at::Tensor run_oa(const std::string& name, const LayerWork& lw, const at::Tensor& w0, const at::Tensor& h0,
                   const LayerQuantOptions& o, bool identity, PackedCimParts& parts, double& loss,
                   std::int64_t& ones_before, std::int64_t& dead_count) {

@@ -375,12 +375,15 @@ void validate(const Experiment& ex, const std::vector<SweepPoint>& points) {
     if (d == "c4" || d == "c4-new") {
       try {
         eval::find_c4_shard(data_dir, eval::kC4ValidationShard, "datasets");
-      } catch (const Error& e) {
-        throw ConfigError(ex.file, 0, "datasets", e.what());
+      } catch (const InvalidArgument& e) {
+        throw ConfigError(ex.file, 0, "datasets", e.reason());
       }
-    } else if (!fs::is_regular_file(eval::dataset_file(d, data_dir))) {
-      throw ConfigError(ex.file, 0, "datasets",
-                        fmt::format("'{}': no such file ({})", d, eval::dataset_file(d, data_dir)));
+    } else {
+      try {
+        eval::existing_dataset_file(d, data_dir, "datasets");
+      } catch (const InvalidArgument& e) {
+        throw ConfigError(ex.file, 0, "datasets", e.reason());
+      }
     }
   }
   const auto& backends = ex.lists.at("backends");

@@ -42,7 +42,9 @@ std::vector<ExperimentKey> make_keys() {
       required(key("model", K::Path, "",
                    "float model: llama2.c checkpoint (.bin) or Hugging Face directory (config.json, *.safetensors)")),
       key("tokenizer", K::Path, "", "tokenizer override (default: the model's own)"),
-      key("data_dir", K::Path, "../shared/data/text", "where the named datasets (wikitext2, ptb, c4 ...) live"),
+      key("data_dir", K::Path, "",
+          "folder of the named datasets (wiki.test.raw, ptb.valid.txt, ptb.test.txt, C4 shards); empty: the bundled "
+          "tests/data/text, which holds WikiText-2 only"),
       required(key("datasets", K::StringList, "",
                    "evaluation sets: wikitext2 | ptb | ptb-new | c4 | c4-new | a text file; every point is evaluated on each")),
       ranged(key("eval.seqlen", K::Int, "0", "perplexity window in tokens (0: the model's maximum)"), 0, 1 << 20),

@@ -134,9 +134,9 @@ struct Builder {
                            p.str("discquant.init"), "--dq-seed", p.str("discquant.seed")});
       }
       if (method_calib) {
-        a.insert(a.end(), {"--calib", calib_source, "--data-dir", data_dir, "--nsamples",
-                           p.str("calibration.nsamples"), "--seqlen", p.str("calibration.seqlen"), "--seed",
-                           p.str("calibration.seed")});
+        a.insert(a.end(), {"--calib", calib_source, "--nsamples", p.str("calibration.nsamples"), "--seqlen",
+                           p.str("calibration.seqlen"), "--seed", p.str("calibration.seed")});
+        if (!data_dir.empty()) a.insert(a.end(), {"--data-dir", data_dir});
       }
       std::vector<std::size_t> deps;
       if (calib && method_calib) deps.push_back(*calib);
@@ -159,8 +159,9 @@ struct Builder {
 
     const auto& datasets = ex.lists.at("datasets");
     for (std::size_t d = 0; d < datasets.size(); ++d) {
-      const std::vector<std::string> common = {"--dataset", datasets[d], "--data-dir", data_dir, "--seqlen",
-                                               p.str("eval.seqlen"), "--max-windows", p.str("eval.max_windows")};
+      std::vector<std::string> common = {"--dataset", datasets[d], "--seqlen", p.str("eval.seqlen"), "--max-windows",
+                                         p.str("eval.max_windows")};
+      if (!data_dir.empty()) common.insert(common.end(), {"--data-dir", data_dir});
       auto eval = [&](const std::string& backend, const std::string& model_path, std::vector<std::size_t> deps,
                       std::vector<std::string> extra) {
         std::vector<std::string> a = {"eval"};

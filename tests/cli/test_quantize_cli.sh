@@ -43,7 +43,7 @@ for d in ("rtn", "oa1", "gptq"):
     assert hw["hw_counters"]["outlier_hits"] > 0 or d != "oa1"
 PY
 
-# Self-generated calibration (algorithms.md C.3): the same file for a seed, read by quantize.
+# Self-generated calibration (docs/algorithms.md C.3): the same file for a seed, read by quantize.
 for i in 1 2; do
   "$OACIM" calib --model "$model" --n 4 --len 128 --seed 3 --threads 1 --out "$work/cal$i.safetensors" >"$work/log" 2>&1 \
     || fail "calib run $i: $(cat "$work/log")"

@@ -1,6 +1,6 @@
 // Constructed Hadamard matrices (Sylvester, Paley I and II): H H^T = n I exactly; the fast
 // transform equals the explicit Q_n = H / sqrt(n) and its inverse undoes it to 1e-6; the LLM
-// sizes of algorithms.md D.4 (3072, 9216, 14336, 11008) are constructed; others are refused.
+// sizes of docs/algorithms.md D.4 (3072, 9216, 14336, 11008) are constructed; others are refused.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// C4 as the GPTQ/SpQR/OA loaders draw it (algorithms.md E.2, B.4), on a synthetic shard written
+// C4 as the GPTQ/SpQR/OA loaders draw it (docs/algorithms.md E.2, B.4), on a synthetic shard written
 // here (gzip and plain JSON lines). Expected windows come from Python's `random` running the
 // loaders' loop over the same documents (values printed by the script in the comment below).
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // Cached batched decoding against the full causal forward (every family), batching independence
-// and seeding of generate_batch, the self-generated calibration set of algorithms.md C.3
+// and seeding of generate_batch, the self-generated calibration set of docs/algorithms.md C.3
 // (filters, no repeated first tokens, reproducible for a seed), and the token sample file.
 #include <gtest/gtest.h>
 

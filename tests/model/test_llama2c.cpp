@@ -51,7 +51,7 @@ TEST(Llama2cCheckpoint, LoadsStories260K) {
   EXPECT_TRUE(c.shared_classifier);
   EXPECT_EQ(w.wk.size(), 5u * 32 * 64);
   EXPECT_EQ(w.wcls, w.tok_embeddings);
-  // weight_stats.txt of ../shared: rms_final_weight min 0.972, max 4.425.
+  // The published checkpoint's rms_final_weight statistics: min 0.972, max 4.425.
   EXPECT_NEAR(*std::min_element(w.rms_final.begin(), w.rms_final.end()), 0.972, 1e-3);
   EXPECT_NEAR(*std::max_element(w.rms_final.begin(), w.rms_final.end()), 4.425, 1e-3);
 }

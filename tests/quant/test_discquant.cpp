@@ -1,4 +1,4 @@
-// DiscQuant (algorithms.md D): the two-point grid on every grid the packed format holds, x = y
+// DiscQuant (docs/algorithms.md D): the two-point grid on every grid the packed format holds, x = y
 // reproducing W, final rounding onto the grid, the schedule, the KL, the gradient of the real
 // objective on the bundled model against finite differences, and determinism for a seed.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// GPTQ against a dense re-derivation of its update equations (algorithms.md B.2, 1.3, 1.4) in
+// GPTQ against a dense re-derivation of its update equations (docs/algorithms.md B.2, 1.3, 1.4) in
 // fp64: dead columns, act-order, damping, H^-1 = U^T U from an explicit inverse, then column by
 // column q_j = Q(w_j), e_j = (w_j - q_j) / U_jj, w_k -= e_j U_jk for every later k. No lazy
 // batches, no shared code with the fast path beyond the grid itself.

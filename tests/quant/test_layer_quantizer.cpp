@@ -62,7 +62,7 @@ TEST(LayerQuantizer, OutliersLowerTheOutputError) {
 }
 
 TEST(LayerQuantizer, OffsetsLowerTheOnesCountAndFaithfulRaisesIt) {
-  // Gaussian rows quantized over 128 columns as in ../shared/reference/offset_sim.py, where
+  // Gaussian rows quantized over 128 columns as in the simulation of docs/algorithms.md A.5, where
   // upstream's sign adds about 7 % ones.
   for (int seed : {3, 4, 5}) {
     const Layer l = layer(256, 256, seed, 0.0);

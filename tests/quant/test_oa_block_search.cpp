@@ -1,6 +1,6 @@
 // The fast OA block search against upstream's formulation written out directly: every candidate
 // (no outlier, or the outlier at each column) run as a full pass in its own processing order with
-// the permuted, un-refactorised U, then the row-wise argmin (algorithms.md A.3 steps 2-7).
+// the permuted, un-refactorised U, then the row-wise argmin (docs/algorithms.md A.3 steps 2-7).
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Norm Tweaking (algorithms.md C): the distribution loss on NT's unit vector (29/3), Adam's update
+// Norm Tweaking (docs/algorithms.md C): the distribution loss on NT's unit vector (29/3), Adam's update
 // against torch's formula, gradients reaching only the norm parameters (everything else
 // bit-identical), lr = 0 as the pure quantized baseline, both families, the hw backend in the
 // loop (values bit-exact, straight-through gradients) and rejected options.

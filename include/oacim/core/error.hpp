@@ -27,9 +27,11 @@ class InvalidArgument : public Error {
  public:
   InvalidArgument(const std::string& key, const std::string& reason);
   const std::string& key() const { return key_; }
+  const std::string& reason() const { return reason_; }  // the message without the key
 
  private:
   std::string key_;
+  std::string reason_;
 };
 
 // A configuration file (YAML) is invalid: names the file, the line (1-based, 0 when unknown), the

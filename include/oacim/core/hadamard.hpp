@@ -1,6 +1,6 @@
 #pragma once
 // Hadamard matrices and the fast orthogonal transform Q_n = H_n / sqrt(n) for the incoherence
-// processing of algorithms.md D.4, constructed rather than tabulated: n = K * 2^m with H_K from
+// processing of docs/algorithms.md D.4, constructed rather than tabulated: n = K * 2^m with H_K from
 // Paley's constructions (I: K = q + 1, q prime = 3 mod 4; II: K = 2 (q + 1), q prime = 1 mod 4)
 // or K = 1, times Sylvester's H_{2^m}. Covers the LLM sizes upstream hard-codes except through
 // other factors: 3072 = 12 * 256, 9216 = 36 * 256, 14336 = 28 * 512, and 11008 = 5504 * 2

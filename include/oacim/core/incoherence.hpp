@@ -1,5 +1,5 @@
 #pragma once
-// Random Hadamard incoherence of one Linear (algorithms.md D.4, QuIP), as a CIM chip runs it: the
+// Random Hadamard incoherence of one Linear (docs/algorithms.md D.4, QuIP), as a CIM chip runs it: the
 // macro stores the rotated weight W~ = Q_R D_out W D_in Q_C^T (quantized like any weight), an
 // input transform unit feeds it x~ = x D_in Q_C^T, and an output transform unit turns its result
 // back, y = y~ Q_R D_out, so y = x W^T exactly up to rounding (Q_n = H_n / sqrt(n) orthogonal,

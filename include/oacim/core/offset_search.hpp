@@ -1,6 +1,6 @@
 #pragma once
 // Per-input-column offsets that lower the number of `1` bits of the stored codes
-// (algorithms.md A.5, design.md §2). The codes of column c are stored as clamp(a + o_c); the chip
+// (docs/algorithms.md A.5, docs/design.md §2). The codes of column c are stored as clamp(a + o_c); the chip
 // subtracts o_c again through one shared dot product per block.
 //
 // Two selection rules:

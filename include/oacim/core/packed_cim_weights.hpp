@@ -1,6 +1,6 @@
 #pragma once
 // PackedCimWeights: what the chip stores for one Linear layer of R output rows x C input columns
-// (design.md §2). Codes of `bits` <= 4 bits live in 4-bit cells; one 16-bit word per (row, quad)
+// (docs/design.md §2). Codes of `bits` <= 4 bits live in 4-bit cells; one 16-bit word per (row, quad)
 // holds the four codes of columns 4m..4m+3, or the BF16 pattern of that row's outlier when the
 // quad holds one (its three other cells, the victims, give up their weights: they dequantize to 0).
 // Per (row, block): a scale, a zero (after optional second-level quantization) and at most one

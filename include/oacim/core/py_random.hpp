@@ -1,5 +1,5 @@
 #pragma once
-// CPython's `random` module, bit for bit (algorithms.md E.3): MT19937 seeded by init_by_array with
+// CPython's `random` module, bit for bit (docs/algorithms.md E.3): MT19937 seeded by init_by_array with
 // the 32-bit words of a non-negative integer seed, randint() by rejection sampling on the top bits,
 // random() from two draws. The GPTQ/SpQR/OA loaders draw calibration windows and C4 documents with
 // it, so matching it reproduces their sample identity.

@@ -1,5 +1,5 @@
 #pragma once
-// The uniform quantization grid shared by every quantizer (algorithms.md A.2, design.md §2).
+// The uniform quantization grid shared by every quantizer (docs/algorithms.md A.2, docs/design.md §2).
 // Codes have `bits` bits: signed two's complement [-2^(b-1), 2^(b-1)-1] ("sym": the min/max range
 // is mapped onto centred codes; it is not symmetric around 0 in value) or unsigned [0, 2^b-1].
 // Per (row, block) a scale and a zero; dequantized weight w = scale * (q - zero - offset).
@@ -36,7 +36,7 @@ struct GridParams {
 };
 
 // How a grid's range is taken from the values it must hold.
-//   MinMax         OA-CIM (algorithms.md A.2): [min, max] of the values, not forced to contain 0.
+//   MinMax         OA-CIM (docs/algorithms.md A.2): [min, max] of the values, not forced to contain 0.
 //   ZeroInclusive  GPTQ (B.1) asym: [min(min, 0), max(max, 0)].
 //   ZeroSymmetric  GPTQ (B.1) sym: [-a, a] with a = max(|min|, max) (a row without negative values
 //                  keeps [0, max], as upstream does), zero fixed at the mid code.

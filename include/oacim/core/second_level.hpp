@@ -1,6 +1,6 @@
 #pragma once
 // Second-level (SpQR-style) quantization of the per-(row, block) scales and zeros
-// (algorithms.md A.2). For every block column, `group_size` consecutive rows form a group (the
+// (docs/algorithms.md A.2). For every block column, `group_size` consecutive rows form a group (the
 // last group may be shorter); each group gets a `bits`-bit grid with its own fp16 scale and
 // zero. Scales use an asymmetric grid with an unrounded zero; zeros use the same or, with
 // `zero_sym`, a symmetric one. The values the chip uses are the dequantized ones.

@@ -1,5 +1,5 @@
 #pragma once
-// C4 as the GPTQ / SpQR / OA-CIM code uses it (algorithms.md E.2, B.4), from the allenai/c4 shard
+// C4 as the GPTQ / SpQR / OA-CIM code uses it (docs/algorithms.md E.2, B.4), from the allenai/c4 shard
 // files when they are present (JSON lines, gzip or plain; each line an object with "text"):
 //   c4      evaluation: random.seed(0); 256 windows, each from a document drawn by
 //           randint(0, n-1) until its tokens reach seqlen, then i = randint(0, L - seqlen - 1)

@@ -1,6 +1,6 @@
 #pragma once
 // Calibration windows exactly as GPTQ/OA-CIM draw them from a tokenized training text
-// (algorithms.md E.3): Python's random.seed(seed), then per sample
+// (docs/algorithms.md E.3): Python's random.seed(seed), then per sample
 // i = random.randint(0, L - seqlen - 1) and the window ids[i : i + seqlen]. Bit-compatible with
 // CPython through PyRandom. No torch.
 #include <cstdint>

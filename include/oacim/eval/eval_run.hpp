@@ -17,7 +17,7 @@ struct EvalOptions {
   std::string model_path;       // llama2.c .bin, a Hugging Face directory, or an `oacim quantize` output
   std::string tokenizer_path;   // "" = tokenizer.bin or tok<vocab>.bin beside the model
   std::string dataset;          // wikitext2 | ptb | ptb-new | a text file
-  std::string data_dir = "../shared/data/text";
+  std::string data_dir;  // empty: the bundled datasets (eval/dataset_files.hpp)
   int seqlen = 0;               // 0 = the model's maximum
   int max_windows = 0;          // 0 = all
   std::string backend = "float";  // float | fakequant | hw | systemc

@@ -1,5 +1,5 @@
 #pragma once
-// Perplexity, exactly as the GPTQ / SpQR / OA-CIM evaluation code computes it (algorithms.md E.1):
+// Perplexity, exactly as the GPTQ / SpQR / OA-CIM evaluation code computes it (docs/algorithms.md E.1):
 // the corpus is tokenized once, cut into floor(L / seqlen) non-overlapping windows (tail dropped,
 // no BOS re-inserted), each window runs with a fresh context at positions 0..seqlen-1, its loss is
 // the mean cross-entropy of its seqlen - 1 next-token predictions, and ppl = exp(mean of the

@@ -1,5 +1,5 @@
 #pragma once
-// The floating-point steps of one (row, block) result and its accumulation (design.md §3), in
+// The floating-point steps of one (row, block) result and its accumulation (docs/design.md §3), in
 // their fixed order; each step is an fp32 operation rounded to psum.format:
 //   D  = A - O'                      (integers; exact, then converted to the psum format)
 //   zs = zero * S'                   (zero held in zero.format)

@@ -1,5 +1,5 @@
 #pragma once
-// The hardware configuration of the CIM accelerator (design.md §3): what the datapath computes
+// The hardware configuration of the CIM accelerator (docs/design.md §3): what the datapath computes
 // (numerics) and how long it takes (timing, SystemC only). Every field is declared once, with
 // type, unit, default and doc, in the parameter table of hw_params.hpp; the YAML parser, the
 // validator, `oacim hw-config --markdown` and docs/configs.md all read that table.
@@ -49,7 +49,7 @@ struct HwConfig {
   int bitplanes() const { return mantissa_bits + 1; }
 };
 
-// The table's defaults (design.md §3): macro 64x64, bf16 inputs aligned per block to 8-bit
+// The table's defaults (docs/design.md §3): macro 64x64, bf16 inputs aligned per block to 8-bit
 // mantissas with truncation, 16-bit adder tree, 24-bit accumulator, fp32 partial sums.
 HwConfig default_hw_config();
 

@@ -1,5 +1,5 @@
 #pragma once
-// Input alignment (design.md §3): activations are rounded to input.format, split into sign,
+// Input alignment (docs/design.md §3): activations are rounded to input.format, split into sign,
 // significand and exponent, and every group of inputs is shifted to the group's largest exponent,
 // keeping input.mantissa_bits magnitude bits (truncated or rounded, nearest-even). The aligned
 // signed mantissa xt of an input has value xt * 2^exponent, exponent shared by the group.

@@ -1,5 +1,5 @@
 #pragma once
-// Floating-point formats the datapath holds values in (design.md §3): fp32, bf16 and fp16.
+// Floating-point formats the datapath holds values in (docs/design.md §3): fp32, bf16 and fp16.
 // Semantics of "an operation in format F": the operation is evaluated in fp32 (IEEE, no fused
 // multiply-add) and its result is rounded to F, nearest-even. Every backend (scalar reference,
 // fast model, SystemC) uses these inline helpers so they agree bit for bit.

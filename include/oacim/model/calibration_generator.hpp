@@ -1,5 +1,5 @@
 #pragma once
-// Self-generated calibration text (algorithms.md C.3, LLM-QAT / Norm Tweaking): the float model
+// Self-generated calibration text (docs/algorithms.md C.3, LLM-QAT / Norm Tweaking): the float model
 // writes its own calibration set. First tokens are drawn without repeats by a seeded Python-
 // compatible generator from the vocabulary minus special ids, tokens whose text is blank or not
 // UTF-8, and tokens starting with three identical characters, optionally restricted by a regex on

@@ -30,7 +30,7 @@ class Decoder {
   virtual at::Tensor head(const at::Tensor& x, Backend backend) const = 0;
 
   // The Linears of a block in execution order, and the groups a true-sequential quantizer
-  // processes one after another (algorithms.md 1.1: LLaMA [k v q] [o] [up gate] [down]; OPT and
+  // processes one after another (docs/algorithms.md 1.1: LLaMA [k v q] [o] [up gate] [down]; OPT and
   // GPT-2 one Linear per group).
   virtual std::vector<QuantLinear*> block_linears(int block) = 0;
   virtual std::vector<std::vector<QuantLinear*>> sequential_groups(int block) = 0;

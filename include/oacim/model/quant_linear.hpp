@@ -1,6 +1,6 @@
 #pragma once
 // QuantLinear: the one seam through which every Linear of every decoder runs, so quantizers and
-// hardware backends plug in without touching model code (design.md section 1). Backends:
+// hardware backends plug in without touching model code (docs/design.md §1). Backends:
 //   float      the checkpoint's fp32 weight
 //   fakequant  the dequantized PackedCimWeights, fp32 math (what quantization papers report)
 //   hw         the bit-accurate CIM datapath (hw::FastDatapath), counters accumulated per layer;

@@ -1,5 +1,5 @@
 #pragma once
-// DiscQuant (algorithms.md D; arXiv 2501.06417): each weight w lies between two neighbouring
+// DiscQuant (docs/algorithms.md D; arXiv 2501.06417): each weight w lies between two neighbouring
 // points of its grid, down <= w <= up; a parameter x in [0, 1] per weight interpolates between
 // them and is learned by distillation, KL(teacher || student) over all positions divided by the
 // layer-mean delta^2, plus the linear rounding term <1 - 2y, x> (y = the x that reproduces W),

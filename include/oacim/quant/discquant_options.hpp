@@ -1,5 +1,5 @@
 #pragma once
-// DiscQuant's settings (algorithms.md D.3 defaults), its learning-rate schedule and the logged
+// DiscQuant's settings (docs/algorithms.md D.3 defaults), its learning-rate schedule and the logged
 // steps: the torch-free part of discquant.hpp, for the CLI and quantize_run.hpp.
 #include <cstdint>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// The pieces GPTQ and OA share (algorithms.md 1.2-1.4): the Hessian accumulated from a Linear's
+// The pieces GPTQ and OA share (docs/algorithms.md 1.2-1.4): the Hessian accumulated from a Linear's
 // inputs, dead columns and damping, the upper Cholesky factor U of H^-1, and the lazy block loop
 // that quantizes column ranges one after another and pushes each range's scaled errors onto the
 // columns after it (W[:, e:] -= Err[:, b:e] U[b:e, e:]). fp32 on CPU, as upstream.

@@ -1,6 +1,6 @@
 #pragma once
 // What one Linear is quantized with: the method, the shared grid (block_grid.hpp) and the
-// method's knobs (algorithms.md sections A, B; design.md section 2). Validated at the boundary:
+// method's knobs (docs/algorithms.md sections A, B; docs/design.md §2). Validated at the boundary:
 // validate() throws InvalidArgument naming the option (CLI spelling) and the reason. No torch.
 #include <string>
 
@@ -17,7 +17,7 @@ inline bool uses_hessian(Method m) { return m == Method::Gptq || m == Method::Oa
 // Every method but RTN reads calibration windows.
 inline bool needs_calibration(Method m) { return m != Method::Rtn; }
 
-// Where the damping and the dead-column fix go (algorithms.md 1.3): GPTQ fixes dead columns and
+// Where the damping and the dead-column fix go (docs/algorithms.md 1.3): GPTQ fixes dead columns and
 // then adds percdamp * mean(diag H); OA/SpQR adds the damping first.
 enum class DampOrder { Gptq, Oa };
 

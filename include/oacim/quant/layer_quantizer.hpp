@@ -1,6 +1,6 @@
 #pragma once
 // Quantizes one Linear weight W [R, C] (fp32) with RTN, GPTQ or the OA-CIM outlier-aware GPTQ
-// (algorithms.md sections A, B) into PackedCimWeights (design.md section 2), with the per-layer
+// (docs/algorithms.md sections A, B) into PackedCimWeights (docs/design.md §2), with the per-layer
 // statistics a report needs. RTN is the OA procedure with H = I: no error feedback, the same
 // grid, outlier choice and offsets.
 #include <cstdint>

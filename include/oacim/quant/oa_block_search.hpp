@@ -1,5 +1,5 @@
 #pragma once
-// The OA-CIM "capacity" search inside one block (algorithms.md A.3 steps 2-7), torch-free.
+// The OA-CIM "capacity" search inside one block (docs/algorithms.md A.3 steps 2-7), torch-free.
 // For each row: candidate 0 quantizes the block's columns in natural order with GPTQ error
 // feedback; candidate c* + 1 keeps column c* as a BF16 outlier, zeroes the other three columns of
 // its aligned quad (victims) and processes c*, the victims, the columns before the quad, then the

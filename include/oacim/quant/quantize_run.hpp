@@ -1,6 +1,6 @@
 #pragma once
 // `oacim quantize` end to end behind a torch-free interface: load the model, draw calibration
-// windows, run the layer-wise sequential driver (algorithms.md 1.1) with the chosen quantizer,
+// windows, run the layer-wise sequential driver (docs/algorithms.md 1.1) with the chosen quantizer,
 // write the quantized model directory (quantized_model.hpp) and a JSON report of every layer.
 // Each finished block is checkpointed atomically in DIR/partial/block-NNNN.safetensors; a rerun
 // with the same model and options resumes after the last one (same bits as an unbroken run) and
@@ -21,7 +21,7 @@ struct QuantizeRunOptions {
   // A text file, a token sample file (`oacim calib`), a dataset name (wikitext2, ptb, ptb-new:
   // their evaluation splits, with a warning), or "self": generated now as `oacim calib` does.
   std::string calib = "self";
-  std::string data_dir = "../shared/data/text";
+  std::string data_dir;  // empty: the bundled datasets (eval/dataset_files.hpp)
   int nsamples = 128;
   int seqlen = 0;               // 0 = the model's maximum
   std::uint64_t seed = 0;
@@ -31,7 +31,7 @@ struct QuantizeRunOptions {
   bool progress = true;
   int max_blocks = 0;           // quantize at most this many more blocks, checkpoint and stop (0 = all)
   DiscQuantOptions discquant;   // --method discquant
-  // Random Hadamard incoherence (algorithms.md D.4, core/incoherence.hpp): "none" | "hadamard".
+  // Random Hadamard incoherence (docs/algorithms.md D.4, core/incoherence.hpp): "none" | "hadamard".
   // Every block Linear is quantized (and stored) rotated; the transforms run around the macro.
   std::string incoherence = "none";
   std::uint64_t incoherence_seed = 0;

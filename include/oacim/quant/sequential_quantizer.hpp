@@ -1,5 +1,5 @@
 #pragma once
-// The layer-wise sequential driver (algorithms.md 1.1): the calibration windows enter block 0;
+// The layer-wise sequential driver (docs/algorithms.md 1.1): the calibration windows enter block 0;
 // for each block, its Linears (or, true-sequentially, each group of them) see the inputs the
 // partly quantized block produces, accumulate Hessians through input observers, and are
 // quantized; the fully quantized block's outputs feed the next block. Only one block's

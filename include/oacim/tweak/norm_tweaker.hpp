@@ -1,5 +1,5 @@
 #pragma once
-// Norm Tweaking (algorithms.md C.1, C.2) on a quantized Decoder: block by block, the float block
+// Norm Tweaking (docs/algorithms.md C.1, C.2) on a quantized Decoder: block by block, the float block
 // applied to the quantized model's input of that block is the target; only the block's norm
 // parameters (Decoder::block_norm_params) are trained with the channel-wise distribution loss,
 // Adam fresh per block at lr0 * (1 + scale * l / L), one step per calibration sample, `iters`

@@ -30,7 +30,7 @@ struct TweakRunOptions {
   std::string backend = "fakequant";  // fakequant | hw
   hw::HwConfig hw = hw::default_hw_config();
   std::string select_on;       // "" = held-out calibration; a dataset (wikitext2, ptb, file): upstream practice
-  std::string data_dir = "../shared/data/text";
+  std::string data_dir;  // empty: the bundled datasets (eval/dataset_files.hpp)
   int select_seqlen = 0;       // windows for select_on (0 = the model's maximum)
   std::string out_dir;
   bool progress = true;

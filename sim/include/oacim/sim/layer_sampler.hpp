@@ -1,5 +1,5 @@
 #pragma once
-// The `systemc` backend's checker (design.md section 1: "the SystemC modules, on sampled
+// The `systemc` backend's checker (docs/design.md §1: "the SystemC modules, on sampled
 // layers/tokens, checked bit-exact against hw"). While a model runs on the hw datapath, each
 // sampled Linear hands this sampler the first `tokens` input rows it sees (fp32, [tokens, cols])
 // with its packed weights; run() then co-simulates all of them in one SystemC elaboration
