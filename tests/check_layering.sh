@@ -15,7 +15,7 @@ bad=$(grep -rnE '#include *[<"](torch/|ATen/|c10/|systemc|tlm|oacim/(runtime|cli
 if [ -n "$bad" ]; then echo "report includes torch, SystemC or a layer it does not build on:"; echo "$bad"; fail=1; fi
 # The sweep runner only checks options (torch-free headers of quant and eval) and starts processes.
 bad=$(grep -rnE '#include *[<"](torch/|ATen/|c10/|systemc|tlm|oacim/(runtime|cli|sim|model|tweak)/)' \
-  "$root/include/oacim/sweep" "$root/src/sweep" || true)
+  "$root/include/oacim/sweep" "$root/src/sweep" | grep -vE 'oacim/(model|tweak)/[a-z_]+_options\.hpp' || true)
 if [ -n "$bad" ]; then echo "sweep includes torch, SystemC or a layer it does not build on:"; echo "$bad"; fail=1; fi
 bad=$(grep -rnE '#include *[<"](torch/|ATen/|c10/)' "$root/include/oacim/runtime" "$root/include/oacim/cli" "$root/src/cli" || true)
 if [ -n "$bad" ]; then echo "a header or CLI file includes torch:"; echo "$bad"; fail=1; fi

@@ -8,8 +8,9 @@
 
 #include "oacim/cli/command.hpp"
 #include "oacim/cli/json_output.hpp"
-#include "oacim/cli/list_option.hpp"
+#include "oacim/cli/table_options.hpp"
 #include "oacim/core/error.hpp"
+#include "oacim/eval/eval_options.hpp"
 #include "oacim/eval/eval_run.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/runtime/torch_runtime.hpp"
@@ -20,40 +21,23 @@ namespace oacim::cli {
 
 int cmd_eval(const std::vector<std::string>& args) {
   eval::EvalOptions o;
-  o.quant.outliers = false;
-  o.quant.offsets = false;
-  std::string hw_path, json_path, systemc_layers;
+  std::string json_path;
   int threads = 0;
   po::options_description opts("eval options");
-  opts.add_options()
-      ("model", po::value(&o.model_path)->required(), "llama2.c checkpoint (.bin), Hugging Face directory, or an `oacim quantize` output directory")
-      ("tokenizer", po::value(&o.tokenizer_path), "SentencePiece tokenizer.model or llama2.c tokenizer.bin (default: the model's own)")
-      ("dataset", po::value(&o.dataset)->required(), "wikitext2 | ptb | ptb-new | c4 | c4-new (files in --data-dir) | a text file")
-      ("data-dir", po::value(&o.data_dir), "folder of the named datasets (default: the bundled tests/data/text)")
-      ("seqlen", po::value(&o.seqlen)->default_value(0), "window length in tokens (0: the model's maximum)")
-      ("max-windows", po::value(&o.max_windows)->default_value(0), "evaluate only the first N windows (0: all)")
-      ("backend", po::value(&o.backend)->default_value(o.backend),
-       "float | fakequant | hw | systemc (hw values; sampled layers co-simulated and checked bit for bit)")
-      ("hw", po::value(&hw_path), "hardware config for --backend hw or systemc (default: built-in defaults)")
-      ("systemc-layers", po::value(&systemc_layers), "systemc: comma-separated Linears to co-simulate (default: block 0's)")
-      ("systemc-tokens", po::value(&o.systemc_tokens)->default_value(o.systemc_tokens), "systemc: input rows per sampled layer")
-      ("wbits", po::value(&o.quant.grid.bits)->default_value(4), "code bits of the RTN weights (2..4; ignored by --backend float and by quantized models)")
-      ("block-size", po::value(&o.quant.grid.block_size)->default_value(32), "columns per scale/zero and outlier")
-      ("outliers", po::bool_switch(&o.quant.outliers), "keep one BF16 outlier per row and block")
-      ("offsets", po::bool_switch(&o.quant.offsets), "per-column offsets that minimise stored ones")
-      ("threads", po::value(&threads)->default_value(0), "CPU threads (0: all)")
-      ("json", po::value(&json_path), "write the result to this JSON file");
+  add_table_options(opts, eval::eval_options());
+  add_run_options(opts, threads, json_path, "write the result to this JSON file");
   po::variables_map vm;
   const int parsed = parse_command_line("eval", "--model M.bin --dataset NAME_OR_FILE [--backend B] [--json OUT]", opts,
                                         po::options_description(), {}, args, vm);
   if (parsed >= 0) return parsed;
+  apply_table_options(vm, eval::eval_options(), o);
   const bool chip = o.backend == "hw" || o.backend == "systemc";
-  if (!hw_path.empty() && !chip) throw InvalidArgument("--hw", "only with --backend hw or systemc");
-  if ((!systemc_layers.empty() || !vm["systemc-tokens"].defaulted()) && o.backend != "systemc") {
+  if (!o.hw_file.empty() && !chip) throw InvalidArgument("--hw", "only with --backend hw or systemc");
+  if ((option_given(vm, eval::eval_options(), "systemc_layers") || option_given(vm, eval::eval_options(), "systemc_tokens")) &&
+      o.backend != "systemc") {
     throw InvalidArgument("--systemc-layers", "only with --backend systemc");
   }
-  if (!systemc_layers.empty()) o.systemc_layers = split_list(systemc_layers, "--systemc-layers");
-  if (!hw_path.empty()) o.hw = hw::load_hw_config(hw_path);
+  if (!o.hw_file.empty()) o.hw = hw::load_hw_config(o.hw_file);
   configure_torch(threads);
 
   const eval::EvalResult r = eval::run_eval(o);

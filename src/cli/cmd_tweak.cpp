@@ -8,10 +8,11 @@
 
 #include "oacim/cli/command.hpp"
 #include "oacim/cli/json_output.hpp"
-#include "oacim/cli/list_option.hpp"
+#include "oacim/cli/table_options.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/runtime/torch_runtime.hpp"
+#include "oacim/tweak/tweak_options.hpp"
 #include "oacim/tweak/tweak_run.hpp"
 #include "oacim/version.hpp"
 
@@ -21,39 +22,18 @@ namespace oacim::cli {
 
 int cmd_tweak(const std::vector<std::string>& args) {
   tweak::TweakRunOptions o;
-  std::string hw_path, json_path, grid_lr, grid_scale;
-  double lr = 1e-5, scale = 5.0;
+  std::string json_path;
   int threads = 0;
   po::options_description opts("tweak options");
-  opts.add_options()
-      ("model", po::value(&o.model_path), "the float model (checked against the quantized directory's source)")
-      ("quantized", po::value(&o.quantized_dir)->required(), "quantized model directory (`oacim quantize --out`)")
-      ("calib", po::value(&o.calib)->required(), "token sample file (`oacim calib`)")
-      ("nsamples", po::value(&o.nsamples)->default_value(0), "samples used (0: all in the file)")
-      ("seqlen", po::value(&o.seqlen)->default_value(0), "cut samples to this many tokens (0: as stored)")
-      ("heldout", po::value(&o.heldout)->default_value(-1), "samples held out to choose a grid point (-1: n/8 with a grid)")
-      ("lr", po::value(&lr)->default_value(lr), "lr0 of the first block")
-      ("scale", po::value(&scale)->default_value(scale), "lr ramp: block l uses lr0 * (1 + scale * l / L)")
-      ("grid-lr", po::value(&grid_lr), "comma-separated lr0 values to search (replaces --lr)")
-      ("grid-scale", po::value(&grid_scale), "comma-separated scales to search (replaces --scale)")
-      ("iters", po::value(&o.iters)->default_value(1), "passes over the calibration samples per block")
-      ("faithful", po::bool_switch(&o.faithful), "next block's input recorded before each step (NT) instead of after tweaking")
-      ("backend", po::value(&o.backend)->default_value(o.backend), "quantized backend in the loop: fakequant | hw")
-      ("hw", po::value(&hw_path), "hardware config for --backend hw (default: built-in defaults)")
-      ("select-on", po::value(&o.select_on), "choose the grid point on this dataset's perplexity (upstream practice; warns)")
-      ("data-dir", po::value(&o.data_dir), "folder of the named datasets (default: the bundled tests/data/text)")
-      ("select-seqlen", po::value(&o.select_seqlen)->default_value(0), "window length for --select-on (0: the model's maximum)")
-      ("out", po::value(&o.out_dir)->required(), "output quantized model directory with tweaked norms")
-      ("threads", po::value(&threads)->default_value(0), "CPU threads (0: all)")
-      ("json", po::value(&json_path), "write every grid point and per-block losses to this JSON file");
+  add_table_options(opts, tweak::tweak_options());
+  add_run_options(opts, threads, json_path, "write every grid point and per-block losses to this JSON file");
   po::variables_map vm;
   const int parsed = parse_command_line("tweak", "--quantized DIR --calib FILE [--lr 1e-5 --scale 5] --out DIR", opts,
                                         po::options_description(), {}, args, vm);
   if (parsed >= 0) return parsed;
-  o.lrs = grid_lr.empty() ? std::vector<double>{lr} : parse_number_list(grid_lr, "--grid-lr");
-  o.scales = grid_scale.empty() ? std::vector<double>{scale} : parse_number_list(grid_scale, "--grid-scale");
-  if (!hw_path.empty() && o.backend != "hw") throw InvalidArgument("--hw", "only with --backend hw");
-  if (!hw_path.empty()) o.hw = hw::load_hw_config(hw_path);
+  apply_table_options(vm, tweak::tweak_options(), o);
+  if (!o.hw_file.empty() && o.backend != "hw") throw InvalidArgument("--hw", "only with --backend hw");
+  if (!o.hw_file.empty()) o.hw = hw::load_hw_config(o.hw_file);
   configure_torch(threads);
 
   const tweak::TweakRunResult r = tweak::run_tweak(o);

@@ -29,6 +29,8 @@ const std::vector<Command>& commands() {
        cmd_tweak},
       {"eval", "perplexity of a model on a dataset with the float, fakequant or bit-accurate hw backend", cmd_eval},
       {"cosim", "run the SystemC accelerator on a layer; check it bit for bit against the hw model", cmd_cosim},
+      {"options", "the table of a command's options (calib, quantize, tweak, eval) as docs/configs.md shows it",
+       cmd_options},
       {"env", "show the libtorch build, thread count, loaded BLAS and its measured fp32 GFLOP/s", cmd_env},
   };
   return kCommands;

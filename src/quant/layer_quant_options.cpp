@@ -7,23 +7,15 @@
 
 namespace oacim::quant {
 
-std::string to_string(Method m) {
-  switch (m) {
-    case Method::Rtn: return "rtn";
-    case Method::Gptq: return "gptq";
-    case Method::Oa: return "oa";
-    case Method::DiscQuant: return "discquant";
-  }
-  return "?";
+const EnumNames<Method>& method_names() {
+  static const EnumNames<Method> kNames = {
+      {Method::Rtn, "rtn"}, {Method::Gptq, "gptq"}, {Method::Oa, "oa"}, {Method::DiscQuant, "discquant"}};
+  return kNames;
 }
 
-Method method_from_string(const std::string& text, const std::string& key) {
-  if (text == "rtn") return Method::Rtn;
-  if (text == "gptq") return Method::Gptq;
-  if (text == "oa") return Method::Oa;
-  if (text == "discquant") return Method::DiscQuant;
-  throw InvalidArgument(key, fmt::format("'{}' is not a method (expected rtn|gptq|oa|discquant)", text));
-}
+std::string to_string(Method m) { return enum_name(method_names(), m); }
+
+Method method_from_string(const std::string& text, const std::string& key) { return enum_value(method_names(), text, key); }
 
 LayerQuantOptions::LayerQuantOptions() {
   grid.grid.bits = 4;

@@ -19,6 +19,7 @@
 #include "oacim/model/calibration_generator.hpp"
 #include "oacim/model/model_loader.hpp"
 #include "oacim/model/quantized_model.hpp"
+#include "oacim/quant/quantize_options.hpp"
 #include "oacim/quant/sequential_quantizer.hpp"
 #include "oacim/quant/discquant.hpp"
 
@@ -26,46 +27,7 @@ namespace fs = std::filesystem;
 
 namespace oacim::quant {
 
-std::string options_json(const QuantizeRunOptions& o) {
-  const LayerQuantOptions& l = o.layer;
-  nlohmann::json j = {
-      {"method", to_string(l.method)},
-      {"wbits", l.grid.grid.bits},
-      {"codes", to_string(l.grid.grid.kind)},
-      {"block_size", l.grid.grid.block_size},
-      {"range", to_string(l.grid.range.rule)},
-      {"mse", l.grid.range.mse},
-      {"per_row_stats", l.grid.per_row},
-      {"qq_scale_bits", l.grid.qq.scale_bits},
-      {"qq_zero_bits", l.grid.qq.zero_bits},
-      {"qq_zero_sym", l.grid.qq.zero_sym},
-      {"qq_group_size", l.grid.qq.group_size},
-      {"outliers", l.outliers},
-      {"offsets", l.offsets},
-      {"offset_sign", to_string(l.offset_search.sign)},
-      {"max_offset", l.offset_search.max_abs_offset},
-      {"percdamp", l.percdamp},
-      {"act_order", l.act_order},
-      {"static_groups", l.static_groups},
-      {"gptq_block", l.gptq_block},
-      {"true_sequential", o.true_sequential},
-      {"calib", o.calib},
-      {"nsamples", o.nsamples},
-      {"seqlen", o.seqlen},
-      {"seed", o.seed},
-      {"incoherence", o.incoherence},
-  };
-  if (o.incoherence != "none") j["incoherence_seed"] = o.incoherence_seed;
-  if (l.method == Method::DiscQuant) {
-    const DiscQuantOptions& d = o.discquant;
-    j["discquant"] = {{"steps", d.steps},       {"warmup", d.warmup},
-                      {"lr", d.lr},             {"clamp", d.clamp},
-                      {"rho", d.rho},           {"weight_decay", d.weight_decay},
-                      {"windows_per_step", d.windows_per_step}, {"init", d.init},
-                      {"seed", d.seed},         {"blocks_at_once", d.blocks_at_once}};
-  }
-  return j.dump();
-}
+std::string options_json(const QuantizeRunOptions& o) { return quantize_options_json(o).dump(); }
 
 namespace {
 

@@ -8,15 +8,16 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include "oacim/core/closest_name.hpp"
+#include "oacim/core/option_table.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/core/text_file.hpp"
 #include "oacim/core/token_file.hpp"
+#include "oacim/core/yaml_keys.hpp"
 #include "oacim/eval/c4.hpp"
 #include "oacim/eval/dataset_files.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/hw/hw_params.hpp"
-#include "oacim/quant/layer_quant_options.hpp"
+#include "oacim/quant/quantize_options.hpp"
 #include "oacim/sweep/experiment_schema.hpp"
 
 namespace oacim::sweep {
@@ -25,18 +26,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int line_of(const YAML::Node& n) { return n.Mark().line >= 0 ? n.Mark().line + 1 : 0; }
-
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
 // YAML's spellings of booleans and of "no value" brought to the table's.
-std::string normalise(const ExperimentKey* k, const YAML::Node& v) {
-  if (v.IsNull()) return k && k->kind == KeyKind::OptNumber ? "off" : "";
+std::string normalise(const OptionSpec* k, const YAML::Node& v) {
+  if (v.IsNull()) return k && k->kind == OptionKind::OptNumber ? "off" : "";
   std::string s = v.as<std::string>();
-  if (k && k->kind == KeyKind::Bool) {
+  if (k && k->kind == OptionKind::Bool) {
     const std::string l = lower(s);
     if (l == "true" || l == "yes" || l == "on") return "true";
     if (l == "false" || l == "no" || l == "off") return "false";
@@ -44,27 +43,19 @@ std::string normalise(const ExperimentKey* k, const YAML::Node& v) {
   return s;
 }
 
-std::string unknown_key_reason(const std::string& key) {
+const std::string kKeyHint = "see docs/configs.md or 'oacim run --schema'";
+
+// The leaf keys of an experiment file: the table's keys and every hardware knob under hardware.set.
+std::vector<std::string> walk_keys() {
   std::vector<std::string> keys;
   for (const auto& k : experiment_keys()) keys.push_back(k.key);
-  const std::string best = closest_name(key, keys);
-  std::string reason = "unknown key";
-  if (!best.empty()) reason += fmt::format(" (did you mean '{}'?)", best);
-  return reason + "; see docs/configs.md or 'oacim run --schema'";
-}
-
-bool is_group(const std::string& prefix) {
-  if (prefix == "hardware.set" || prefix == "sweep") return true;
-  for (const auto& k : experiment_keys()) {
-    if (k.key.rfind(prefix + ".", 0) == 0) return true;
-  }
-  return false;
+  for (const auto& p : hw::hw_params()) keys.push_back(kHwSetPrefix + p.key);
+  return keys;
 }
 
 struct Parser {
   Experiment& ex;
   const std::string& file;
-  std::set<std::string> seen;
   std::vector<std::string> axis_order;  // scalar keys with lists, in file order
   std::vector<std::pair<std::vector<std::string>, int>> zips;
 
@@ -72,11 +63,11 @@ struct Parser {
     Experiment::Entry e;
     e.line = line;
     auto check = [&](const YAML::Node& item) {
-      if (!item.IsScalar() && !item.IsNull()) throw ConfigError(file, line_of(item), key, "a list item must be a value");
+      if (!item.IsScalar() && !item.IsNull()) throw ConfigError(file, yaml_line(item), key, "a list item must be a value");
       const std::string s = normalise(k, item);
       const std::string why =
           k ? check_key_value(*k, s) : hw::check_param_value(*hw::find_hw_param(key.substr(kHwSetPrefix.size())), s);
-      if (!why.empty()) throw ConfigError(file, line_of(item), key, why);
+      if (!why.empty()) throw ConfigError(file, yaml_line(item), key, why);
       e.values.push_back(s);
     };
     if (v.IsSequence()) {
@@ -92,12 +83,12 @@ struct Parser {
   void list(const std::string& key, const ExperimentKey& k, const YAML::Node& v, int line) {
     std::vector<std::string> values;
     auto take = [&](const YAML::Node& item) {
-      if (!item.IsScalar()) throw ConfigError(file, line_of(item), key, "items must be strings");
+      if (!item.IsScalar()) throw ConfigError(file, yaml_line(item), key, "items must be strings");
       const std::string s = item.as<std::string>();
       const std::string why = check_key_value(k, s);
-      if (!why.empty()) throw ConfigError(file, line_of(item), key, why);
+      if (!why.empty()) throw ConfigError(file, yaml_line(item), key, why);
       if (std::find(values.begin(), values.end(), s) != values.end()) {
-        throw ConfigError(file, line_of(item), key, fmt::format("'{}' is listed twice", s));
+        throw ConfigError(file, yaml_line(item), key, fmt::format("'{}' is listed twice", s));
       }
       values.push_back(s);
     };
@@ -113,63 +104,50 @@ struct Parser {
   void sweep_section(const YAML::Node& node) {
     for (const auto& kv : node) {
       const std::string k = kv.first.as<std::string>();
-      const int line = line_of(kv.first);
+      const int line = yaml_line(kv.first);
       if (k != "zip") throw ConfigError(file, line, "sweep." + k, "unknown key (the sweep section takes only 'zip')");
       if (!kv.second.IsSequence()) throw ConfigError(file, line, "sweep.zip", "must be a list of key lists");
       for (const auto& group : kv.second) {
         if (!group.IsSequence() || group.size() < 2) {
-          throw ConfigError(file, line_of(group), "sweep.zip", "each group must list at least two keys");
+          throw ConfigError(file, yaml_line(group), "sweep.zip", "each group must list at least two keys");
         }
         std::vector<std::string> keys;
         for (const auto& g : group) {
-          if (!g.IsScalar()) throw ConfigError(file, line_of(g), "sweep.zip", "keys must be strings");
+          if (!g.IsScalar()) throw ConfigError(file, yaml_line(g), "sweep.zip", "keys must be strings");
           keys.push_back(g.as<std::string>());
         }
-        zips.emplace_back(keys, line_of(group));
+        zips.emplace_back(keys, yaml_line(group));
       }
     }
   }
 
-  void walk(const YAML::Node& node, const std::string& prefix) {
-    for (const auto& kv : node) {
-      if (!kv.first.IsScalar()) throw ConfigError(file, line_of(kv.first), prefix, "keys must be strings");
-      const std::string name = kv.first.as<std::string>();
-      const std::string key = prefix.empty() ? name : prefix + "." + name;
-      const YAML::Node& v = kv.second;
-      const int line = line_of(kv.first);
-      if (!seen.insert(key).second) throw ConfigError(file, line, key, "given twice");
+  void walk(const YAML::Node& root) {
+    YamlKeyWalk w;
+    w.file = file;
+    w.keys = walk_keys();
+    w.hint = kKeyHint;
+    w.special = [&](const std::string& key, const YAML::Node& v, int line) {
       if (key == "sweep") {
         if (!v.IsMap()) throw ConfigError(file, line, key, "must be a mapping (zip: [[key, key], ...])");
         sweep_section(v);
-        continue;
+        return true;
       }
-      if (prefix.rfind("hardware.set", 0) == 0) {
-        const std::string knob = key.substr(kHwSetPrefix.size());
-        if (v.IsMap()) {
-          walk(v, key);
-          continue;
-        }
-        if (!hw::find_hw_param(knob)) {
-          throw ConfigError(file, line, key,
-                            fmt::format("'{}' is not a hardware knob; see 'oacim hw-config --markdown'", knob));
-        }
-        scalar(key, nullptr, v, line);
-        continue;
+      if (key.rfind(kHwSetPrefix, 0) == 0 && !v.IsMap() && !hw::find_hw_param(key.substr(kHwSetPrefix.size()))) {
+        throw ConfigError(file, line, key,
+                          fmt::format("'{}' is not a hardware knob; see 'oacim hw-config --markdown'",
+                                      key.substr(kHwSetPrefix.size())));
       }
+      return false;
+    };
+    w.value = [&](const std::string& key, const YAML::Node& v, int line) {
       const ExperimentKey* k = find_experiment_key(key);
-      if (v.IsMap()) {
-        if (k) throw ConfigError(file, line, key, "takes a value, not a mapping");
-        if (!is_group(key)) throw ConfigError(file, line, key, unknown_key_reason(key));
-        walk(v, key);
-        continue;
-      }
-      if (!k) throw ConfigError(file, line, key, is_group(key) ? "is a section: give it a mapping" : unknown_key_reason(key));
-      if (k->is_list()) {
+      if (k && k->is_list()) {
         list(key, *k, v, line);
       } else {
         scalar(key, k, v, line);
       }
-    }
+    };
+    walk_yaml_keys(root, w);
   }
 
   void finish() {
@@ -177,18 +155,17 @@ struct Parser {
       if (k.is_list()) {
         if (ex.lists.count(k.key)) continue;
         if (k.required) throw ConfigError(file, 0, k.key, "is required");
-        const YAML::Node def = YAML::Load(k.default_text);
-        std::vector<std::string> values;
-        for (const auto& item : def) values.push_back(item.as<std::string>());
-        ex.lists[k.key] = values;
+        ex.lists[k.key] = split_option_list(k.default_text);
         continue;
       }
       if (ex.scalars.count(k.key)) continue;
       if (k.required) throw ConfigError(file, 0, k.key, "is required");
       ex.scalars[k.key] = Experiment::Entry{{k.default_text}, 0};
     }
-    for (const char* key : {"name", "description", "model", "tokenizer", "data_dir", "threads"}) {
-      if (ex.scalars[key].values.size() > 1) throw ConfigError(file, ex.scalars[key].line, key, "cannot be swept");
+    for (const auto& k : experiment_keys()) {
+      if (k.fixed && !k.is_list() && ex.scalars[k.key].values.size() > 1) {
+        throw ConfigError(file, ex.scalars[k.key].line, k.key, "cannot be swept");
+      }
     }
     // Axes: zip groups take the place of their first key; every other swept key is its own axis.
     std::set<std::string> zipped;
@@ -238,6 +215,39 @@ int key_line(const Experiment& ex, const std::string& key) {
   return it == ex.scalars.end() ? 0 : it->second.line;
 }
 
+// The experiment key of an option the quantizer's error names (by library name or CLI spelling).
+std::string key_of_quantize_option(const std::string& error_key) {
+  const std::string name = error_key.rfind("--", 0) == 0 ? error_key.substr(2) : error_key;
+  for (const auto& o : quant::quantize_options()) {
+    if ((o.name == name || o.cli == name) && !o.key.empty()) return o.key;
+  }
+  return "quantization.method";
+}
+
+// Builds the point's QuantizeRunOptions from its keys through the quantize option table and runs
+// the quantizer's own validation; `fail(key, reason)` on the first error.
+void check_quantize_options(const Experiment& ex, const SweepPoint& p,
+                            const std::function<void(const std::string&, const std::string&)>& fail) {
+  quant::QuantizeRunOptions q;
+  try {
+    for (const auto& o : quant::quantize_options()) {
+      if (o.key.empty()) continue;
+      const auto it = p.settings.find(o.key);
+      if (it != p.settings.end()) {
+        o.set(q, it->second);
+      } else if (const auto l = ex.lists.find(o.key); l != ex.lists.end()) {
+        o.set(q, join_option_list(l->second));
+      }
+    }
+    quant::resolve(q);
+    q.layer.validate();
+    q.layer.check_packable();
+    if (q.layer.method == quant::Method::DiscQuant) q.discquant.validate();
+  } catch (const InvalidArgument& e) {
+    fail(key_of_quantize_option(e.key()), e.reason());
+  }
+}
+
 }  // namespace
 
 const std::string& Experiment::value(const std::string& key) const {
@@ -280,22 +290,13 @@ std::string SweepPoint::label() const {
 }
 
 Experiment parse_experiment(const std::string& yaml_text, const std::string& source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(source, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "malformed YAML: " + e.msg);
-  }
+  const YAML::Node root = load_yaml(yaml_text, source);
   if (!root.IsMap()) throw ConfigError(source, 0, "", "an experiment file is a YAML mapping of keys");
   Experiment ex;
   ex.file = source;
   ex.yaml_text = yaml_text;
-  Parser parser{ex, source, {}, {}, {}};
-  try {
-    parser.walk(root, "");
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(source, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "malformed YAML: " + e.msg);
-  }
+  Parser parser{ex, source, {}, {}};
+  parser.walk(root);
   parser.finish();
   return ex;
 }
@@ -405,36 +406,10 @@ void validate(const Experiment& ex, const std::vector<SweepPoint>& points) {
                                               "(`oacim calib`), not '{}'", where, calib));
       }
     }
-    // The quantizer's own checks, with its CLI option names turned into this file's keys.
-    quant::LayerQuantOptions q;
-    try {
-      q.method = quant::method_from_string(p.str("quantization.method"), "--method");
-      q.grid.grid.bits = static_cast<int>(p.integer("quantization.wbits"));
-      q.grid.grid.block_size = static_cast<int>(p.integer("quantization.block_size"));
-      q.grid.grid.kind = code_kind_from_string(p.str("quantization.codes"), "--codes");
-      q.grid.range.rule = range_rule_from_string(p.str("quantization.range"), "--range");
-      q.grid.qq.scale_bits = static_cast<int>(p.integer("quantization.qq_scale_bits"));
-      q.grid.qq.zero_bits = static_cast<int>(p.integer("quantization.qq_zero_bits"));
-      q.outliers = p.flag("quantization.outliers");
-      q.offsets = p.flag("quantization.offsets");
-      q.offset_search.sign = offset_sign_from_string(p.str("quantization.offset_sign"), "--offset-sign");
-      q.offset_search.max_abs_offset = default_max_abs_offset(q.offset_search.sign, q.outliers);
-      q.percdamp = static_cast<float>(p.number("quantization.percdamp"));
-      q.act_order = p.flag("quantization.act_order");
-      q.validate();
-      q.check_packable();
-    } catch (const InvalidArgument& e) {
-      std::string key = e.key();
-      if (key.rfind("--", 0) == 0) key = key.substr(2);
-      std::replace(key.begin(), key.end(), '-', '_');
-      key = "quantization." + key;
-      if (!find_experiment_key(key)) key = "quantization.method";
-      fail(key, fmt::format("{}: {}", where, e.what()));
-    }
-    if (p.str("quantization.method") == "discquant" && p.integer("discquant.warmup") >= p.integer("discquant.steps")) {
-      fail("discquant.warmup", fmt::format("{}: {} warm-up steps leave none of the {} steps to train", where,
-                                           p.str("discquant.warmup"), p.str("discquant.steps")));
-    }
+    // The quantizer's own checks, its errors named by this file's keys.
+    check_quantize_options(ex, p, [&](const std::string& key, const std::string& reason) {
+      fail(key, fmt::format("{}: {}", where, reason));
+    });
     if (p.flag("normtweak.enabled") && p.str("normtweak.backend") == "hw") point_hw_config(ex, p);
     if (has("hw") || has("systemc")) point_hw_config(ex, p);
   }

@@ -7,7 +7,10 @@
 
 #include "oacim/core/fnv1a.hpp"
 #include "oacim/hw/hw_config_io.hpp"
-#include "oacim/quant/layer_quant_options.hpp"
+#include "oacim/eval/eval_options.hpp"
+#include "oacim/model/calibration_options.hpp"
+#include "oacim/quant/quantize_options.hpp"
+#include "oacim/tweak/tweak_options.hpp"
 
 namespace oacim::sweep {
 
@@ -30,6 +33,57 @@ std::string file_identity(const std::string& path) {
     return fmt::format("{}#{}", path, total);
   }
   return path;
+}
+
+// The options of a task's command line from its command's option table: an option with an
+// experiment key takes the point's value (a list key its items joined by commas), `set` gives the
+// values the plan computes (the model a task reads, the files other tasks wrote), by option name.
+// An option is passed when it has a value, applies (its `when`), and is not an empty text or an
+// unset switch.
+template <class T>
+std::vector<std::string> task_options(const std::vector<Option<T>>& table, const Experiment& ex, const SweepPoint& p,
+                                      const std::map<std::string, std::string>& set) {
+  auto value_of = [&](const OptionSpec& o, std::string& v) {
+    if (const auto it = set.find(o.name); it != set.end()) {
+      v = it->second;
+      return true;
+    }
+    if (o.key.empty()) return false;
+    if (const auto it = p.settings.find(o.key); it != p.settings.end()) {
+      v = it->second;
+      return true;
+    }
+    if (const auto it = ex.lists.find(o.key); it != ex.lists.end()) {
+      v = join_option_list(it->second);
+      return true;
+    }
+    return false;
+  };
+  const OptionLookup lookup = [&](const std::string& name) {
+    const Option<T>* o = find_option(table, name);
+    std::string v;
+    if (!o) return v;
+    return value_of(*o, v) ? v : o->default_text;
+  };
+  std::vector<std::string> args;
+  for (const auto& o : table) {
+    std::string v;
+    if (o.cli.empty() || !value_of(o, v) || !o.applies(lookup)) continue;
+    if (o.kind == OptionKind::Bool) {
+      if (v == "true") args.push_back("--" + o.cli);
+    } else if (!v.empty()) {
+      args.insert(args.end(), {"--" + o.cli, v});
+    }
+  }
+  return args;
+}
+
+template <class T>
+std::vector<std::string> command(const std::string& name, const std::vector<Option<T>>& table, const Experiment& ex,
+                                 const SweepPoint& p, const std::map<std::string, std::string>& set) {
+  std::vector<std::string> a = {name};
+  for (auto& s : task_options(table, ex, p, set)) a.push_back(std::move(s));
+  return a;
 }
 
 struct Builder {
@@ -59,15 +113,6 @@ struct Builder {
     return plan.tasks.size() - 1;
   }
 
-  std::vector<std::string> model_args(const std::string& option, const std::string& model) const {
-    std::vector<std::string> a = {option, model};
-    if (!ex.value("tokenizer").empty()) {
-      a.push_back("--tokenizer");
-      a.push_back(ex.value("tokenizer"));
-    }
-    return a;
-  }
-
   std::string hw_file(const SweepPoint& p, std::string& name) {
     const hw::HwConfig cfg = point_hw_config(ex, p);
     const std::string yaml = hw::to_yaml(cfg);
@@ -91,7 +136,6 @@ struct Builder {
     const bool quantized = has("fakequant") || has("hw") || has("systemc");
     const bool chip = has("hw") || has("systemc");
     const std::string& model = ex.value("model");
-    const std::string& data_dir = ex.value("data_dir");
     const bool tweak = p.flag("normtweak.enabled");
     const bool method_calib =
         quant::needs_calibration(quant::method_from_string(p.str("quantization.method"), "quantization.method"));
@@ -102,53 +146,24 @@ struct Builder {
     std::optional<std::size_t> calib;
     std::string calib_source = p.str("calibration.source");
     if (quantized && needs_calib && calib_source == "self") {
-      std::vector<std::string> a = {"calib"};
-      for (auto& s : model_args("--model", model)) a.push_back(s);
-      a.insert(a.end(), {"--n", p.str("calibration.nsamples"), "--len", p.str("calibration.seqlen"), "--seed",
-                         p.str("calibration.seed")});
-      calib = add("calib", "calibration text, " + p.str("calibration.nsamples") + " samples", a, {{"--out", ".safetensors"}}, ".safetensors", {});
+      calib = add("calib", "calibration text, " + p.str("calibration.nsamples") + " samples",
+                  command("calib", model::calib_options(), ex, p, {}), {{"--out", ".safetensors"}}, ".safetensors", {});
       calib_source = plan.tasks[*calib].done_file;
     }
     std::optional<std::size_t> model_task;
     std::string quantized_dir;
     if (quantized) {
-      std::vector<std::string> a = {"quantize"};
-      for (auto& s : model_args("--model", model)) a.push_back(s);
-      a.insert(a.end(), {"--method", p.str("quantization.method"), "--wbits", p.str("quantization.wbits"),
-                         "--block-size", p.str("quantization.block_size"), "--codes", p.str("quantization.codes"),
-                         "--range", p.str("quantization.range"), "--offset-sign", p.str("quantization.offset_sign"),
-                         "--qq-scale-bits", p.str("quantization.qq_scale_bits"), "--qq-zero-bits",
-                         p.str("quantization.qq_zero_bits"), "--percdamp", p.str("quantization.percdamp")});
-      if (p.flag("quantization.outliers")) a.push_back("--outliers");
-      if (p.flag("quantization.offsets")) a.push_back("--offsets");
-      if (p.flag("quantization.act_order")) a.push_back("--act-order");
-      if (p.flag("quantization.true_sequential")) a.push_back("--true-sequential");
-      if (p.str("quantization.incoherence") != "none") {
-        a.insert(a.end(), {"--incoherence", p.str("quantization.incoherence"), "--incoherence-seed",
-                           p.str("quantization.incoherence_seed")});
-      }
-      if (p.str("quantization.method") == "discquant") {
-        a.insert(a.end(), {"--dq-steps", p.str("discquant.steps"), "--dq-warmup", p.str("discquant.warmup"), "--dq-lr",
-                           p.str("discquant.lr"), "--dq-clamp", p.str("discquant.clamp"), "--dq-rho", p.str("discquant.rho"),
-                           "--dq-windows-per-step", p.str("discquant.windows_per_step"), "--dq-init",
-                           p.str("discquant.init"), "--dq-seed", p.str("discquant.seed")});
-      }
-      if (method_calib) {
-        a.insert(a.end(), {"--calib", calib_source, "--nsamples", p.str("calibration.nsamples"), "--seqlen",
-                           p.str("calibration.seqlen"), "--seed", p.str("calibration.seed")});
-        if (!data_dir.empty()) a.insert(a.end(), {"--data-dir", data_dir});
-      }
+      const std::vector<std::string> a = command("quantize", quant::quantize_options(), ex, p, {{"calib", calib_source}});
       std::vector<std::size_t> deps;
       if (calib && method_calib) deps.push_back(*calib);
       pp.quantize = add("quantize", fmt::format("{} {}-bit", p.str("quantization.method"), p.str("quantization.wbits")), a, {{"--out", ""}, {"--json", ".json"}}, ".json", deps);
       model_task = pp.quantize;
       quantized_dir = plan.tasks[*pp.quantize].out;
       if (tweak) {
-        std::vector<std::string> t = {"tweak", "--model", model, "--quantized", quantized_dir, "--calib", calib_source,
-                                      "--nsamples", p.str("calibration.nsamples"), "--lr", p.str("normtweak.lr"),
-                                      "--scale", p.str("normtweak.scale"), "--iters", p.str("normtweak.iters"),
-                                      "--backend", p.str("normtweak.backend"), "--heldout", "0"};
-        if (p.str("normtweak.backend") == "hw") t.insert(t.end(), {"--hw", pp.hw_file});
+        std::map<std::string, std::string> set = {
+            {"model_path", model}, {"quantized_dir", quantized_dir}, {"calib", calib_source}, {"heldout", "0"}};
+        if (p.str("normtweak.backend") == "hw") set["hw"] = pp.hw_file;
+        const std::vector<std::string> t = command("tweak", tweak::tweak_options(), ex, p, set);
         std::vector<std::size_t> tdeps = {*pp.quantize};
         if (calib) tdeps.push_back(*calib);
         pp.tweak = add("tweak", "norm tweak lr " + p.str("normtweak.lr"), t, {{"--out", ""}, {"--json", ".json"}}, ".json", tdeps);
@@ -159,34 +174,21 @@ struct Builder {
 
     const auto& datasets = ex.lists.at("datasets");
     for (std::size_t d = 0; d < datasets.size(); ++d) {
-      std::vector<std::string> common = {"--dataset", datasets[d], "--seqlen", p.str("eval.seqlen"), "--max-windows",
-                                         p.str("eval.max_windows")};
-      if (!data_dir.empty()) common.insert(common.end(), {"--data-dir", data_dir});
-      auto eval = [&](const std::string& backend, const std::string& model_path, std::vector<std::size_t> deps,
-                      std::vector<std::string> extra) {
-        std::vector<std::string> a = {"eval"};
-        for (auto& s : model_args("--model", model_path)) a.push_back(s);
-        a.insert(a.end(), common.begin(), common.end());
-        a.insert(a.end(), {"--backend", backend});
-        a.insert(a.end(), extra.begin(), extra.end());
-        return add("eval", "eval " + backend + " on " + fs::path(datasets[d]).filename().string(), a, {{"--json", ".json"}}, ".json", std::move(deps));
+      auto eval = [&](const std::string& backend, const std::string& model_path, std::vector<std::size_t> deps) {
+        std::map<std::string, std::string> set = {{"model_path", model_path}, {"dataset", datasets[d]}, {"backend", backend}};
+        if (backend != "float" && backend != "fakequant") set["hw"] = pp.hw_file;
+        return add("eval", "eval " + backend + " on " + fs::path(datasets[d]).filename().string(),
+                   command("eval", eval::eval_options(), ex, p, set), {{"--json", ".json"}}, ".json", std::move(deps));
       };
-      if (has("float")) pp.evals.push_back({datasets[d], "float", false, eval("float", model, {}, {})});
+      if (has("float")) pp.evals.push_back({datasets[d], "float", false, eval("float", model, {})});
       if (!quantized) continue;
       if (has("fakequant")) {
-        pp.evals.push_back({datasets[d], "fakequant", false, eval("fakequant", quantized_dir, {*model_task}, {})});
+        pp.evals.push_back({datasets[d], "fakequant", false, eval("fakequant", quantized_dir, {*model_task})});
       }
       if (chip) {
         // SystemC co-simulates on the first dataset only; that run also gives its hw numbers.
         const bool systemc = has("systemc") && d == 0;
-        std::vector<std::string> extra = {"--hw", pp.hw_file};
-        if (systemc) {
-          const auto& layers = ex.lists.at("systemc.layers");
-          if (!layers.empty()) extra.insert(extra.end(), {"--systemc-layers", fmt::format("{}", fmt::join(layers, ","))});
-          extra.insert(extra.end(), {"--systemc-tokens", p.str("systemc.tokens")});
-        }
-        pp.evals.push_back(
-            {datasets[d], "hw", systemc, eval(systemc ? "systemc" : "hw", quantized_dir, {*model_task}, extra)});
+        pp.evals.push_back({datasets[d], "hw", systemc, eval(systemc ? "systemc" : "hw", quantized_dir, {*model_task})});
       }
     }
     // Every task the point needs, dependencies first (task indices grow with dependencies).

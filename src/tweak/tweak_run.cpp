@@ -1,4 +1,5 @@
 #include "oacim/tweak/tweak_run.hpp"
+#include "oacim/tweak/tweak_options.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -23,19 +24,10 @@ namespace fs = std::filesystem;
 namespace oacim::tweak {
 
 std::string tweak_options_json(const TweakRunOptions& o, const TweakPoint& chosen) {
-  nlohmann::json j = {{"method", "norm-tweak"},
-                      {"lr", chosen.lr},
-                      {"scale", chosen.scale},
-                      {"iters", o.iters},
-                      {"faithful", o.faithful},
-                      {"backend", o.backend},
-                      {"calib", o.calib},
-                      {"nsamples", o.nsamples},
-                      {"seqlen", o.seqlen},
-                      {"grid_lr", o.lrs},
-                      {"grid_scale", o.scales},
-                      {"select_on", o.select_on.empty() ? "heldout-calibration" : o.select_on}};
-  if (o.backend == "hw") j["hw_config"] = o.hw.name;
+  nlohmann::json j = tweak_options_to_json(o);
+  j["method"] = "norm-tweak";
+  j["lr"] = chosen.lr;
+  j["scale"] = chosen.scale;
   return j.dump();
 }
 

@@ -54,5 +54,6 @@ int cmd_tweak(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
 int cmd_compare(const std::vector<std::string>& args);
+int cmd_options(const std::vector<std::string>& args);
 
 }  // namespace oacim::cli

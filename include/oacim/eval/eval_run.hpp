@@ -25,6 +25,7 @@ struct EvalOptions {
   // against hw (empty = every block Linear of block 0).
   std::vector<std::string> systemc_layers;
   int systemc_tokens = 8;
+  std::string hw_file;          // where `hw` was read from ("" = the built-in defaults); the caller loads it
   hw::HwConfig hw = hw::default_hw_config();
   RtnPackOptions quant;         // RTN for the quantized backends when the model is not a quantized directory
   bool progress = true;         // progress on stderr

@@ -6,10 +6,13 @@
 
 #include "oacim/core/block_grid.hpp"
 #include "oacim/core/offset_search.hpp"
+#include "oacim/core/option_table.hpp"
 
 namespace oacim::quant {
 
 enum class Method { Rtn, Gptq, Oa, DiscQuant };
+// The methods' names, declared once: to_string, parsing and the option's choices read them.
+const EnumNames<Method>& method_names();
 std::string to_string(Method m);
 Method method_from_string(const std::string& text, const std::string& key);
 // GPTQ and OA accumulate a Hessian per Linear; RTN and DiscQuant (distillation, discquant.hpp) do not.

@@ -27,6 +27,7 @@ struct QuantizeRunOptions {
   std::uint64_t seed = 0;
   bool true_sequential = false;
   LayerQuantOptions layer;
+  int max_offset = -1;          // largest |offset|; < 0: the default for the sign and outliers (resolve())
   std::string out_dir;
   bool progress = true;
   int max_blocks = 0;           // quantize at most this many more blocks, checkpoint and stop (0 = all)

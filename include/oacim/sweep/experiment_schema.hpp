@@ -1,42 +1,25 @@
 #pragma once
-// The one table of experiment YAML keys (`oacim run CONFIG`): each dotted key with its type,
-// default, allowed values and doc. The parser, the validator and docs/configs.md
-// (`oacim run --schema-markdown`) all read it. Hardware knobs are not repeated here: they live in
-// hw_params.hpp and are reached through `hardware.set.<knob>`. No torch.
+// The experiment YAML keys (`oacim run CONFIG`), generated from the option tables of the commands a
+// sweep runs (calib, quantize, tweak, eval: every option with an experiment key) plus the keys of
+// the experiment itself (name, datasets, backends, hardware, thresholds, ...), all on the option
+// engine of core/option_table.hpp. The parser, the validator, the task command lines and
+// docs/configs.md (`oacim run --schema`) read it. Hardware knobs are not repeated here: they live
+// in hw_params.hpp and are reached through `hardware.set.<knob>`. No torch.
 #include <string>
 #include <vector>
 
+#include "oacim/core/option_table.hpp"
+
 namespace oacim::sweep {
 
-enum class KeyKind {
-  String,      // free text
-  Path,        // a file or directory; relative paths are taken from the working directory
-  Int,
-  Number,
-  Bool,
-  Choice,      // one of `choices`
-  OptNumber,   // a number, or `off` (the check is disabled)
-  StringList,  // a list is the value itself (never a sweep axis)
-  ChoiceList,  // a list of `choices`, the value itself
-};
+using ExperimentKey = OptionSpec;
 
-struct ExperimentKey {
-  std::string key;                   // dotted path, e.g. "quantization.wbits"
-  KeyKind kind;
-  std::string default_text;          // as written in YAML; "" = no default (required or empty)
-  bool required = false;
-  std::vector<std::string> choices;  // Choice / ChoiceList
-  double min = 0, max = 0;           // Int / Number / OptNumber: inclusive range (min == max: unbounded)
-  std::string doc;
-  // A YAML list on a scalar key is a sweep axis; list kinds take lists as their value.
-  bool is_list() const { return kind == KeyKind::StringList || kind == KeyKind::ChoiceList; }
-};
-
+// Every key, in the order of docs/configs.md (by section, then as declared).
 const std::vector<ExperimentKey>& experiment_keys();
 const ExperimentKey* find_experiment_key(const std::string& key);
 
 // Checks one scalar value (already unquoted) against `k`; returns "" when valid, else the reason.
-std::string check_key_value(const ExperimentKey& k, const std::string& value);
+inline std::string check_key_value(const ExperimentKey& k, const std::string& value) { return check_option_value(k, value); }
 
 // The prefix of hardware knob overrides: `hardware.set.macro.rows: [32, 64]`.
 inline const std::string kHwSetPrefix = "hardware.set.";

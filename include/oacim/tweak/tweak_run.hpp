@@ -28,6 +28,7 @@ struct TweakRunOptions {
   int iters = 1;
   bool faithful = false;
   std::string backend = "fakequant";  // fakequant | hw
+  std::string hw_file;         // where `hw` was read from ("" = the built-in defaults); the caller loads it
   hw::HwConfig hw = hw::default_hw_config();
   std::string select_on;       // "" = held-out calibration; a dataset (wikitext2, ptb, file): upstream practice
   std::string data_dir;  // empty: the bundled datasets (eval/dataset_files.hpp)

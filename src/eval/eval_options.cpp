@@ -1,0 +1,71 @@
+#include "oacim/eval/eval_options.hpp"
+
+#include "oacim/model/model_options.hpp"
+
+namespace oacim::eval {
+
+namespace {
+
+using K = OptionKind;
+using T = EvalOptions;
+
+bool chip(const OptionLookup& v) { return v("backend") == "hw" || v("backend") == "systemc"; }
+bool systemc(const OptionLookup& v) { return v("backend") == "systemc"; }
+
+std::vector<Option<T>> build() {
+  return {
+      bind<T>(option("model_path", K::Path)
+                  .required()
+                  .cli("model")
+                  .reads_key("model")
+                  .doc("llama2.c checkpoint (.bin), Hugging Face directory, or an `oacim quantize` output directory"),
+              [](auto& o) -> auto& { return o.model_path; }),
+      bind<T>(model::tokenizer_spec(), [](auto& o) -> auto& { return o.tokenizer_path; }),
+      bind<T>(option("dataset", K::String)
+                  .required()
+                  .cli("dataset")
+                  .doc("wikitext2 | ptb | ptb-new | c4 | c4-new (files in the data directory) | a text file"),
+              [](auto& o) -> auto& { return o.dataset; }),
+      bind<T>(model::data_dir_spec(), [](auto& o) -> auto& { return o.data_dir; }),
+      bind<T>(option("seqlen", K::Int, "0").range(0, 1 << 20).unit("tokens").cli("seqlen").key("eval.seqlen")
+                  .doc("perplexity window in tokens (0: the model's maximum)"),
+              [](auto& o) -> auto& { return o.seqlen; }),
+      bind<T>(option("max_windows", K::Int, "0").range(0, 1 << 30).cli("max-windows").key("eval.max_windows")
+                  .doc("evaluate the first N windows of each dataset (0: all)"),
+              [](auto& o) -> auto& { return o.max_windows; }),
+      bind<T>(option("backend", K::Choice, "float").choices({"float", "fakequant", "hw", "systemc"}).cli("backend")
+                  .doc("float | fakequant | hw | systemc (hw values; sampled layers co-simulated and checked bit for bit)"),
+              [](auto& o) -> auto& { return o.backend; }),
+      bind<T>(option("hw", K::Path).cli("hw").when(chip)
+                  .doc("hardware config for backend hw or systemc (default: built-in defaults)"),
+              [](auto& o) -> auto& { return o.hw_file; }),
+      bind<T>(option("systemc_layers", K::StringList, "")
+                  .cli("systemc-layers")
+                  .key("systemc.layers")
+                  .when(systemc)
+                  .doc("Linears co-simulated in SystemC (default: every Linear of block 0)"),
+              [](auto& o) -> auto& { return o.systemc_layers; }),
+      bind<T>(option("systemc_tokens", K::Int, "8").range(1, 1 << 16).cli("systemc-tokens").key("systemc.tokens").when(systemc)
+                  .doc("input rows co-simulated per sampled layer"),
+              [](auto& o) -> auto& { return o.systemc_tokens; }),
+      bind<T>(option("wbits", K::Int, "4").range(2, 4).unit("bits").cli("wbits")
+                  .doc("code bits of the RTN weights (ignored by backend float and by quantized models)"),
+              [](auto& o) -> auto& { return o.quant.grid.bits; }),
+      bind<T>(option("block_size", K::Int, "32").range(4, 1 << 20).unit("columns").cli("block-size")
+                  .doc("columns per scale/zero and outlier of the RTN weights"),
+              [](auto& o) -> auto& { return o.quant.grid.block_size; }),
+      bind<T>(option("outliers", K::Bool, "false").cli("outliers").doc("keep one BF16 outlier per row and block (RTN weights)"),
+              [](auto& o) -> auto& { return o.quant.outliers; }),
+      bind<T>(option("offsets", K::Bool, "false").cli("offsets").doc("per-column offsets that minimise stored ones (RTN weights)"),
+              [](auto& o) -> auto& { return o.quant.offsets; }),
+  };
+}
+
+}  // namespace
+
+const std::vector<Option<EvalOptions>>& eval_options() {
+  static const std::vector<Option<EvalOptions>> kTable = build();
+  return kTable;
+}
+
+}  // namespace oacim::eval
