@@ -196,13 +196,8 @@ void throw_not_a_choice(const std::string& key, const std::string& text, const s
 
 void throw_invalid_option(const std::string& name, const std::string& reason) { throw InvalidArgument(name, reason); }
 
-std::string format_option_number(double v) {
-  for (int precision = 1; precision <= 17; ++precision) {
-    const std::string s = fmt::format("{:.{}g}", v, precision);
-    if (std::strtod(s.c_str(), nullptr) == v) return s;
-  }
-  return fmt::format("{}", v);
-}
+std::string format_option_number(double v) { return fmt::format("{}", v); }
+std::string format_option_number(float v) { return fmt::format("{}", v); }
 
 int parse_option_int(const std::string& text) { return static_cast<int>(parse_option_int64(text)); }
 

@@ -127,6 +127,7 @@ E enum_value(const EnumNames<E>& names, const std::string& text, const std::stri
 
 // ---- text <-> typed values of option fields ----
 std::string format_option_number(double v);  // shortest text that reads back to the same double
+std::string format_option_number(float v);   // shortest text that reads back to the same float
 int parse_option_int(const std::string& text);
 std::int64_t parse_option_int64(const std::string& text);
 double parse_option_number(const std::string& text);
@@ -175,7 +176,7 @@ std::string to_text(const V& v) {
   } else if constexpr (std::is_integral_v<V>) {
     return std::to_string(v);
   } else if constexpr (std::is_floating_point_v<V>) {
-    return format_option_number(static_cast<double>(v));
+    return format_option_number(v);
   } else if constexpr (std::is_same_v<V, std::vector<std::string>>) {
     return join_option_list(v);
   } else {
