@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <vector>
 
@@ -31,6 +32,7 @@ namespace {
 
 constexpr int kTokens = 128;
 int g_threads = 2;
+oacim::hw::FastKernel g_kernel = oacim::hw::FastKernel::Auto;
 
 struct Row {
   double hw_ms, matmul_ms;
@@ -61,7 +63,7 @@ void BM_hw_vs_matmul(benchmark::State& state) {
   opts.offsets = true;
   const oacim::PackedCimWeights packed = oacim::pack_rtn(w, out, in, opts, nullptr);
   const oacim::hw::HwConfig cfg = oacim::hw::default_hw_config();
-  const oacim::hw::FastDatapath fast(oacim::hw::prepare_layer_weights(packed, cfg), cfg);
+  const oacim::hw::FastDatapath fast(oacim::hw::prepare_layer_weights(packed, cfg), cfg, g_kernel);
   std::vector<float> x(static_cast<std::size_t>(kTokens) * in);
   for (auto& v : x) v = static_cast<float>(rng.normal());
   const at::Tensor xt = at::randn({kTokens, in});
@@ -106,10 +108,15 @@ int main(int argc, char** argv) {
   }
   for (int i = 1; i < argc; ++i) {
     if (std::sscanf(argv[i], "--threads=%d", &g_threads) == 1) argv[i] = const_cast<char*>("");
+    if (std::strncmp(argv[i], "--kernel=", 9) == 0) {
+      g_kernel = oacim::enum_value(oacim::hw::fast_kernel_names(), argv[i] + 9, "--kernel");
+      argv[i] = const_cast<char*>("");
+    }
   }
   benchmark::Initialize(&argc, argv);
-  std::printf("oacim bench_hw: T=%d tokens, %d threads; x_matmul = median hw time / median fp32 at::matmul time\n",
-              kTokens, g_threads);
+  std::printf("oacim bench_hw: T=%d tokens, %d threads, kernel %s; x_matmul = median hw time / median fp32 at::matmul "
+              "time\n",
+              kTokens, g_threads, oacim::hw::to_string(g_kernel).c_str());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   std::printf("\n%-14s %10s %12s %10s\n", "layer out x in", "hw ms", "matmul ms", "x_matmul");

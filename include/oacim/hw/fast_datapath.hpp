@@ -4,19 +4,29 @@
 // fp32 micro-kernel over 32-row panels and 6-token tiles, one block at a time, fused with the
 // floating-point steps of block_arith.hpp in the same order as the reference. When the adder tree
 // or the accumulator can overflow, every bit-plane gets its own fp32 product and the integer
-// saturate/wrap sequence is replayed per element. No torch; AVX-512 or AVX2+FMA kernels when the
-// CPU has them (chosen at run time), portable C++ otherwise.
+// saturate/wrap sequence is replayed per element. No torch. The kernel (AVX-512, AVX2+FMA or
+// portable C++; all give the same bits) and the epilogue for the config's formats are chosen once,
+// when the object is built: the widest the CPU has, or the one asked for.
+#include <string>
 #include <vector>
 
+#include "oacim/core/option_table.hpp"
 #include "oacim/hw/hw_config.hpp"
 #include "oacim/hw/hw_counters.hpp"
 #include "oacim/hw/layer_weights.hpp"
 
 namespace oacim::hw {
 
+enum class FastKernel { Auto, Avx512, Avx2, Generic };
+const EnumNames<FastKernel>& fast_kernel_names();
+std::string to_string(FastKernel kernel);
+
+struct PanelRunner;
+
 class FastDatapath {
  public:
-  FastDatapath(LayerWeights weights, HwConfig cfg);
+  // InvalidArgument("kernel") when this CPU cannot run the kernel asked for.
+  FastDatapath(LayerWeights weights, HwConfig cfg, FastKernel kernel = FastKernel::Auto);
 
   // x: [T * C] fp32 activations. threads <= 0: all hardware threads.
   HwLayerResult forward(const float* x, int tokens, int threads = 0) const;
@@ -31,13 +41,25 @@ class FastDatapath {
   bool folds_zeros() const { return fold_zero_; }
   // Bytes held for the prepared weight panels.
   std::size_t prepared_bytes() const { return panels_w_.size() * sizeof(float); }
+  // The kernel this object runs (never Auto).
+  FastKernel kernel() const { return kernel_; }
+  static bool kernel_supported(FastKernel kernel);
 
   static constexpr int kPanelRows = 32;
   static constexpr int kTileTokens = 6;
 
+  // One thread's work on one 32-row panel: the kernel and epilogue of this object, fused.
+  using PanelFn = void (*)(const PanelRunner&, int panel, HwCounters&, std::vector<float>& y, std::vector<float>& a,
+                           std::vector<float>& a_planes);
+
  private:
+  static FastKernel resolve_kernel(FastKernel kernel);
+  static PanelFn select_panel_fn(FastKernel kernel, NumFormat psum, NumFormat outlier);
+
   LayerWeights w_;
   HwConfig cfg_;
+  FastKernel kernel_;
+  PanelFn panel_fn_ = nullptr;
   bool single_pass_ = true;
   bool exact_ = true;
   bool fold_zero_ = false;
