@@ -1,23 +1,67 @@
 #!/usr/bin/env bash
-# Layering rule (docs/architecture.md): core never includes torch, SystemC or a higher oacim layer;
-# hw (the bit-accurate datapath) includes only core; runtime headers expose no torch types.
+# Layering rule (docs/architecture.md), for every layer: a layer includes only the oacim layers
+# listed for it (its own included), torch only where listed, SystemC only in sim. The sweep and the
+# CLI, which are torch-free, may read the torch-free option tables (`*_options.hpp`) of the torch
+# layers, and those headers include no torch. Usage: check_layering.sh SOURCE_ROOT
 set -u
 root=${1:?source root}
 fail=0
-bad=$(grep -rnE '#include *[<"](torch/|ATen/|c10/|systemc|tlm|oacim/(runtime|cli|hw|sim|quant|model|tweak|eval|report|sweep)/)' \
-  "$root/include/oacim/core" "$root/src/core" || true)
-if [ -n "$bad" ]; then echo "core includes a higher layer or torch:"; echo "$bad"; fail=1; fi
-bad=$(grep -rnE '#include *[<"](torch/|ATen/|c10/|systemc|tlm|oacim/(runtime|cli|sim|quant|model|tweak|eval|report|sweep)/)' \
-  "$root/include/oacim/hw" "$root/src/hw" || true)
-if [ -n "$bad" ]; then echo "hw includes torch, SystemC or a higher layer:"; echo "$bad"; fail=1; fi
-bad=$(grep -rnE '#include *[<"](torch/|ATen/|c10/|systemc|tlm|oacim/(runtime|cli|sim|model|tweak|sweep)/)' \
-  "$root/include/oacim/report" "$root/src/report" || true)
-if [ -n "$bad" ]; then echo "report includes torch, SystemC or a layer it does not build on:"; echo "$bad"; fail=1; fi
-# The sweep runner only checks options (torch-free headers of quant and eval) and starts processes.
-bad=$(grep -rnE '#include *[<"](torch/|ATen/|c10/|systemc|tlm|oacim/(runtime|cli|sim|model|tweak)/)' \
-  "$root/include/oacim/sweep" "$root/src/sweep" | grep -vE 'oacim/(model|tweak)/[a-z_]+_options\.hpp' || true)
-if [ -n "$bad" ]; then echo "sweep includes torch, SystemC or a layer it does not build on:"; echo "$bad"; fail=1; fi
-bad=$(grep -rnE '#include *[<"](torch/|ATen/|c10/)' "$root/include/oacim/runtime" "$root/include/oacim/cli" "$root/src/cli" || true)
-if [ -n "$bad" ]; then echo "a header or CLI file includes torch:"; echo "$bad"; fail=1; fi
+
+# layer | oacim layers it may include besides itself | torch | systemc
+rules="
+core|||
+hw|core||
+data|core||
+sim|core hw||systemc
+runtime|core|cpp-only|
+model|core hw data runtime|torch|
+optim|core|torch|
+eval|core hw data sim model runtime|torch|
+quant|core hw data model optim runtime|torch|
+tweak|core hw data model eval optim runtime|torch|
+report|core||
+sweep|core hw data report||
+cli|core hw data sim model eval quant tweak report sweep runtime||
+"
+
+dirs_of() {
+  case "$1" in
+    sim) echo "$root/sim" ;;
+    *) echo "$root/include/oacim/$1 $root/src/$1" ;;
+  esac
+}
+
+while IFS='|' read -r layer allowed torch systemc; do
+  [ -n "$layer" ] || continue
+  # shellcheck disable=SC2046
+  files=$(find $(dirs_of "$layer") -type f \( -name '*.hpp' -o -name '*.cpp' -o -name '*.h' \) 2>/dev/null)
+  [ -n "$files" ] || continue
+  ok="$layer $allowed"
+  for f in $files; do
+    while IFS= read -r inc; do
+      dep=$(sed -E 's|.*oacim/([a-z_]+)/.*|\1|' <<<"$inc")
+      case " $ok " in *" $dep "*) continue ;; esac
+      # torch-free option tables of the torch layers, for the sweep and the CLI
+      if { [ "$layer" = sweep ] || [ "$layer" = cli ]; } && grep -qE 'oacim/(model|eval|quant|tweak)/[a-z_]+_options\.hpp' <<<"$inc"; then
+        continue
+      fi
+      echo "$layer includes $dep: ${f#$root/}: $inc"
+      fail=1
+    done < <(grep -hoE '#include *"oacim/[a-z_]+/[^"]+"' "$f")
+    if [ -z "$torch" ] || { [ "$torch" = cpp-only ] && [[ "$f" == *.hpp ]]; }; then
+      if grep -qE '#include *[<"](torch/|ATen/|c10/)' "$f"; then echo "$layer may not include torch: ${f#$root/}"; fail=1; fi
+    fi
+    if [ -z "$systemc" ] && grep -qE '#include *[<"](systemc|tlm)' "$f"; then
+      echo "$layer may not include SystemC: ${f#$root/}"
+      fail=1
+    fi
+  done
+done <<<"$rules"
+
+# Option tables are read by torch-free layers: they include no torch and no SystemC.
+for f in $(find "$root/include/oacim" -name '*_options.hpp'); do
+  if grep -qE '#include *[<"](torch/|ATen/|c10/|systemc|tlm)' "$f"; then echo "option table header includes torch/SystemC: ${f#$root/}"; fail=1; fi
+done
+
 [ "$fail" -eq 0 ] && echo "layering: ok"
 exit "$fail"

@@ -11,6 +11,7 @@
 #include "oacim/core/error.hpp"
 #include "oacim/core/ones_count.hpp"
 #include "oacim/core/text_file.hpp"
+#include "oacim/data/datasets.hpp"
 #include "oacim/eval/perplexity.hpp"
 #include "oacim/model/model_loader.hpp"
 
@@ -51,7 +52,7 @@ EvalResult run_eval(const EvalOptions& o) {
     res.weight_bits = ones.stored_bits;
   }
 
-  const std::vector<int> corpus = dataset_tokens(o.dataset, o.data_dir, lm.tokenize, seqlen);
+  const std::vector<int> corpus = data::dataset_tokens(o.dataset, o.data_dir, lm.tokenize, seqlen);
   // A redrawn line on a terminal; in a log, a line about every tenth of the run.
   const bool tty = ::isatty(2) != 0;
   const auto progress = [&](int done, int total, double s) {
@@ -78,7 +79,7 @@ EvalResult run_eval(const EvalOptions& o) {
       }
     }
     sampler = std::make_unique<sim::LayerSampler>(o.hw, layers, o.systemc_tokens);
-    for (model::QuantLinear* lin : dec.linears()) lin->set_layer_sampler(sampler.get());
+    for (model::QuantLinear* lin : dec.linears()) lin->set_datapath_observer(sampler.get());
   }
   const PerplexityResult r = perplexity([&](const std::vector<int>& ids) { return dec.forward(ids, backend); }, corpus,
                                         seqlen, o.max_windows, progress);
@@ -94,7 +95,7 @@ EvalResult run_eval(const EvalOptions& o) {
   // Each layer holds its own weight bits once, so summing layers sums those too.
   for (const model::QuantLinear* lin : dec.linears()) res.hw_counters += lin->hw_counters();
   if (sampler) {
-    for (model::QuantLinear* lin : dec.linears()) lin->set_layer_sampler(nullptr);
+    for (model::QuantLinear* lin : dec.linears()) lin->set_datapath_observer(nullptr);
     if (o.progress) std::cerr << "eval: co-simulating the sampled layers in SystemC\n";
     res.systemc_checks = sampler->run();
   }

@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
-#include "oacim/sim/layer_sampler.hpp"
 
 namespace oacim::model {
 
@@ -153,7 +152,9 @@ at::Tensor QuantLinear::forward_rotated_space(const at::Tensor& x, Backend backe
       if (!datapath_) throw InvalidArgument(name_, "the hw backend needs quantized weights and a hardware config");
       const at::Tensor x2 = x.reshape({-1, in_features()}).contiguous();
       const int tokens = static_cast<int>(x2.size(0));
-      if (backend == Backend::SystemC && sampler_ && sampler_->wants(name_)) sampler_->record(name_, packed_, x2.data_ptr<float>(), tokens);
+      if (backend == Backend::SystemC && datapath_observer_ && datapath_observer_->wants(name_)) {
+        datapath_observer_->record(name_, packed_, x2.data_ptr<float>(), tokens);
+      }
       hw::HwLayerResult r = datapath_->forward(x2.data_ptr<float>(), tokens);
       counters_ += r.counters;
       counters_.weight_ones = r.counters.weight_ones;

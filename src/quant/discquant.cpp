@@ -17,7 +17,7 @@
 #include "oacim/model/decoder.hpp"
 #include "oacim/model/quant_linear.hpp"
 #include "oacim/quant/layer_quantizer.hpp"
-#include "oacim/tweak/adam.hpp"
+#include "oacim/optim/adam.hpp"
 
 namespace oacim::quant {
 
@@ -298,7 +298,7 @@ DiscQuantResult discquant_model(model::Decoder& m, const std::vector<std::vector
     const at::Tensor c = t.detach().to(at::kFloat).contiguous();
     return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
   };
-  const auto save_checkpoint = [&](int gi, int next_step, const tweak::Adam* adam) {
+  const auto save_checkpoint = [&](int gi, int next_step, const optim::Adam* adam) {
     if (o.checkpoint_file.empty()) return;
     SafetensorsWriter w;
     std::size_t k = 0;
@@ -388,11 +388,11 @@ DiscQuantResult discquant_model(model::Decoder& m, const std::vector<std::vector
       xs.push_back(L.x);
     }
     DiscQuantObjective objective(m, names, grids, delta2);
-    tweak::AdamOptions ao;
+    optim::AdamOptions ao;
     ao.lr = o.lr;
     ao.weight_decay = o.weight_decay;
     ao.decoupled = true;
-    tweak::Adam adam(xs, ao);
+    optim::Adam adam(xs, ao);
     std::int64_t trainable = 0;  // fixed per group: the denominator of the logged fractional share
     for (const RoundingGrid* g : grids) trainable += g->trainable.sum().item<std::int64_t>();
     const int first_step = gi == start_group ? start_step : 0;

@@ -12,9 +12,9 @@
 #include "oacim/core/incoherence.hpp"
 #include "oacim/core/packed_io.hpp"
 #include "oacim/core/safetensors.hpp"
-#include "oacim/eval/c4.hpp"
-#include "oacim/eval/calibration.hpp"
-#include "oacim/eval/perplexity.hpp"
+#include "oacim/data/c4.hpp"
+#include "oacim/data/calibration_windows.hpp"
+#include "oacim/data/datasets.hpp"
 #include "oacim/core/token_file.hpp"
 #include "oacim/model/calibration_generator.hpp"
 #include "oacim/model/model_loader.hpp"
@@ -122,14 +122,14 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
     } else if (is_token_file(o.calib)) {
       windows = first_samples(read_token_file(o.calib), o.calib, o.nsamples, res.seqlen, dec.vocab_size());
     } else if (o.calib == "c4") {
-      const std::string shard = eval::find_c4_shard(o.data_dir, eval::kC4TrainShard, "--calib");
-      windows = eval::c4_calibration_windows(eval::read_c4_documents(shard), lm.tokenize, o.nsamples, res.seqlen, o.seed);
+      const std::string shard = data::find_c4_shard(o.data_dir, data::kC4TrainShard, "--calib");
+      windows = data::c4_calibration_windows(data::read_c4_documents(shard), lm.tokenize, o.nsamples, res.seqlen, o.seed);
     } else {
       if (o.calib == "wikitext2" || o.calib == "ptb" || o.calib == "ptb-new") {
         std::cerr << fmt::format("warning: --calib {} is an evaluation split; perplexity on it is no longer held out\n", o.calib);
       }
-      const std::vector<int> corpus = lm.tokenize(eval::dataset_text(o.calib, o.data_dir));
-      for (auto& w : eval::calibration_windows(corpus, o.nsamples, res.seqlen, o.seed)) windows.push_back(std::move(w.tokens));
+      const std::vector<int> corpus = lm.tokenize(data::dataset_text(o.calib, o.data_dir));
+      for (auto& w : data::calibration_windows(corpus, o.nsamples, res.seqlen, o.seed)) windows.push_back(std::move(w.tokens));
     }
   }
   res.windows = static_cast<int>(windows.size());

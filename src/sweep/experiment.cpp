@@ -13,8 +13,8 @@
 #include "oacim/core/text_file.hpp"
 #include "oacim/core/token_file.hpp"
 #include "oacim/core/yaml_keys.hpp"
-#include "oacim/eval/c4.hpp"
-#include "oacim/eval/dataset_files.hpp"
+#include "oacim/data/c4.hpp"
+#include "oacim/data/dataset_files.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/hw/hw_params.hpp"
 #include "oacim/quant/quantize_options.hpp"
@@ -375,13 +375,13 @@ void validate(const Experiment& ex, const std::vector<SweepPoint>& points) {
   for (const auto& d : ex.lists.at("datasets")) {
     if (d == "c4" || d == "c4-new") {
       try {
-        eval::find_c4_shard(data_dir, eval::kC4ValidationShard, "datasets");
+        data::find_c4_shard(data_dir, data::kC4ValidationShard, "datasets");
       } catch (const InvalidArgument& e) {
         throw ConfigError(ex.file, 0, "datasets", e.reason());
       }
     } else {
       try {
-        eval::existing_dataset_file(d, data_dir, "datasets");
+        data::existing_dataset_file(d, data_dir, "datasets");
       } catch (const InvalidArgument& e) {
         throw ConfigError(ex.file, 0, "datasets", e.reason());
       }

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
-#include "oacim/tweak/adam.hpp"
+#include "oacim/optim/adam.hpp"
 #include "oacim/tweak/distribution_loss.hpp"
 
 namespace oacim::tweak {
@@ -56,7 +56,7 @@ std::vector<BlockTweakStats> tweak_norms(model::Decoder& m, const std::vector<st
     }
     std::vector<at::Tensor> next(x.size());
     {
-      Adam adam(params, AdamOptions{st.lr});
+      optim::Adam adam(params, optim::AdamOptions{st.lr});
       for (int it = 0; it < o.iters; ++it) {
         for (std::size_t s = 0; s < x.size(); ++s) {
           adam.zero_grad();

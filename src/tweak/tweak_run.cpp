@@ -14,6 +14,7 @@
 #include "oacim/core/error.hpp"
 #include "oacim/core/safetensors.hpp"
 #include "oacim/core/token_file.hpp"
+#include "oacim/data/datasets.hpp"
 #include "oacim/eval/perplexity.hpp"
 #include "oacim/model/model_loader.hpp"
 #include "oacim/model/quantized_model.hpp"
@@ -215,7 +216,7 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
     std::cerr << fmt::format("warning: --select-on {} picks the grid point on evaluation text (upstream practice); "
                              "its perplexity is no longer held out\n",
                              o.select_on);
-    select_corpus = eval::dataset_tokens(o.select_on, o.data_dir, lm.tokenize,
+    select_corpus = data::dataset_tokens(o.select_on, o.data_dir, lm.tokenize,
                                          o.select_seqlen == 0 ? dec.max_positions() : o.select_seqlen);
   }
   const int select_seqlen = o.select_seqlen == 0 ? dec.max_positions() : o.select_seqlen;

@@ -13,9 +13,12 @@
 #include "oacim/core/safetensors.hpp"
 #include "oacim/eval/eval_run.hpp"
 #include "oacim/eval/perplexity.hpp"
+#include "oacim/data/datasets.hpp"
 
 namespace oacim::eval {
 namespace {
+
+using data::dataset_text;
 
 TEST(Perplexity, UniformLogitsGiveTheVocabularySize) {
   std::vector<int> corpus(1000);

@@ -15,7 +15,7 @@
 #include "oacim/hw/hw_config.hpp"
 #include "oacim/model/gpt_model.hpp"
 #include "oacim/model/model_loader.hpp"
-#include "oacim/tweak/adam.hpp"
+#include "oacim/optim/adam.hpp"
 #include "oacim/tweak/distribution_loss.hpp"
 #include "oacim/tweak/norm_tweaker.hpp"
 
@@ -23,6 +23,8 @@ namespace oacim::tweak {
 namespace {
 
 using model::Backend;
+using optim::Adam;
+using optim::AdamOptions;
 
 const std::string kBin = std::string(OACIM_SOURCE_DIR) + "/tests/data/stories260K/stories260K.bin";
 

@@ -5,8 +5,8 @@
 //   fakequant  the dequantized PackedCimWeights, fp32 math (what quantization papers report)
 //   hw         the bit-accurate CIM datapath (hw::FastDatapath), counters accumulated per layer;
 //              an input that requires grad gets the fakequant matmul's gradient (straight-through)
-//   systemc    the hw datapath's values, and the first input rows of each sampled layer handed to
-//              a sim::LayerSampler, which co-simulates them in SystemC and checks them bit for bit
+//   systemc    the hw datapath's values, and the input rows handed to a hw::DatapathObserver (the
+//              SystemC sampler of eval, which co-simulates them and checks them bit for bit)
 // y = x W^T (+ bias), x [..., in] fp32. With a Hadamard incoherence rotation (incoherence.hpp)
 // the packed weights are the rotated W~ and every backend but plain float computes
 // y = rot_out(rot_in(x) W~^T) + bias: the transforms in fp32 around the macro (dense matrices,
@@ -20,12 +20,9 @@
 
 #include "oacim/core/incoherence.hpp"
 #include "oacim/core/packed_cim_weights.hpp"
+#include "oacim/hw/datapath_observer.hpp"
 #include "oacim/hw/fast_datapath.hpp"
 #include "oacim/hw/hw_counters.hpp"
-
-namespace oacim::sim {
-class LayerSampler;
-}
 
 namespace oacim::model {
 
@@ -74,8 +71,8 @@ class QuantLinear {
   // quantizers accumulate their Hessians through it.
   void set_input_observer(std::function<void(const at::Tensor&)> observer) { observer_ = std::move(observer); }
 
-  // Where the `systemc` backend hands its sampled input rows (nullptr: none; not owned).
-  void set_layer_sampler(sim::LayerSampler* sampler) { sampler_ = sampler; }
+  // Where the `systemc` backend hands the rows it computes (nullptr: none; not owned).
+  void set_datapath_observer(hw::DatapathObserver* observer) { datapath_observer_ = observer; }
 
   // Datapath counters summed over every `hw` call since the last reset.
   const hw::HwCounters& hw_counters() const { return counters_; }
@@ -98,7 +95,7 @@ class QuantLinear {
   mutable hw::HwCounters counters_;
   std::function<void(const at::Tensor&)> observer_;
   bool float_fallback_ = false;
-  sim::LayerSampler* sampler_ = nullptr;
+  hw::DatapathObserver* datapath_observer_ = nullptr;
 };
 
 }  // namespace oacim::model

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "oacim/core/packed_cim_weights.hpp"
+#include "oacim/hw/datapath_observer.hpp"
 #include "oacim/hw/hw_config.hpp"
 #include "oacim/sim/cosim_check.hpp"
 
@@ -27,15 +28,15 @@ struct SampledLayerCheck {
   bool bit_exact() const { return ok && comparison.bit_exact(); }
 };
 
-class LayerSampler {
+class LayerSampler : public hw::DatapathObserver {
  public:
   // `layers` empty = every layer that records; `tokens` rows per layer (>= 1).
   LayerSampler(hw::HwConfig config, std::vector<std::string> layers, int tokens);
 
   // True while `layer` is sampled and has fewer than `tokens` rows.
-  bool wants(const std::string& layer) const;
+  bool wants(const std::string& layer) const override;
   // Appends up to the missing rows of x [n, cols] for `layer`.
-  void record(const std::string& layer, std::shared_ptr<const PackedCimWeights> weights, const float* x, int n);
+  void record(const std::string& layer, std::shared_ptr<const PackedCimWeights> weights, const float* x, int n) override;
   // Sampled layer names never seen so far (a typo in `layers`, or a layer the run did not reach).
   std::vector<std::string> missing() const;
 

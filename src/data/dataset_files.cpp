@@ -1,4 +1,4 @@
-#include "oacim/eval/dataset_files.hpp"
+#include "oacim/data/dataset_files.hpp"
 
 #include <filesystem>
 
@@ -10,7 +10,7 @@
 #error "OACIM_BUNDLED_DATA_DIR must name the bundled dataset folder (CMakeLists.txt sets it)"
 #endif
 
-namespace oacim::eval {
+namespace oacim::data {
 
 const std::string& bundled_data_dir() {
   static const std::string kDir = OACIM_BUNDLED_DATA_DIR;
@@ -41,4 +41,4 @@ std::string existing_dataset_file(const std::string& name, const std::string& da
   throw InvalidArgument(key, reason);
 }
 
-}  // namespace oacim::eval
+}  // namespace oacim::data

@@ -1,11 +1,11 @@
-#include "oacim/eval/calibration.hpp"
+#include "oacim/data/calibration_windows.hpp"
 
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
 #include "oacim/core/py_random.hpp"
 
-namespace oacim::eval {
+namespace oacim::data {
 
 std::vector<CalibrationWindow> calibration_windows(const std::vector<int>& corpus, int nsamples, int seqlen,
                                                    std::uint64_t seed) {
@@ -26,4 +26,4 @@ std::vector<CalibrationWindow> calibration_windows(const std::vector<int>& corpu
   return out;
 }
 
-}  // namespace oacim::eval
+}  // namespace oacim::data

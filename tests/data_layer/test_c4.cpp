@@ -13,9 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include "oacim/core/error.hpp"
-#include "oacim/eval/c4.hpp"
+#include "oacim/data/c4.hpp"
 
-namespace oacim::eval {
+namespace oacim::data {
 namespace {
 
 // Document k: "d<k>" then 9..48 words "w"; the mock tokenizer gives word p of document k the id
@@ -115,4 +115,4 @@ TEST(C4, BadShardsAreNamed) {
 }
 
 }  // namespace
-}  // namespace oacim::eval
+}  // namespace oacim::data

@@ -1,4 +1,4 @@
-#include "oacim/tweak/adam.hpp"
+#include "oacim/optim/adam.hpp"
 
 #include <cmath>
 
@@ -7,7 +7,7 @@
 
 #include "oacim/core/error.hpp"
 
-namespace oacim::tweak {
+namespace oacim::optim {
 
 Adam::Adam(std::vector<at::Tensor> params, AdamOptions options) : params_(std::move(params)), options_(options) {
   if (!(options_.lr >= 0.0) || !(options_.eps > 0.0) || !(options_.beta1 >= 0.0 && options_.beta1 < 1.0) ||
@@ -64,4 +64,4 @@ void Adam::step() {
   }
 }
 
-}  // namespace oacim::tweak
+}  // namespace oacim::optim

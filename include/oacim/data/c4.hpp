@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace oacim::eval {
+namespace oacim::data {
 
 using Tokenize = std::function<std::vector<int>(const std::string&)>;
 
@@ -32,4 +32,4 @@ std::vector<int> c4_new_eval_tokens(const std::vector<std::string>& docs, const 
 std::vector<std::vector<int>> c4_calibration_windows(const std::vector<std::string>& docs, const Tokenize& tokenize,
                                                      int nsamples, int seqlen, std::uint64_t seed);
 
-}  // namespace oacim::eval
+}  // namespace oacim::data

@@ -1,13 +1,14 @@
 #pragma once
 // Adam as torch.optim.Adam computes it (bias-corrected moments; eps added to the corrected
 // sqrt(v)), with optional weight decay: L2 added to the gradient (Adam) or decoupled (AdamW,
-// p *= 1 - lr * wd first). Updates the given tensors in place, outside autograd. Written here
-// because the torch C++ optimizer headers cost more to compile than the few lines they save.
+// p *= 1 - lr * wd first). Updates the given tensors in place, outside autograd. Shared by norm
+// tweaking and DiscQuant. Written here because the torch C++ optimizer headers cost more to
+// compile than the few lines they save.
 #include <vector>
 
 #include <ATen/core/Tensor.h>
 
-namespace oacim::tweak {
+namespace oacim::optim {
 
 struct AdamOptions {
   double lr = 1e-3;
@@ -38,4 +39,4 @@ class Adam {
   long t_ = 0;
 };
 
-}  // namespace oacim::tweak
+}  // namespace oacim::optim

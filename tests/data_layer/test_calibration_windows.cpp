@@ -8,9 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "oacim/core/error.hpp"
-#include "oacim/eval/calibration.hpp"
+#include "oacim/data/calibration_windows.hpp"
 
-namespace oacim::eval {
+namespace oacim::data {
 namespace {
 
 TEST(Calibration, WindowStartsMatchCPython) {
@@ -37,4 +37,4 @@ TEST(Calibration, RejectsImpossibleRequests) {
 }
 
 }  // namespace
-}  // namespace oacim::eval
+}  // namespace oacim::data

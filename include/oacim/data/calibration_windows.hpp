@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace oacim::eval {
+namespace oacim::data {
 
 struct CalibrationWindow {
   std::int64_t start = 0;   // offset in the corpus
@@ -17,4 +17,4 @@ struct CalibrationWindow {
 std::vector<CalibrationWindow> calibration_windows(const std::vector<int>& corpus, int nsamples, int seqlen,
                                                    std::uint64_t seed);
 
-}  // namespace oacim::eval
+}  // namespace oacim::data

@@ -1,4 +1,4 @@
-#include "oacim/eval/c4.hpp"
+#include "oacim/data/c4.hpp"
 
 #include <zlib.h>
 
@@ -11,11 +11,11 @@
 
 #include "oacim/core/error.hpp"
 #include "oacim/core/py_random.hpp"
-#include "oacim/eval/dataset_files.hpp"
+#include "oacim/data/dataset_files.hpp"
 
 namespace fs = std::filesystem;
 
-namespace oacim::eval {
+namespace oacim::data {
 
 std::string find_c4_shard(const std::string& data_dir, const std::string& shard, const std::string& key) {
   std::vector<std::string> tried;
@@ -120,4 +120,4 @@ std::vector<std::vector<int>> c4_calibration_windows(const std::vector<std::stri
   return out;
 }
 
-}  // namespace oacim::eval
+}  // namespace oacim::data

@@ -7,7 +7,7 @@
 // sweep validator checks files with it.
 #include <string>
 
-namespace oacim::eval {
+namespace oacim::data {
 
 // The folder datasets resolve to when no data directory is given.
 const std::string& bundled_data_dir();
@@ -21,4 +21,4 @@ std::string dataset_file(const std::string& name_or_file, const std::string& dat
 // path looked at and, for PTB, that the user must supply it.
 std::string existing_dataset_file(const std::string& name_or_file, const std::string& data_dir, const std::string& key);
 
-}  // namespace oacim::eval
+}  // namespace oacim::data
