@@ -50,7 +50,7 @@ int cmd_run(const std::vector<std::string>& args) {
     print_error("run", "--out DIR is required");
     return kExitUsage;
   }
-  o.progress = !quiet;
+  if (!quiet) o.progress = [](const std::string& line) { std::cerr << "oacim run: " << line << "\n"; };
   const sweep::RunOutcome r = sweep::run_sweep(o);
   std::cout << fmt::format("run: {} points ({} from an earlier run, {} tasks run now): {} pass, {} fail, {} error\n",
                            r.points, r.reused, r.tasks_run, r.passed, r.failed, r.errors);

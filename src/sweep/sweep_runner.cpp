@@ -1,11 +1,11 @@
 #include "oacim/sweep/sweep_runner.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <map>
 #include <thread>
 #include <unistd.h>
@@ -90,203 +90,259 @@ json machine_json() {
           {"memory_gib", std::round(mem_gib * 10) / 10}};
 }
 
-RunOutcome run_sweep(const RunOptions& o) {
-  if (o.jobs < 1) throw InvalidArgument("--jobs", "must be at least 1");
-  if (o.out_dir.empty()) throw InvalidArgument("--out", "must name a directory");
-  // Everything is checked before the output directory is touched.
-  const Experiment ex = load_experiment(o.config);
-  const std::vector<SweepPoint> points = expand(ex);
-  validate(ex, points);
-  const std::string dir = o.out_dir;
-  for (const char* sub : {"cache", "points", "logs"}) fs::create_directories(fs::path(dir) / sub);
-  const Plan plan = make_plan(ex, points, dir);
-  for (const auto& [path, yaml] : plan.hw_files) {
-    if (!fs::exists(path) || read_whole_file(path) != yaml) write_file_atomically(path, yaml);
+namespace {
+
+// One run of an experiment into its directory: the plan, which points and tasks are finished,
+// the child processes in flight, and the results written as points finish.
+class SweepRun {
+ public:
+  explicit SweepRun(const RunOptions& o) : o_(o) {}
+
+  RunOutcome run() {
+    prepare();
+    load_finished_points();
+    init_task_states();
+    started_ = utc_now();
+    machine_ = machine_json();
+    t0_ = std::chrono::steady_clock::now();
+    if (o_.progress) {
+      int pending = 0;
+      for (const auto s : state_) pending += s == TaskState::Pending ? 1 : 0;
+      o_.progress(fmt::format("{} points ({} finished earlier), {} tasks to run, {} jobs x {} threads",
+                              plan_.points.size(), out_.reused, pending, o_.jobs, threads_));
+    }
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    struct sigaction old_int {}, old_term {};
+    g_stop = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    resolve_points();  // points whose every task finished in an earlier run
+    schedule();
+    if (g_stop) stop_running();
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+    write_results(std::all_of(resolved_.begin(), resolved_.end(), [](bool r) { return r; }));
+    return out_;
   }
-  write_file_atomically((fs::path(dir) / "experiment.yaml").string(), ex.yaml_text);
 
-  const std::string exe = o.exe.empty() ? fs::read_symlink("/proc/self/exe").string() : o.exe;
-  const long long cores = std::max(1u, std::thread::hardware_concurrency());
-  const long long threads = std::stoll(ex.value("threads")) > 0 ? std::stoll(ex.value("threads"))
-                                                                 : std::max(1LL, cores / o.jobs);
+ private:
+  // Everything is checked before the output directory is touched; then the plan and its files.
+  void prepare() {
+    if (o_.jobs < 1) throw InvalidArgument("--jobs", "must be at least 1");
+    if (o_.out_dir.empty()) throw InvalidArgument("--out", "must name a directory");
+    ex_ = load_experiment(o_.config);
+    points_ = expand(ex_);
+    validate(ex_, points_);
+    dir_ = o_.out_dir;
+    for (const char* sub : {"cache", "points", "logs"}) fs::create_directories(fs::path(dir_) / sub);
+    plan_ = make_plan(ex_, points_, dir_);
+    for (const auto& [path, yaml] : plan_.hw_files) {
+      if (!fs::exists(path) || read_whole_file(path) != yaml) write_file_atomically(path, yaml);
+    }
+    write_file_atomically((fs::path(dir_) / "experiment.yaml").string(), ex_.yaml_text);
+    exe_ = o_.exe.empty() ? fs::read_symlink("/proc/self/exe").string() : o_.exe;
+    const long long cores = std::max(1u, std::thread::hardware_concurrency());
+    threads_ = std::stoll(ex_.value("threads")) > 0 ? std::stoll(ex_.value("threads")) : std::max(1LL, cores / o_.jobs);
+    out_.points = static_cast<int>(points_.size());
+    results_.assign(plan_.points.size(), json());
+    resolved_.assign(plan_.points.size(), false);
+  }
 
-  RunOutcome out;
-  out.points = static_cast<int>(points.size());
-  const std::size_t n_points = plan.points.size();
-  std::vector<json> results(n_points);
-  std::vector<bool> resolved(n_points, false);
-  auto point_file = [&](std::size_t i) { return (fs::path(dir) / "points" / (plan.points[i].id + ".json")).string(); };
-  for (std::size_t i = 0; i < n_points; ++i) {
-    const std::string f = point_file(i);
-    if (!fs::exists(f)) continue;
-    try {
-      json j = json::parse(read_whole_file(f));
-      if (j.at("status") == "ok") {
-        j["index"] = plan.points[i].point.index;  // the same settings may sit elsewhere in an edited sweep
-        results[i] = j;
-        resolved[i] = true;
-        ++out.reused;
+  std::string point_file(std::size_t i) const {
+    return (fs::path(dir_) / "points" / (plan_.points[i].id + ".json")).string();
+  }
+  std::string log_of(const Task& task) const { return (fs::path(dir_) / "logs" / (task.id + ".log")).string(); }
+
+  // Points a run of this DIR finished before are kept as they are.
+  void load_finished_points() {
+    for (std::size_t i = 0; i < plan_.points.size(); ++i) {
+      const std::string f = point_file(i);
+      if (!fs::exists(f)) continue;
+      try {
+        json j = json::parse(read_whole_file(f));
+        if (j.at("status") == "ok") {
+          j["index"] = plan_.points[i].point.index;  // the same settings may sit elsewhere in an edited sweep
+          results_[i] = j;
+          resolved_[i] = true;
+          ++out_.reused;
+        }
+      } catch (const std::exception&) {
+        // An unreadable point file is recomputed.
       }
-    } catch (const std::exception&) {
-      // An unreadable point file is recomputed.
     }
   }
 
-  std::vector<TaskState> state(plan.tasks.size(), TaskState::Done);
-  std::vector<std::string> reason(plan.tasks.size());
-  for (std::size_t i = 0; i < n_points; ++i) {
-    if (resolved[i]) continue;
-    for (const std::size_t t : plan.points[i].tasks) {
-      state[t] = fs::exists(plan.tasks[t].done_file) ? TaskState::Done : TaskState::Pending;
+  // The tasks of unfinished points: done when their output exists, pending otherwise.
+  void init_task_states() {
+    state_.assign(plan_.tasks.size(), TaskState::Done);
+    reason_.assign(plan_.tasks.size(), "");
+    for (std::size_t i = 0; i < plan_.points.size(); ++i) {
+      if (resolved_[i]) continue;
+      for (const std::size_t t : plan_.points[i].tasks) {
+        state_[t] = fs::exists(plan_.tasks[t].done_file) ? TaskState::Done : TaskState::Pending;
+      }
     }
   }
 
-  const json machine = machine_json();
-  const std::string started = utc_now();
-  auto write_results = [&](bool final_write) {
+  void write_results(bool final_write) {
     json doc = {{"tool", {{"name", "oacim"}, {"version", kVersion}, {"commit", kGitCommit}}},
-                {"machine", machine},
-                {"started", started},
-                {"experiment", experiment_json(ex, points)},
-                {"hw_configs", plan.hw_files},
+                {"machine", machine_},
+                {"started", started_},
+                {"experiment", experiment_json(ex_, points_)},
+                {"hw_configs", plan_.hw_files},
                 {"complete", final_write}};
     json list = json::array();
     int pass = 0, fail = 0, error = 0, pending = 0;
-    for (std::size_t i = 0; i < n_points; ++i) {
-      if (!resolved[i]) {
+    for (std::size_t i = 0; i < plan_.points.size(); ++i) {
+      if (!resolved_[i]) {
         ++pending;
         continue;
       }
-      list.push_back(results[i]);
-      const std::string v = results[i].at("verdict");
+      list.push_back(results_[i]);
+      const std::string v = results_[i].at("verdict");
       (v == "pass" ? pass : v == "fail" ? fail : error)++;
     }
     doc["points"] = list;
-    doc["summary"] = {{"points", n_points}, {"pass", pass}, {"fail", fail}, {"error", error}, {"pending", pending}};
+    doc["summary"] = {{"points", plan_.points.size()}, {"pass", pass}, {"fail", fail}, {"error", error}, {"pending", pending}};
     doc["verdict"] = pending > 0 ? "incomplete" : error > 0 ? "error" : fail > 0 ? "fail" : "pass";
-    out.passed = pass;
-    out.failed = fail;
-    out.errors = error;
-    out.results_file = (fs::path(dir) / "results.json").string();
-    write_file_atomically(out.results_file, doc.dump(2) + "\n");
-    report::write_reports(dir, doc);
-  };
+    out_.passed = pass;
+    out_.failed = fail;
+    out_.errors = error;
+    out_.results_file = (fs::path(dir_) / "results.json").string();
+    write_file_atomically(out_.results_file, doc.dump(2) + "\n");
+    report::write_reports(dir_, doc);
+  }
 
-  const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  int finished_now = 0;
-  auto resolve_points = [&] {
-    for (std::size_t i = 0; i < n_points; ++i) {
-      if (resolved[i]) continue;
+  double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
+
+  // Writes every point whose tasks have all ended (an error point when one failed).
+  void resolve_points() {
+    const std::size_t n = plan_.points.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (resolved_[i]) continue;
       std::string failure;
       bool all = true;
-      for (const std::size_t t : plan.points[i].tasks) {
-        if (state[t] == TaskState::Failed && failure.empty()) failure = reason[t];
-        if (state[t] == TaskState::Pending || state[t] == TaskState::Running) all = false;
+      for (const std::size_t t : plan_.points[i].tasks) {
+        if (state_[t] == TaskState::Failed && failure.empty()) failure = reason_[t];
+        if (state_[t] == TaskState::Pending || state_[t] == TaskState::Running) all = false;
       }
       if (!all) continue;
-      results[i] = point_result(plan, plan.points[i], failure);
-      write_file_atomically(point_file(i), results[i].dump(2) + "\n");
-      resolved[i] = true;
-      ++finished_now;
+      results_[i] = point_result(plan_, plan_.points[i], failure);
+      write_file_atomically(point_file(i), results_[i].dump(2) + "\n");
+      resolved_[i] = true;
+      ++finished_now_;
       write_results(false);
-      if (o.progress) {
-        int left = 0;
-        for (std::size_t k = 0; k < n_points; ++k) left += resolved[k] ? 0 : 1;
-        const double eta = elapsed() / finished_now * left;
-        std::cerr << fmt::format("oacim run: [{}/{}] point {} ({}): {}{} after {}{}\n", n_points - left, n_points,
-                                 plan.points[i].point.index + 1, plan.points[i].point.label(),
-                                 results[i].at("verdict").get<std::string>(),
-                                 failure.empty() ? "" : " - " + failure, duration(elapsed()),
-                                 left > 0 ? ", ETA " + duration(eta) : "");
+      if (o_.progress) {
+        const int left = static_cast<int>(std::count(resolved_.begin(), resolved_.end(), false));
+        const double eta = elapsed() / finished_now_ * left;
+        o_.progress(fmt::format("[{}/{}] point {} ({}): {}{} after {}{}", n - static_cast<std::size_t>(left), n,
+                                plan_.points[i].point.index + 1, plan_.points[i].point.label(),
+                                results_[i].at("verdict").get<std::string>(), failure.empty() ? "" : " - " + failure,
+                                duration(elapsed()), left > 0 ? ", ETA " + duration(eta) : ""));
       }
     }
-  };
-
-  if (o.progress) {
-    int pending = 0;
-    for (const auto s : state) pending += s == TaskState::Pending ? 1 : 0;
-    std::cerr << fmt::format("oacim run: {} points ({} finished earlier), {} tasks to run, {} jobs x {} threads\n",
-                             n_points, out.reused, pending, o.jobs, threads);
   }
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  struct sigaction old_int {}, old_term {};
-  g_stop = 0;
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
 
-  auto log_of = [&](const Task& task) { return (fs::path(dir) / "logs" / (task.id + ".log")).string(); };
-  std::map<pid_t, std::size_t> running;
-  resolve_points();  // points whose every task finished in an earlier run
-  while (!g_stop) {
-    bool progressed = false;
-    for (std::size_t t = 0; t < plan.tasks.size() && static_cast<int>(running.size()) < o.jobs; ++t) {
-      if (state[t] != TaskState::Pending) continue;
+  // Starts every ready task while jobs are free; a task whose dependency failed fails with it.
+  // Returns whether such failures were propagated.
+  bool start_ready_tasks() {
+    bool propagated = false;
+    for (std::size_t t = 0; t < plan_.tasks.size() && static_cast<int>(running_.size()) < o_.jobs; ++t) {
+      if (state_[t] != TaskState::Pending) continue;
       bool ready = true;
-      for (const std::size_t d : plan.tasks[t].deps) {
-        if (state[d] == TaskState::Failed) {
-          state[t] = TaskState::Failed;
-          reason[t] = reason[d];
-          progressed = true;
+      for (const std::size_t d : plan_.tasks[t].deps) {
+        if (state_[d] == TaskState::Failed) {
+          state_[t] = TaskState::Failed;
+          reason_[t] = reason_[d];
+          propagated = true;
         }
-        if (state[d] != TaskState::Done) ready = false;
+        if (state_[d] != TaskState::Done) ready = false;
       }
-      if (!ready || state[t] != TaskState::Pending) continue;
-      const Task& task = plan.tasks[t];
-      std::vector<std::string> args = task.args;
-      args.push_back("--threads");
-      args.push_back(std::to_string(threads));
-      const std::string log = log_of(task);
-      {
-        std::ofstream l(log, std::ios::app);
-        l << "$ oacim " << fmt::format("{}", fmt::join(args, " ")) << "\n";
-      }
-      if (o.progress) std::cerr << fmt::format("oacim run:   start {} ({})\n", task.id, task.what);
-      running[spawn_process(exe, args, log)] = t;
-      state[t] = TaskState::Running;
-      ++out.tasks_run;
+      if (!ready || state_[t] != TaskState::Pending) continue;
+      start_task(t);
     }
-    if (progressed) resolve_points();
-    if (running.empty()) {
-      bool pending = false;
-      for (const auto s : state) pending = pending || s == TaskState::Pending;
-      if (!pending) break;
-      continue;  // failures propagated this pass; look again
-    }
-    const ExitedChild c = wait_any_child(&g_stop);
-    if (c.pid < 0) break;
-    const auto it = running.find(c.pid);
-    if (it == running.end()) continue;
-    const std::size_t t = it->second;
-    running.erase(it);
-    const Task& task = plan.tasks[t];
-    if (fs::exists(task.done_file)) {
-      state[t] = TaskState::Done;
-    } else {
-      state[t] = TaskState::Failed;
-      const std::string log = log_of(task);
-      const std::string why = failure_reason(log);
-      reason[t] = fmt::format("{} failed (exit {}): {} [log: {}]", task.id, c.exit_code,
-                              why.empty() ? "no output" : why, log);
-    }
-    resolve_points();
+    return propagated;
   }
-  if (g_stop) {
+
+  void start_task(std::size_t t) {
+    const Task& task = plan_.tasks[t];
+    std::vector<std::string> args = task.args;
+    args.push_back("--threads");
+    args.push_back(std::to_string(threads_));
+    const std::string log = log_of(task);
+    {
+      std::ofstream l(log, std::ios::app);
+      l << "$ oacim " << fmt::format("{}", fmt::join(args, " ")) << "\n";
+    }
+    if (o_.progress) o_.progress(fmt::format("  start {} ({})", task.id, task.what));
+    running_[spawn_process(exe_, args, log)] = t;
+    state_[t] = TaskState::Running;
+    ++out_.tasks_run;
+  }
+
+  // A task ended: done when its output exists, failed (with its log's reason) otherwise.
+  void finish_task(std::size_t t, int exit_code) {
+    const Task& task = plan_.tasks[t];
+    if (fs::exists(task.done_file)) {
+      state_[t] = TaskState::Done;
+      return;
+    }
+    state_[t] = TaskState::Failed;
+    const std::string log = log_of(task);
+    const std::string why = failure_reason(log);
+    reason_[t] = fmt::format("{} failed (exit {}): {} [log: {}]", task.id, exit_code, why.empty() ? "no output" : why, log);
+  }
+
+  // Until every task has ended or a stop signal came.
+  void schedule() {
+    while (!g_stop) {
+      if (start_ready_tasks()) resolve_points();
+      if (running_.empty()) {
+        if (std::none_of(state_.begin(), state_.end(), [](TaskState s) { return s == TaskState::Pending; })) break;
+        continue;  // failures propagated this pass; look again
+      }
+      const ExitedChild c = wait_any_child(&g_stop);
+      if (c.pid < 0) break;
+      const auto it = running_.find(c.pid);
+      if (it == running_.end()) continue;
+      const std::size_t t = it->second;
+      running_.erase(it);
+      finish_task(t, c.exit_code);
+      resolve_points();
+    }
+  }
+
+  void stop_running() {
     std::vector<pid_t> pids;
-    for (const auto& [pid, t] : running) pids.push_back(pid);
+    for (const auto& [pid, t] : running_) pids.push_back(pid);
     terminate_children(pids);
     for (std::size_t k = 0; k < pids.size(); ++k) wait_any_child();
-    out.interrupted = true;
-    if (o.progress) std::cerr << "oacim run: interrupted; finished points and tasks are kept, rerun to continue\n";
+    out_.interrupted = true;
+    if (o_.progress) o_.progress("interrupted; finished points and tasks are kept, rerun to continue");
   }
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-  bool complete = true;
-  for (std::size_t i = 0; i < n_points; ++i) complete = complete && resolved[i];
-  write_results(complete);
-  return out;
-}
+
+  const RunOptions& o_;
+  Experiment ex_;
+  std::vector<SweepPoint> points_;
+  std::string dir_, exe_;
+  long long threads_ = 1;
+  Plan plan_;
+  RunOutcome out_;
+  std::vector<json> results_;
+  std::vector<bool> resolved_;
+  std::vector<TaskState> state_;
+  std::vector<std::string> reason_;
+  std::map<pid_t, std::size_t> running_;
+  json machine_;
+  std::string started_;
+  std::chrono::steady_clock::time_point t0_;
+  int finished_now_ = 0;
+};
+
+}  // namespace
+
+RunOutcome run_sweep(const RunOptions& o) { return SweepRun(o).run(); }
 
 }  // namespace oacim::sweep

@@ -4,7 +4,9 @@
 // atomically to DIR/points/<id>.json the moment its last task finishes, then DIR/results.json and
 // the reports. A rerun skips finished points and finished tasks (a killed quantize or tweak
 // resumes from its own checkpoints), so killing the runner loses at most the tasks in flight.
-// A task that fails makes its points error points with the reason; the sweep goes on. No torch.
+// A task that fails makes its points error points with the reason; the sweep goes on. Progress
+// lines (task starts, finished points with an ETA) go to a callback. No torch.
+#include <functional>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
@@ -16,7 +18,7 @@ struct RunOptions {
   std::string out_dir;
   int jobs = 1;              // tasks run in parallel
   std::string exe;           // the oacim binary the tasks run ("" = this process's own executable)
-  bool progress = true;      // progress and ETA on stderr
+  std::function<void(const std::string& line)> progress;  // one line per event; empty: silent
 };
 
 struct RunOutcome {
