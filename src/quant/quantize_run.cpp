@@ -85,10 +85,7 @@ std::vector<LayerQuantStats> resume_from_checkpoints(const fs::path& partial, mo
   return stats;
 }
 
-}  // namespace
-
-QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
-  const auto t0 = std::chrono::steady_clock::now();
+void validate_run_options(const QuantizeRunOptions& o) {
   o.layer.check_packable();
   if (o.out_dir.empty()) throw InvalidArgument("--out", "is required");
   if (o.nsamples < 1) throw InvalidArgument("--nsamples", fmt::format("{} must be >= 1", o.nsamples));
@@ -103,142 +100,100 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   if (model::is_quantized_model_dir(o.model_path)) {
     throw InvalidArgument("--model", fmt::format("{} is already quantized; give its float source model", o.model_path));
   }
-  model::LoadedModel lm = model::load_model(o.model_path, o.tokenizer_path);
-  model::Decoder& dec = *lm.decoder;
-  QuantizeRunResult res;
-  res.seqlen = o.seqlen == 0 ? dec.max_positions() : o.seqlen;
-  if (res.seqlen > dec.max_positions()) {
-    throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", res.seqlen, dec.max_positions()));
+}
+
+// The calibration windows of `calib`: generated now (self), a token file, the C4 train shard, or a
+// text (a named evaluation split warns).
+std::vector<std::vector<int>> calibration_windows_of(const QuantizeRunOptions& o, model::LoadedModel& lm, int seqlen) {
+  const model::Decoder& dec = *lm.decoder;
+  if (o.calib == "self") {
+    model::CalibrationGenOptions g;
+    g.n = o.nsamples;
+    g.length = seqlen;
+    g.seed = o.seed;
+    return first_samples(model::generate_calibration(lm, g), "self-generated calibration", o.nsamples, seqlen,
+                         dec.vocab_size());
+  }
+  if (is_token_file(o.calib)) return first_samples(read_token_file(o.calib), o.calib, o.nsamples, seqlen, dec.vocab_size());
+  if (o.calib == "c4") {
+    const std::string shard = data::find_c4_shard(o.data_dir, data::kC4TrainShard, "--calib");
+    return data::c4_calibration_windows(data::read_c4_documents(shard), lm.tokenize, o.nsamples, seqlen, o.seed);
+  }
+  if (o.calib == "wikitext2" || o.calib == "ptb" || o.calib == "ptb-new") {
+    std::cerr << fmt::format("warning: --calib {} is an evaluation split; perplexity on it is no longer held out\n", o.calib);
   }
   std::vector<std::vector<int>> windows;
-  if (needs_calibration(o.layer.method)) {
-    if (o.calib == "self") {
-      model::CalibrationGenOptions g;
-      g.n = o.nsamples;
-      g.length = res.seqlen;
-      g.seed = o.seed;
-      windows = first_samples(model::generate_calibration(lm, g), "self-generated calibration", o.nsamples, res.seqlen,
-                              dec.vocab_size());
-    } else if (is_token_file(o.calib)) {
-      windows = first_samples(read_token_file(o.calib), o.calib, o.nsamples, res.seqlen, dec.vocab_size());
-    } else if (o.calib == "c4") {
-      const std::string shard = data::find_c4_shard(o.data_dir, data::kC4TrainShard, "--calib");
-      windows = data::c4_calibration_windows(data::read_c4_documents(shard), lm.tokenize, o.nsamples, res.seqlen, o.seed);
-    } else {
-      if (o.calib == "wikitext2" || o.calib == "ptb" || o.calib == "ptb-new") {
-        std::cerr << fmt::format("warning: --calib {} is an evaluation split; perplexity on it is no longer held out\n", o.calib);
-      }
-      const std::vector<int> corpus = lm.tokenize(data::dataset_text(o.calib, o.data_dir));
-      for (auto& w : data::calibration_windows(corpus, o.nsamples, res.seqlen, o.seed)) windows.push_back(std::move(w.tokens));
-    }
-  }
-  res.windows = static_cast<int>(windows.size());
-  for (const auto& w : windows) res.calib_tokens += static_cast<std::int64_t>(w.size());
+  const std::vector<int> corpus = lm.tokenize(data::dataset_text(o.calib, o.data_dir));
+  for (auto& w : data::calibration_windows(corpus, o.nsamples, seqlen, o.seed)) windows.push_back(std::move(w.tokens));
+  return windows;
+}
 
-  SequentialOptions so;
-  so.layer = o.layer;
-  so.true_sequential = o.true_sequential;
+// Random Hadamard rotations on every block Linear (sides without a Hadamard matrix are named).
+void apply_incoherence(const QuantizeRunOptions& o, model::Decoder& dec, QuantizeRunResult& res) {
+  for (int l = 0; l < dec.num_blocks(); ++l) {
+    for (model::QuantLinear* lin : dec.block_linears(l)) {
+      auto r = std::make_shared<IncoherenceRotation>(
+          make_incoherence(lin->out_features(), lin->in_features(), o.incoherence_seed, lin->name()));
+      if (r->rotates_inputs() && r->rotates_outputs()) ++res.rotated_both;
+      if (!r->rotates_inputs()) res.unrotated_sides.push_back(fmt::format("{} input ({})", lin->name(), r->cols));
+      if (!r->rotates_outputs()) res.unrotated_sides.push_back(fmt::format("{} output ({})", lin->name(), r->rows));
+      lin->set_incoherence(std::move(r));
+    }
+  }
+  if (!res.unrotated_sides.empty() && o.progress) {
+    std::cerr << fmt::format("warning: --incoherence hadamard: no Hadamard matrix for {} side(s), left unrotated: {}\n",
+                             res.unrotated_sides.size(), fmt::join(res.unrotated_sides, ", "));
+  }
+}
 
-  // Finished blocks are checkpointed in DIR/partial/ so that a killed run resumes after them.
-  const std::string opts = options_json(o);
-  const fs::path partial = fs::path(o.out_dir) / "partial";
-  const bool has_h = uses_hessian(o.layer.method);
-  if (o.incoherence == "hadamard") {
-    for (int l = 0; l < dec.num_blocks(); ++l) {
-      for (model::QuantLinear* lin : dec.block_linears(l)) {
-        auto r = std::make_shared<IncoherenceRotation>(
-            make_incoherence(lin->out_features(), lin->in_features(), o.incoherence_seed, lin->name()));
-        if (r->rotates_inputs() && r->rotates_outputs()) ++res.rotated_both;
-        if (!r->rotates_inputs()) res.unrotated_sides.push_back(fmt::format("{} input ({})", lin->name(), r->cols));
-        if (!r->rotates_outputs()) res.unrotated_sides.push_back(fmt::format("{} output ({})", lin->name(), r->rows));
-        lin->set_incoherence(std::move(r));
-      }
-    }
-    if (!res.unrotated_sides.empty() && o.progress) {
-      std::cerr << fmt::format("warning: --incoherence hadamard: no Hadamard matrix for {} side(s), left unrotated: {}\n",
-                               res.unrotated_sides.size(), fmt::join(res.unrotated_sides, ", "));
-    }
-  }
-  std::vector<LayerQuantStats> resumed = resume_from_checkpoints(partial, dec, opts, lm.source_model);
-  so.resume_blocks = packed_blocks(dec);
-  res.resumed_blocks = so.resume_blocks;
-  if (so.resume_blocks > 0 && o.progress) {
-    std::cerr << fmt::format("quantize: resuming after block {}/{} from {}\n", so.resume_blocks, dec.num_blocks(), partial.string());
-  }
-  so.max_new_blocks = o.max_blocks;
-  so.on_block_done = [&](int l, const std::vector<LayerQuantStats>& block_stats) {
-    SafetensorsWriter w;
-    for (model::QuantLinear* lin : dec.block_linears(l)) add_packed(w, lin->name() + ".", *lin->packed());
-    nlohmann::json st = nlohmann::json::array();
-    for (const LayerQuantStats& s : block_stats) st.push_back(to_json(s, has_h));
-    w.set_metadata("oacim.format", kCheckpointFormat);
-    w.set_metadata("oacim.options", opts);
-    w.set_metadata("oacim.source_model", lm.source_model);
-    w.set_metadata("oacim.block", std::to_string(l));
-    w.set_metadata("oacim.stats", st.dump());
-    fs::create_directories(partial);
-    w.write(checkpoint_file(partial, l));
-  };
-  const auto progress = [&](const LayerQuantStats& s, int block, int done, int total) {
+void write_block_checkpoint(const fs::path& partial, int block, model::Decoder& dec,
+                            const std::vector<LayerQuantStats>& block_stats, const std::string& opts,
+                            const std::string& source_model, bool has_h) {
+  SafetensorsWriter w;
+  for (model::QuantLinear* lin : dec.block_linears(block)) add_packed(w, lin->name() + ".", *lin->packed());
+  nlohmann::json st = nlohmann::json::array();
+  for (const LayerQuantStats& s : block_stats) st.push_back(to_json(s, has_h));
+  w.set_metadata("oacim.format", kCheckpointFormat);
+  w.set_metadata("oacim.options", opts);
+  w.set_metadata("oacim.source_model", source_model);
+  w.set_metadata("oacim.block", std::to_string(block));
+  w.set_metadata("oacim.stats", st.dump());
+  fs::create_directories(partial);
+  w.write(checkpoint_file(partial, block));
+}
+
+// DiscQuant's one optimisation over the whole model, checkpointed in DIR/partial; false when it
+// stopped early (stop_after) with its state saved.
+bool run_discquant(const QuantizeRunOptions& o, model::Decoder& dec, const std::vector<std::vector<int>>& windows,
+                   const fs::path& partial, const std::string& key, QuantizeRunResult& res,
+                   std::chrono::steady_clock::time_point t0) {
+  DiscQuantOptions dqo = o.discquant;
+  dqo.checkpoint_file = (partial / "discquant.safetensors").string();
+  dqo.checkpoint_key = key;
+  const auto dq_progress = [&](const DiscQuantStep& s, int total) {
     if (!o.progress) return;
+    if (s.group < 0) {
+      std::cerr << fmt::format("quantize: discquant resuming after step {}/{} from {}\n", s.step + 1, total,
+                               dqo.checkpoint_file);
+      return;
+    }
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::cerr << fmt::format("quantize: [{}/{}] block {} {} {}x{}  out-err {:.3g}  outliers {:.2f} %  ones {:.1f} %  "
-                             "{:.2f} s  (ETA {:.0f} s)\n",
-                             done, total, block, s.layer, s.rows, s.cols, s.output_error, 100.0 * s.outlier_share,
-                             s.stored_bits ? 100.0 * static_cast<double>(s.ones) / static_cast<double>(s.stored_bits) : 0.0,
-                             s.seconds, el / done * (total - done))
+    std::cerr << fmt::format("quantize: discquant step {}/{}  lr {:.3g}  KL {:.5f}  fractional x {:.1f} %  ({:.0f} s)\n",
+                             s.step + 1, total, s.lr, s.kl, 100.0 * s.fractional, el)
               << std::flush;
   };
-  res.layers = std::move(resumed);
-  if (o.layer.method == Method::DiscQuant) {
-    // One optimisation over the whole model: nothing to checkpoint per block.
-    DiscQuantOptions dqo = o.discquant;
-    dqo.checkpoint_file = (partial / "discquant.safetensors").string();
-    dqo.checkpoint_key = opts + "|" + lm.source_model;
-    const auto dq_progress = [&](const DiscQuantStep& s, int total) {
-      if (!o.progress) return;
-      if (s.group < 0) {
-        std::cerr << fmt::format("quantize: discquant resuming after step {}/{} from {}\n", s.step + 1, total,
-                                 dqo.checkpoint_file);
-        return;
-      }
-      const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::cerr << fmt::format("quantize: discquant step {}/{}  lr {:.3g}  KL {:.5f}  fractional x {:.1f} %  ({:.0f} s)\n",
-                               s.step + 1, total, s.lr, s.kl, 100.0 * s.fractional, el)
-                << std::flush;
-    };
-    DiscQuantResult dq = discquant_model(dec, windows, o.layer, dqo, dq_progress);
-    if (!dq.complete) {
-      res.complete = false;
-      res.out_file = partial.string();
-      res.blocks = dec.num_blocks();
-      res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      return res;
-    }
-    res.layers = std::move(dq.layers);
-    res.discquant_log = std::move(dq.log);
-    res.discquant_delta2 = dq.delta2;
-    res.discquant_kl_rtn = dq.kl_rtn;
-    res.discquant_kl_final = dq.kl_final;
-  } else {
-    for (LayerQuantStats& s : quantize_model(dec, windows, so, progress)) res.layers.push_back(std::move(s));
-  }
-  res.blocks = dec.num_blocks();
-  res.blocks_done = packed_blocks(dec);
-  if (res.blocks_done < res.blocks) {
-    res.complete = false;
-    res.out_file = partial.string();
-    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return res;
-  }
+  DiscQuantResult dq = discquant_model(dec, windows, o.layer, dqo, dq_progress);
+  if (!dq.complete) return false;
+  res.layers = std::move(dq.layers);
+  res.discquant_log = std::move(dq.log);
+  res.discquant_delta2 = dq.delta2;
+  res.discquant_kl_rtn = dq.kl_rtn;
+  res.discquant_kl_final = dq.kl_final;
+  return true;
+}
 
-  model::QuantizedModelInfo info;
-  info.source_model = lm.source_model;
-  info.tokenizer_path = lm.tokenizer_path;
-  info.options_json = opts;
-  model::save_quantized_model(o.out_dir, dec, info);
-  fs::remove_all(partial);
-  res.out_file = (fs::path(o.out_dir) / model::kQuantizedFile).string();
+// Model totals of the per-layer statistics.
+void sum_layers(QuantizeRunResult& res) {
   double bits = 0.0;
   for (const LayerQuantStats& s : res.layers) {
     res.ones += s.ones;
@@ -250,7 +205,80 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
     bits += s.bits_per_weight * static_cast<double>(n);
   }
   res.bits_per_weight = res.weights ? bits / static_cast<double>(res.weights) : 0.0;
-  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  validate_run_options(o);
+  model::LoadedModel lm = model::load_model(o.model_path, o.tokenizer_path);
+  model::Decoder& dec = *lm.decoder;
+  QuantizeRunResult res;
+  res.seqlen = o.seqlen == 0 ? dec.max_positions() : o.seqlen;
+  if (res.seqlen > dec.max_positions()) {
+    throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", res.seqlen, dec.max_positions()));
+  }
+  std::vector<std::vector<int>> windows;
+  if (needs_calibration(o.layer.method)) windows = calibration_windows_of(o, lm, res.seqlen);
+  res.windows = static_cast<int>(windows.size());
+  for (const auto& w : windows) res.calib_tokens += static_cast<std::int64_t>(w.size());
+  if (o.incoherence == "hadamard") apply_incoherence(o, dec, res);
+
+  // Finished blocks are checkpointed in DIR/partial/ so that a killed run resumes after them.
+  const std::string opts = options_json(o);
+  const fs::path partial = fs::path(o.out_dir) / "partial";
+  res.layers = resume_from_checkpoints(partial, dec, opts, lm.source_model);
+  SequentialOptions so;
+  so.layer = o.layer;
+  so.true_sequential = o.true_sequential;
+  so.resume_blocks = packed_blocks(dec);
+  so.max_new_blocks = o.max_blocks;
+  res.resumed_blocks = so.resume_blocks;
+  if (so.resume_blocks > 0 && o.progress) {
+    std::cerr << fmt::format("quantize: resuming after block {}/{} from {}\n", so.resume_blocks, dec.num_blocks(), partial.string());
+  }
+  so.on_block_done = [&](int l, const std::vector<LayerQuantStats>& block_stats) {
+    write_block_checkpoint(partial, l, dec, block_stats, opts, lm.source_model, uses_hessian(o.layer.method));
+  };
+  const auto progress = [&](const LayerQuantStats& s, int block, int done, int total) {
+    if (!o.progress) return;
+    std::cerr << fmt::format("quantize: [{}/{}] block {} {} {}x{}  out-err {:.3g}  outliers {:.2f} %  ones {:.1f} %  "
+                             "{:.2f} s  (ETA {:.0f} s)\n",
+                             done, total, block, s.layer, s.rows, s.cols, s.output_error, 100.0 * s.outlier_share,
+                             s.stored_bits ? 100.0 * static_cast<double>(s.ones) / static_cast<double>(s.stored_bits) : 0.0,
+                             s.seconds, seconds() / done * (total - done))
+              << std::flush;
+  };
+  res.blocks = dec.num_blocks();
+  if (o.layer.method == Method::DiscQuant) {
+    if (!run_discquant(o, dec, windows, partial, opts + "|" + lm.source_model, res, t0)) {
+      res.complete = false;
+      res.out_file = partial.string();
+      res.seconds = seconds();
+      return res;
+    }
+  } else {
+    for (LayerQuantStats& s : quantize_model(dec, windows, so, progress)) res.layers.push_back(std::move(s));
+  }
+  res.blocks_done = packed_blocks(dec);
+  if (res.blocks_done < res.blocks) {
+    res.complete = false;
+    res.out_file = partial.string();
+    res.seconds = seconds();
+    return res;
+  }
+
+  model::QuantizedModelInfo info;
+  info.source_model = lm.source_model;
+  info.tokenizer_path = lm.tokenizer_path;
+  info.options_json = opts;
+  model::save_quantized_model(o.out_dir, dec, info);
+  fs::remove_all(partial);
+  res.out_file = (fs::path(o.out_dir) / model::kQuantizedFile).string();
+  sum_layers(res);
+  res.seconds = seconds();
   return res;
 }
 
