@@ -13,6 +13,7 @@
 
 #include "oacim/cli/command.hpp"
 #include "oacim/cli/json_output.hpp"
+#include "oacim/cli/table_options.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/core/fnv1a.hpp"
 #include "oacim/core/fp16.hpp"
@@ -88,84 +89,180 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Where the layer comes from: exactly one of a generated layer, a real model's Linear, or files.
+struct CosimSource {
+  std::string random, save_prefix;
+  std::uint64_t seed = 0;
+  int block = 32;
+  std::string model_path, tokenizer_path, layer, text_path = "tests/data/tinystories-valid-slice.txt";
+  int tokens = 8;
+  std::string weights_path, prefix, inputs_path;
+};
+
+struct CosimLayer {
+  std::optional<PackedCimWeights> weights;
+  std::vector<float> x;
+  int tokens = 0;
+  std::string source;  // in words, for the report
+};
+
+CosimLayer load_layer(const CosimSource& s) {
+  CosimLayer l;
+  if (!s.random.empty()) {
+    const RandomShape shape = parse_shape(s.random);
+    auto [w, xs] = random_case(shape, s.seed, s.block);
+    l.weights.emplace(std::move(w));
+    l.x = std::move(xs);
+    l.tokens = shape.tokens;
+    l.source = fmt::format("random {} seed {}", s.random, s.seed);
+    if (!s.save_prefix.empty()) {
+      save_packed(s.save_prefix + ".weights.safetensors", *l.weights);
+      SafetensorsWriter wr;
+      wr.add("x", DType::F32, {l.tokens, l.weights->cols()}, l.x);
+      wr.write(s.save_prefix + ".inputs.safetensors");
+    }
+  } else if (!s.model_path.empty()) {
+    // A real layer on real activations, RTN-quantized with outliers and offsets.
+    const eval::LayerCapture cap = eval::capture_layer(s.model_path, s.tokenizer_path, s.text_path, s.layer, s.tokens);
+    RtnPackOptions rtn;
+    rtn.grid.block_size = s.block;
+    rtn.outliers = true;
+    rtn.offsets = true;
+    l.weights.emplace(pack_rtn(cap.weight, cap.rows, cap.cols, rtn, nullptr));
+    l.x = cap.inputs;
+    l.tokens = cap.tokens;
+    l.source = fmt::format("{} layer {} on {} tokens of {}", s.model_path, s.layer, l.tokens, s.text_path);
+  } else {
+    l.weights.emplace(load_packed(SafetensorsFile::open(s.weights_path), s.prefix));
+    l.x = read_inputs(s.inputs_path, l.weights->cols(), &l.tokens);
+    l.source = s.weights_path + (s.prefix.empty() ? "" : ":" + s.prefix);
+  }
+  return l;
+}
+
+// SystemC's outputs against fake-quant fp32 (dequantized weights, fp32 inputs, double sums).
+struct FakequantError {
+  double relative_rms = 0.0, max_abs = 0.0;
+};
+FakequantError fakequant_error(const PackedCimWeights& w, const std::vector<float>& x, int tokens, const std::vector<float>& y) {
+  const auto deq = w.dequantize();
+  double err2 = 0, ref2 = 0;
+  FakequantError e;
+  for (int t = 0; t < tokens; ++t) {
+    for (int o = 0; o < w.rows(); ++o) {
+      double acc = 0;
+      for (int c = 0; c < w.cols(); ++c) {
+        acc += static_cast<double>(deq[static_cast<std::size_t>(o) * w.cols() + c]) * x[static_cast<std::size_t>(t) * w.cols() + c];
+      }
+      const double d = static_cast<double>(y[static_cast<std::size_t>(t) * w.rows() + o]) - acc;
+      err2 += d * d;
+      ref2 += acc * acc;
+      e.max_abs = std::max(e.max_abs, std::fabs(d));
+    }
+  }
+  e.relative_rms = ref2 > 0 ? std::sqrt(err2 / ref2) : 0.0;
+  return e;
+}
+
+// Everything the command reports about one co-simulated layer.
+struct CosimReport {
+  const std::string& source;
+  const PackedCimWeights& w;
+  int tokens;
+  const hw::HwConfig& cfg;
+  const sim::CosimResult& r;
+  const hw::HwLayerResult& hw_res;
+  std::int64_t mismatches, max_ulp;
+  bool counters_match, bit_exact;
+  double rel_rms, max_abs, sc_wall, hw_wall;
+  double macro_cycles_per_s() const { return static_cast<double>(r.counters.input_bitplanes) / std::max(sc_wall, 1e-9); }
+};
+
+void print_report(const CosimReport& p) {
+  std::cout << fmt::format("cosim: {} ({}x{}, {} tokens, block {}, {} outliers) on {}\n", p.source, p.w.rows(), p.w.cols(),
+                           p.tokens, p.w.grid().block_size, p.w.outlier_count(), p.cfg.name);
+  std::cout << fmt::format("  systemc vs hw     : {} ({} of {} outputs differ, max {} ulp), counters {}\n",
+                           p.bit_exact ? "BIT-EXACT" : "MISMATCH", p.mismatches, p.r.y.size(), p.max_ulp,
+                           p.counters_match ? "equal" : "DIFFER");
+  std::cout << fmt::format("  systemc vs fp32   : relative RMS error {:.3e}, max abs error {:.3e}\n", p.rel_rms, p.max_abs);
+  std::cout << fmt::format("  cycles            : load {}, compute {}, readback {} ({:.1f} us simulated at {} MHz)\n",
+                           p.r.load_cycles, p.r.compute_cycles, p.r.readback_cycles, p.r.simulated_ns / 1e3, p.cfg.clock_mhz);
+  std::cout << fmt::format("  wall              : systemc {:.3f} s ({:.0f} macro-cycles/s), hw model {:.4f} s\n", p.sc_wall,
+                           p.macro_cycles_per_s(), p.hw_wall);
+  std::cout << "  counters          :";
+  for (const auto& [k, v] : p.r.counters.items()) std::cout << " " << k << "=" << v;
+  std::cout << "\n";
+}
+
+nlohmann::json report_json(const CosimReport& p) {
+  nlohmann::json activity = nlohmann::json::array();
+  for (const auto& a : p.r.activity) {
+    activity.push_back({{"module", a.module}, {"busy_cycles", a.busy_cycles}, {"items", a.items}, {"unit", a.item_unit}});
+  }
+  return {{"command", "cosim"},
+          {"source", p.source},
+          {"hw_config", {{"name", p.cfg.name}, {"knobs", hw::to_key_values(p.cfg)}}},
+          {"layer",
+           {{"rows", p.w.rows()}, {"cols", p.w.cols()}, {"tokens", p.tokens}, {"block_size", p.w.grid().block_size},
+            {"outliers", p.w.outlier_count()}}},
+          {"bit_exact", p.bit_exact},
+          {"mismatches", p.mismatches},
+          {"max_ulp", p.max_ulp},
+          {"counters_match", p.counters_match},
+          {"output_fnv1a", fmt::format("{:016x}", fnv1a(p.r.y))},
+          {"counters", counters_json(p.r.counters)},
+          {"hw_counters", counters_json(p.hw_res.counters)},
+          {"fakequant", {{"relative_rms_error", p.rel_rms}, {"max_abs_error", p.max_abs}}},
+          {"cycles",
+           {{"load", p.r.load_cycles},
+            {"compute", p.r.compute_cycles},
+            {"readback", p.r.readback_cycles},
+            {"simulated_ns", p.r.simulated_ns}}},
+          {"activity", activity},
+          {"wall_s", {{"systemc", p.sc_wall}, {"hw", p.hw_wall}}},
+          {"systemc_macro_cycles_per_s", p.macro_cycles_per_s()}};
+}
+
 }  // namespace
 
 int cmd_cosim(const std::vector<std::string>& args) {
-  std::string hw_path;
-  std::string weights_path;
-  std::string prefix;
-  std::string inputs_path;
-  std::string random;
-  std::string save_prefix;
-  std::string json_path;
-  std::uint64_t seed = 0;
-  int block = 32;
+  std::string hw_path, json_path;
+  CosimSource src;
   int threads = 0;
-  std::string model_path, tokenizer_path, layer, text_path = "tests/data/tinystories-valid-slice.txt";
-  int tokens_opt = 8;
   po::options_description opts("cosim options");
   opts.add_options()
       ("hw", po::value(&hw_path), "hardware config YAML (default: built-in defaults)")
-      ("weights", po::value(&weights_path), "packed-weights .safetensors (as written by pack-demo --out / quantize)")
-      ("prefix", po::value(&prefix)->default_value(""), "layer prefix inside the weights file")
-      ("inputs", po::value(&inputs_path), "activations .safetensors with tensor 'x' [tokens, in_features], F32 or BF16")
-      ("random", po::value(&random), "generate a layer instead: ROWSxCOLSxTOKENS, e.g. 64x256x8")
-      ("model", po::value(&model_path), "or a real model's layer: llama2.c .bin or HF directory (with --layer)")
-      ("tokenizer", po::value(&tokenizer_path), "tokenizer of --model (default: the model's own)")
-      ("layer", po::value(&layer), "Linear of --model to co-simulate, e.g. layers.0.attention.wq")
-      ("tokens", po::value(&tokens_opt)->default_value(tokens_opt), "tokens of --text whose activations feed --layer")
-      ("text", po::value(&text_path)->default_value(text_path), "text run through --model to capture the activations")
-      ("seed", po::value(&seed)->default_value(0), "seed of --random")
-      ("block-size", po::value(&block)->default_value(32), "block size of --random weights")
-      ("save", po::value(&save_prefix), "with --random: write PREFIX.weights.safetensors and PREFIX.inputs.safetensors")
-      ("threads", po::value(&threads)->default_value(0), "threads of the fast hw model (0 = all)")
+      ("weights", po::value(&src.weights_path), "packed-weights .safetensors (as written by pack-demo --out / quantize)")
+      ("prefix", po::value(&src.prefix)->default_value(""), "layer prefix inside the weights file")
+      ("inputs", po::value(&src.inputs_path), "activations .safetensors with tensor 'x' [tokens, in_features], F32 or BF16")
+      ("random", po::value(&src.random), "generate a layer instead: ROWSxCOLSxTOKENS, e.g. 64x256x8")
+      ("model", po::value(&src.model_path), "or a real model's layer: llama2.c .bin or HF directory (with --layer)")
+      ("tokenizer", po::value(&src.tokenizer_path), "tokenizer of --model (default: the model's own)")
+      ("layer", po::value(&src.layer), "Linear of --model to co-simulate, e.g. layers.0.attention.wq")
+      ("tokens", po::value(&src.tokens)->default_value(src.tokens), "tokens of --text whose activations feed --layer")
+      ("text", po::value(&src.text_path)->default_value(src.text_path), "text run through --model to capture the activations")
+      ("seed", po::value(&src.seed)->default_value(0), "seed of --random")
+      ("block-size", po::value(&src.block)->default_value(32), "block size of --random weights")
+      ("save", po::value(&src.save_prefix), "with --random: write PREFIX.weights.safetensors and PREFIX.inputs.safetensors")
       ("json", po::value(&json_path), "write the comparison, cycles and counters to this JSON file");
+  add_threads_option(opts, threads);
   po::variables_map vm;
   const int parsed = parse_command_line(
       "cosim", "--hw CONFIG (--weights PACKED --inputs ACTS | --random RxCxT | --model M --layer L) [--json OUT]", opts,
       po::options_description(), {}, args, vm);
   if (parsed >= 0) return parsed;
-  const int sources = !random.empty() + !weights_path.empty() + !model_path.empty();
+  const int sources = !src.random.empty() + !src.weights_path.empty() + !src.model_path.empty();
   if (sources != 1) throw InvalidArgument("--weights", "give one of --weights/--inputs, --random, or --model/--layer");
-  if (!model_path.empty() && layer.empty()) throw InvalidArgument("--layer", "required with --model");
-  if (!weights_path.empty() && inputs_path.empty()) throw InvalidArgument("--inputs", "required with --weights");
-  if (!save_prefix.empty() && random.empty()) throw InvalidArgument("--save", "only with --random");
+  if (!src.model_path.empty() && src.layer.empty()) throw InvalidArgument("--layer", "required with --model");
+  if (!src.weights_path.empty() && src.inputs_path.empty()) throw InvalidArgument("--inputs", "required with --weights");
+  if (!src.save_prefix.empty() && src.random.empty()) throw InvalidArgument("--save", "only with --random");
 
   const hw::HwConfig cfg = hw_path.empty() ? hw::default_hw_config() : hw::load_hw_config(hw_path);
-  std::optional<PackedCimWeights> weights;
-  std::vector<float> x;
-  int tokens = 0;
-  std::string source;
-  if (!random.empty()) {
-    const RandomShape s = parse_shape(random);
-    auto [w, xs] = random_case(s, seed, block);
-    weights.emplace(std::move(w));
-    x = std::move(xs);
-    tokens = s.tokens;
-    source = fmt::format("random {} seed {}", random, seed);
-    if (!save_prefix.empty()) {
-      save_packed(save_prefix + ".weights.safetensors", *weights);
-      SafetensorsWriter wr;
-      wr.add("x", DType::F32, {tokens, weights->cols()}, x);
-      wr.write(save_prefix + ".inputs.safetensors");
-    }
-  } else if (!model_path.empty()) {
-    // A real layer on real activations: RTN weights (outliers and offsets on) until the quantizers land.
-    const eval::LayerCapture cap = eval::capture_layer(model_path, tokenizer_path, text_path, layer, tokens_opt);
-    RtnPackOptions rtn;
-    rtn.grid.block_size = block;
-    rtn.outliers = true;
-    rtn.offsets = true;
-    weights.emplace(pack_rtn(cap.weight, cap.rows, cap.cols, rtn, nullptr));
-    x = cap.inputs;
-    tokens = cap.tokens;
-    source = fmt::format("{} layer {} on {} tokens of {}", model_path, layer, tokens, text_path);
-  } else {
-    weights.emplace(load_packed(SafetensorsFile::open(weights_path), prefix));
-    x = read_inputs(inputs_path, weights->cols(), &tokens);
-    source = weights_path + (prefix.empty() ? "" : ":" + prefix);
-  }
-  const PackedCimWeights& w = *weights;
+  const CosimLayer layer = load_layer(src);
+  const PackedCimWeights& w = *layer.weights;
+  const std::vector<float>& x = layer.x;
+  const int tokens = layer.tokens;
+  const std::string& source = layer.source;
   hw::check_mapping(cfg, w.grid().block_size, w.grid().bits);
 
   // hw model (fast path; bit-identical to the scalar reference by its own tests).
@@ -181,70 +278,17 @@ int cmd_cosim(const std::vector<std::string>& args) {
   const sim::CosimResult& r = sc.at(0);
   if (!r.ok) throw Error("the simulated chip rejected the layer: " + r.error);
 
-  // Fake-quant fp32: dequantized weights, fp32 inputs, double accumulation.
-  const auto deq = w.dequantize();
-  double err2 = 0, ref2 = 0, max_abs = 0;
-  for (int t = 0; t < tokens; ++t) {
-    for (int o = 0; o < w.rows(); ++o) {
-      double acc = 0;
-      for (int c = 0; c < w.cols(); ++c) {
-        acc += static_cast<double>(deq[static_cast<std::size_t>(o) * w.cols() + c]) * x[static_cast<std::size_t>(t) * w.cols() + c];
-      }
-      const double e = static_cast<double>(r.y[static_cast<std::size_t>(t) * w.rows() + o]) - acc;
-      err2 += e * e;
-      ref2 += acc * acc;
-      max_abs = std::max(max_abs, std::fabs(e));
-    }
-  }
+  const FakequantError fq = fakequant_error(w, x, tokens, r.y);
+  const double rel_rms = fq.relative_rms, max_abs = fq.max_abs;
   const sim::OutputComparison cmp = sim::compare_outputs(r.y, r.counters, hw_res.y, hw_res.counters, cfg.output_format);
   const std::int64_t mismatches = cmp.mismatches, max_ulp = cmp.max_ulp;
   const bool counters_match = cmp.counters_equal;
   const bool bit_exact = mismatches == 0 && r.y.size() == hw_res.y.size();
-  const std::int64_t macro_cycles = r.counters.input_bitplanes;
-  const double rel_rms = ref2 > 0 ? std::sqrt(err2 / ref2) : 0.0;
 
-  std::cout << fmt::format("cosim: {} ({}x{}, {} tokens, block {}, {} outliers) on {}\n", source, w.rows(), w.cols(),
-                           tokens, w.grid().block_size, w.outlier_count(), cfg.name);
-  std::cout << fmt::format("  systemc vs hw     : {} ({} of {} outputs differ, max {} ulp), counters {}\n",
-                           bit_exact ? "BIT-EXACT" : "MISMATCH", mismatches, r.y.size(), max_ulp,
-                           counters_match ? "equal" : "DIFFER");
-  std::cout << fmt::format("  systemc vs fp32   : relative RMS error {:.3e}, max abs error {:.3e}\n", rel_rms, max_abs);
-  std::cout << fmt::format("  cycles            : load {}, compute {}, readback {} ({:.1f} us simulated at {} MHz)\n",
-                           r.load_cycles, r.compute_cycles, r.readback_cycles, r.simulated_ns / 1e3, cfg.clock_mhz);
-  std::cout << fmt::format("  wall              : systemc {:.3f} s ({:.0f} macro-cycles/s), hw model {:.4f} s\n",
-                           sc_wall, static_cast<double>(macro_cycles) / std::max(sc_wall, 1e-9), hw_wall);
-  std::cout << "  counters          :";
-  for (const auto& [k, v] : r.counters.items()) std::cout << " " << k << "=" << v;
-  std::cout << "\n";
-  if (!json_path.empty()) {
-    nlohmann::json activity = nlohmann::json::array();
-    for (const auto& a : r.activity) {
-      activity.push_back({{"module", a.module}, {"busy_cycles", a.busy_cycles}, {"items", a.items}, {"unit", a.item_unit}});
-    }
-    write_json_result(json_path,
-                      {{"command", "cosim"},
-                       {"source", source},
-                       {"hw_config", {{"name", cfg.name}, {"knobs", hw::to_key_values(cfg)}}},
-                       {"layer",
-                        {{"rows", w.rows()}, {"cols", w.cols()}, {"tokens", tokens}, {"block_size", w.grid().block_size},
-                         {"outliers", w.outlier_count()}}},
-                       {"bit_exact", bit_exact},
-                       {"mismatches", mismatches},
-                       {"max_ulp", max_ulp},
-                       {"counters_match", counters_match},
-                       {"output_fnv1a", fmt::format("{:016x}", fnv1a(r.y))},
-                       {"counters", counters_json(r.counters)},
-                       {"hw_counters", counters_json(hw_res.counters)},
-                       {"fakequant", {{"relative_rms_error", rel_rms}, {"max_abs_error", max_abs}}},
-                       {"cycles",
-                        {{"load", r.load_cycles},
-                         {"compute", r.compute_cycles},
-                         {"readback", r.readback_cycles},
-                         {"simulated_ns", r.simulated_ns}}},
-                       {"activity", activity},
-                       {"wall_s", {{"systemc", sc_wall}, {"hw", hw_wall}}},
-                       {"systemc_macro_cycles_per_s", static_cast<double>(macro_cycles) / std::max(sc_wall, 1e-9)}});
-  }
+  const CosimReport rep{source, w, tokens, cfg, r, hw_res, mismatches, max_ulp, counters_match, bit_exact, rel_rms, max_abs,
+                        sc_wall, hw_wall};
+  print_report(rep);
+  if (!json_path.empty()) write_json_result(json_path, report_json(rep));
   if (!bit_exact || !counters_match) {
     print_error("cosim", fmt::format("SystemC and the hw model disagree: {} outputs differ, counters {}", mismatches,
                                      counters_match ? "equal" : "differ"));

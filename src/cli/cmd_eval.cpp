@@ -19,6 +19,73 @@ namespace po = boost::program_options;
 
 namespace oacim::cli {
 
+namespace {
+
+// The result file of one evaluation: perplexity, windows, the weights' quantization, the datapath's
+// counters and the SystemC checks.
+nlohmann::json eval_json(const eval::EvalOptions& o, const eval::EvalResult& r) {
+  const bool quantized = o.backend != "float";
+  const bool chip = o.backend == "hw" || o.backend == "systemc";
+  nlohmann::json doc = {{"command", "eval"},
+                        {"model", o.model_path},
+                        {"dataset", o.dataset},
+                        {"backend", o.backend},
+                        {"perplexity", r.perplexity},
+                        {"mean_nll", r.mean_nll},
+                        {"seqlen", r.seqlen},
+                        {"windows", r.windows},
+                        {"max_windows", o.max_windows},
+                        {"tokens", r.tokens},
+                        {"corpus_tokens", r.corpus_tokens},
+                        {"seconds", r.seconds},
+                        {"tokens_per_second", r.tokens_per_second},
+                        {"window_nll", r.window_nll}};
+  if (quantized && r.quantized_model) {
+    doc["quantization"] = {{"method", "quantized model directory"},
+                           {"outlier_count", r.outlier_count},
+                           {"weight_ones", r.weight_ones},
+                           {"weight_bits", r.weight_bits}};
+  } else if (quantized) {
+    doc["quantization"] = {{"method", "rtn"},
+                           {"bits", o.quant.grid.bits},
+                           {"block_size", o.quant.grid.block_size},
+                           {"outliers", o.quant.outliers},
+                           {"offsets", o.quant.offsets},
+                           {"outlier_count", r.outlier_count},
+                           {"weight_ones", r.weight_ones},
+                           {"weight_bits", r.weight_bits}};
+  }
+  if (chip) {
+    doc["hw_config"] = {{"name", o.hw.name}, {"knobs", hw::to_key_values(o.hw)}};
+    doc["hw_counters"] = counters_json(r.hw_counters);
+  }
+  if (o.backend == "systemc") {
+    nlohmann::json checks = nlohmann::json::array();
+    for (const sim::SampledLayerCheck& c : r.systemc_checks) {
+      checks.push_back({{"layer", c.layer},
+                        {"rows", c.rows},
+                        {"cols", c.cols},
+                        {"tokens", c.tokens},
+                        {"accepted", c.ok},
+                        {"error", c.error},
+                        {"bit_exact", c.bit_exact()},
+                        {"outputs", c.comparison.outputs},
+                        {"mismatches", c.comparison.mismatches},
+                        {"max_ulp", c.comparison.max_ulp},
+                        {"counters_equal", c.comparison.counters_equal},
+                        {"load_cycles", c.load_cycles},
+                        {"compute_cycles", c.compute_cycles},
+                        {"readback_cycles", c.readback_cycles},
+                        {"simulated_ns", c.simulated_ns},
+                        {"wall_seconds", c.wall_seconds}});
+    }
+    doc["systemc"] = {{"bit_exact", r.systemc_bit_exact()}, {"layers", checks}};
+  }
+  return doc;
+}
+
+}  // namespace
+
 int cmd_eval(const std::vector<std::string>& args) {
   eval::EvalOptions o;
   std::string json_path;
@@ -52,64 +119,7 @@ int cmd_eval(const std::vector<std::string>& args) {
                            r.seqlen, r.windows, o.max_windows > 0 ? " (limited by --max-windows)" : "");
   std::cout << fmt::format("  perplexity {:.4f}  (mean nll {:.5f} nats/token)  {:.0f} tokens/s\n", r.perplexity,
                            r.mean_nll, r.tokens_per_second);
-  if (!json_path.empty()) {
-    nlohmann::json doc = {{"command", "eval"},
-                          {"model", o.model_path},
-                          {"dataset", o.dataset},
-                          {"backend", o.backend},
-                          {"perplexity", r.perplexity},
-                          {"mean_nll", r.mean_nll},
-                          {"seqlen", r.seqlen},
-                          {"windows", r.windows},
-                          {"max_windows", o.max_windows},
-                          {"tokens", r.tokens},
-                          {"corpus_tokens", r.corpus_tokens},
-                          {"seconds", r.seconds},
-                          {"tokens_per_second", r.tokens_per_second},
-                          {"window_nll", r.window_nll}};
-    if (quantized && r.quantized_model) {
-      doc["quantization"] = {{"method", "quantized model directory"},
-                             {"outlier_count", r.outlier_count},
-                             {"weight_ones", r.weight_ones},
-                             {"weight_bits", r.weight_bits}};
-    } else if (quantized) {
-      doc["quantization"] = {{"method", "rtn"},
-                             {"bits", o.quant.grid.bits},
-                             {"block_size", o.quant.grid.block_size},
-                             {"outliers", o.quant.outliers},
-                             {"offsets", o.quant.offsets},
-                             {"outlier_count", r.outlier_count},
-                             {"weight_ones", r.weight_ones},
-                             {"weight_bits", r.weight_bits}};
-    }
-    if (chip) {
-      doc["hw_config"] = {{"name", o.hw.name}, {"knobs", hw::to_key_values(o.hw)}};
-      doc["hw_counters"] = counters_json(r.hw_counters);
-    }
-    if (o.backend == "systemc") {
-      nlohmann::json checks = nlohmann::json::array();
-      for (const sim::SampledLayerCheck& c : r.systemc_checks) {
-        checks.push_back({{"layer", c.layer},
-                          {"rows", c.rows},
-                          {"cols", c.cols},
-                          {"tokens", c.tokens},
-                          {"accepted", c.ok},
-                          {"error", c.error},
-                          {"bit_exact", c.bit_exact()},
-                          {"outputs", c.comparison.outputs},
-                          {"mismatches", c.comparison.mismatches},
-                          {"max_ulp", c.comparison.max_ulp},
-                          {"counters_equal", c.comparison.counters_equal},
-                          {"load_cycles", c.load_cycles},
-                          {"compute_cycles", c.compute_cycles},
-                          {"readback_cycles", c.readback_cycles},
-                          {"simulated_ns", c.simulated_ns},
-                          {"wall_seconds", c.wall_seconds}});
-      }
-      doc["systemc"] = {{"bit_exact", r.systemc_bit_exact()}, {"layers", checks}};
-    }
-    write_json_result(json_path, doc);
-  }
+  if (!json_path.empty()) write_json_result(json_path, eval_json(o, r));
   if (o.backend == "systemc") {
     for (const sim::SampledLayerCheck& c : r.systemc_checks) {
       std::cout << fmt::format("  systemc {:<32} {}x{}, {} tokens: {}{}\n", c.layer, c.rows, c.cols, c.tokens,
