@@ -2,7 +2,6 @@
 // tokens, windows, wall time and tokens/s; the hw backend adds the datapath counters.
 #include <iostream>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -15,7 +14,6 @@
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/runtime/torch_runtime.hpp"
 
-namespace po = boost::program_options;
 
 namespace oacim::cli {
 
@@ -88,16 +86,13 @@ nlohmann::json eval_json(const eval::EvalOptions& o, const eval::EvalResult& r) 
 
 int cmd_eval(const std::vector<std::string>& args) {
   eval::EvalOptions o;
-  std::string json_path;
-  int threads = 0;
-  po::options_description opts("eval options");
-  add_table_options(opts, eval::eval_options());
-  add_run_options(opts, threads, json_path, "write the result to this JSON file");
-  po::variables_map vm;
-  const int parsed = parse_command_line("eval", "--model M.bin --dataset NAME_OR_FILE [--backend B] [--json OUT]", opts,
-                                        po::options_description(), {}, args, vm);
+  TableCommand cmd{"eval", "--model M.bin --dataset NAME_OR_FILE [--backend B] [--json OUT]",
+                   "write the result to this JSON file"};
+  const int parsed = parse_table_command(cmd, eval::eval_options(), o, args);
   if (parsed >= 0) return parsed;
-  apply_table_options(vm, eval::eval_options(), o);
+  const std::string& json_path = cmd.json_path;
+  const int threads = cmd.threads;
+  const auto& vm = cmd.vm;
   const bool chip = o.backend == "hw" || o.backend == "systemc";
   if (!o.hw_file.empty() && !chip) throw InvalidArgument("--hw", "only with --backend hw or systemc");
   if ((option_given(vm, eval::eval_options(), "systemc_layers") || option_given(vm, eval::eval_options(), "systemc_tokens")) &&

@@ -2,7 +2,6 @@
 // quantized model directory that `oacim eval --model DIR` runs, plus a per-layer JSON report.
 #include <iostream>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -15,22 +14,17 @@
 #include "oacim/runtime/torch_runtime.hpp"
 #include "oacim/version.hpp"
 
-namespace po = boost::program_options;
 
 namespace oacim::cli {
 
 int cmd_quantize(const std::vector<std::string>& args) {
   quant::QuantizeRunOptions o;
-  std::string json_path;
-  int threads = 0;
-  po::options_description opts("quantize options");
-  add_table_options(opts, quant::quantize_options());
-  add_run_options(opts, threads, json_path, "write per-layer statistics to this JSON file");
-  po::variables_map vm;
-  const int parsed = parse_command_line("quantize", "--model M --method rtn|gptq|oa|discquant [options] --out DIR", opts,
-                                        po::options_description(), {}, args, vm);
+  TableCommand cmd{"quantize", "--model M --method rtn|gptq|oa|discquant [options] --out DIR",
+                   "write per-layer statistics to this JSON file"};
+  const int parsed = parse_table_command(cmd, quant::quantize_options(), o, args);
   if (parsed >= 0) return parsed;
-  apply_table_options(vm, quant::quantize_options(), o);
+  const std::string& json_path = cmd.json_path;
+  const int threads = cmd.threads;
   quant::resolve(o);
   const std::string method = to_string(o.layer.method);
   configure_torch(threads);

@@ -2,7 +2,6 @@
 // (docs/algorithms.md C), with an optional (lr, scale) grid chosen on held-out calibration samples.
 #include <iostream>
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -16,22 +15,17 @@
 #include "oacim/tweak/tweak_run.hpp"
 #include "oacim/version.hpp"
 
-namespace po = boost::program_options;
 
 namespace oacim::cli {
 
 int cmd_tweak(const std::vector<std::string>& args) {
   tweak::TweakRunOptions o;
-  std::string json_path;
-  int threads = 0;
-  po::options_description opts("tweak options");
-  add_table_options(opts, tweak::tweak_options());
-  add_run_options(opts, threads, json_path, "write every grid point and per-block losses to this JSON file");
-  po::variables_map vm;
-  const int parsed = parse_command_line("tweak", "--quantized DIR --calib FILE [--lr 1e-5 --scale 5] --out DIR", opts,
-                                        po::options_description(), {}, args, vm);
+  TableCommand cmd{"tweak", "--quantized DIR --calib FILE [--lr 1e-5 --scale 5] --out DIR",
+                   "write every grid point and per-block losses to this JSON file"};
+  const int parsed = parse_table_command(cmd, tweak::tweak_options(), o, args);
   if (parsed >= 0) return parsed;
-  apply_table_options(vm, tweak::tweak_options(), o);
+  const std::string& json_path = cmd.json_path;
+  const int threads = cmd.threads;
   if (!o.hw_file.empty() && o.backend != "hw") throw InvalidArgument("--hw", "only with --backend hw");
   if (!o.hw_file.empty()) o.hw = hw::load_hw_config(o.hw_file);
   configure_torch(threads);

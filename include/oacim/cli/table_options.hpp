@@ -10,6 +10,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "oacim/cli/command.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/core/option_table.hpp"
 
@@ -53,6 +54,27 @@ void apply_table_options(const boost::program_options::variables_map& vm, const 
     if (!why.empty()) throw InvalidArgument("--" + spelling, why);
     o.set(target, value);
   }
+}
+
+// A command whose options are one table plus --threads and --json: parses `args` into `target`.
+// Returns -1 to go on, else the exit code (0 after --help, 2 after a usage error).
+struct TableCommand {
+  TableCommand(std::string command, std::string usage_text, std::string json_help)
+      : name(std::move(command)), usage(std::move(usage_text)), json_doc(std::move(json_help)) {}
+  std::string name, usage, json_doc;
+  int threads = 0;
+  std::string json_path;
+  boost::program_options::variables_map vm;
+};
+template <class T>
+int parse_table_command(TableCommand& c, const std::vector<Option<T>>& table, T& target, const std::vector<std::string>& args) {
+  boost::program_options::options_description opts(c.name + " options");
+  add_table_options(opts, table);
+  add_run_options(opts, c.threads, c.json_path, c.json_doc);
+  const int parsed = parse_command_line(c.name, c.usage, opts, boost::program_options::options_description(), {}, args, c.vm);
+  if (parsed >= 0) return parsed;
+  apply_table_options(c.vm, table, target);
+  return -1;
 }
 
 // Whether the option named `name` (library name) was given on the command line.
