@@ -73,7 +73,6 @@ inline std::vector<BackendCase> backend_cases(const hw::HwConfig& cfg, int rando
     out.push_back({std::move(name), random_layer(s, sd), random_activations(tokens, s.cols, sd * 7 + 1), tokens});
   };
   RandomLayerSpec s;
-  s.block_size = mappable_block(cfg, 32);
   s.rows = 1;
   s.cols = 4;
   s.block_size = 4;
@@ -97,30 +96,22 @@ inline std::vector<BackendCase> backend_cases(const hw::HwConfig& cfg, int rando
   s.max_offset = 1;
   s.kind = CodeKind::Unsigned;
   add("40x128 unsigned codes", s, 5, seed + 5);
+  auto shape = [&](int rows, int cols) {
+    RandomLayerSpec t;
+    t.rows = rows;
+    t.cols = cols;
+    t.block_size = mappable_block(cfg, 32);
+    return t;
+  };
   {
-    BackendCase c{"64x96 non-finite activations", random_layer([&] {
-                    RandomLayerSpec t;
-                    t.rows = 64;
-                    t.cols = 96;
-                    t.block_size = mappable_block(cfg, 32);
-                    return t;
-                  }(), seed + 6), {}, 4};
+    BackendCase c{"64x96 non-finite activations", random_layer(shape(64, 96), seed + 6), {}, 4};
     c.x = random_activations(c.tokens, 96, seed + 60);
     c.x[3] = std::numeric_limits<float>::quiet_NaN();
     c.x[96 + 40] = std::numeric_limits<float>::infinity();
     c.x[2 * 96 + 70] = -std::numeric_limits<float>::infinity();
     out.push_back(std::move(c));
   }
-  {
-    BackendCase c{"16x64 all-zero activations", random_layer([&] {
-                    RandomLayerSpec t;
-                    t.rows = 16;
-                    t.cols = 64;
-                    t.block_size = mappable_block(cfg, 32);
-                    return t;
-                  }(), seed + 7), std::vector<float>(3 * 64, 0.0f), 3};
-    out.push_back(std::move(c));
-  }
+  out.push_back({"16x64 all-zero activations", random_layer(shape(16, 64), seed + 7), std::vector<float>(3 * 64, 0.0f), 3});
   {
     Rng rng(seed + 8);
     const int rows = 48, cols = 128;
