@@ -42,7 +42,7 @@ while IFS='|' read -r layer allowed torch systemc; do
       dep=$(sed -E 's|.*oacim/([a-z_]+)/.*|\1|' <<<"$inc")
       case " $ok " in *" $dep "*) continue ;; esac
       # torch-free option tables of the torch layers, for the sweep and the CLI
-      if { [ "$layer" = sweep ] || [ "$layer" = cli ]; } && grep -qE 'oacim/(model|eval|quant|tweak)/[a-z_]+_options\.hpp' <<<"$inc"; then
+      if { [ "$layer" = sweep ] || [ "$layer" = cli ]; } && grep -qE 'oacim/(model|eval|quant|tweak)/([a-z_]+_options|model_layout)\.hpp' <<<"$inc"; then
         continue
       fi
       echo "$layer includes $dep: ${f#$root/}: $inc"
@@ -58,8 +58,8 @@ while IFS='|' read -r layer allowed torch systemc; do
   done
 done <<<"$rules"
 
-# Option tables are read by torch-free layers: they include no torch and no SystemC.
-for f in $(find "$root/include/oacim" -name '*_options.hpp'); do
+# Option tables and the model layout are read by torch-free layers: no torch, no SystemC in them.
+for f in $(find "$root/include/oacim" -name '*_options.hpp' -o -name 'model_layout.hpp'); do
   if grep -qE '#include *[<"](torch/|ATen/|c10/|systemc|tlm)' "$f"; then echo "option table header includes torch/SystemC: ${f#$root/}"; fail=1; fi
 done
 

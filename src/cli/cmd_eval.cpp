@@ -38,6 +38,7 @@ nlohmann::json eval_json(const eval::EvalOptions& o, const eval::EvalResult& r) 
                         {"seconds", r.seconds},
                         {"tokens_per_second", r.tokens_per_second},
                         {"window_nll", r.window_nll}};
+  if (r.unquantized_source) doc["weights"] = "unquantized float source model of the quantized directory";
   if (quantized && r.quantized_model) {
     doc["quantization"] = {{"method", "quantized model directory"},
                            {"outlier_count", r.outlier_count},
@@ -93,6 +94,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   const std::string& json_path = cmd.json_path;
   const int threads = cmd.threads;
   const auto& vm = cmd.vm;
+  eval::resolve_backend(o);
   const bool chip = o.backend == "hw" || o.backend == "systemc";
   if (!o.hw_file.empty() && !chip) throw InvalidArgument("--hw", "only with --backend hw or systemc");
   if ((option_given(vm, eval::eval_options(), "systemc_layers") || option_given(vm, eval::eval_options(), "systemc_tokens")) &&
@@ -110,7 +112,8 @@ int cmd_eval(const std::vector<std::string>& args) {
                            : quantized ? fmt::format(" (RTN {}-bit, block {}{}{})", o.quant.grid.bits,
                                                    o.quant.grid.block_size, o.quant.outliers ? ", outliers" : "",
                                                    o.quant.offsets ? ", offsets" : "")
-                                     : "",
+                           : r.unquantized_source ? " (the UNQUANTIZED float source model of the quantized directory)"
+                                                  : "",
                            r.seqlen, r.windows, o.max_windows > 0 ? " (limited by --max-windows)" : "");
   std::cout << fmt::format("  perplexity {:.4f}  (mean nll {:.5f} nats/token)  {:.0f} tokens/s\n", r.perplexity,
                            r.mean_nll, r.tokens_per_second);

@@ -36,8 +36,30 @@ const std::vector<Command>& commands() {
   return kCommands;
 }
 
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);  // a control byte from a file or option never breaks the line
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+namespace {
+std::map<std::string, std::string>& spellings() {
+  static std::map<std::string, std::string> kSpellings;
+  return kSpellings;
+}
+}  // namespace
+
+void set_option_spellings(std::map<std::string, std::string> s) { spellings() = std::move(s); }
+
 void print_error(const std::string& command, const std::string& message) {
-  std::cerr << "oacim " << command << ": " << message << "\n";
+  std::cerr << "oacim " << command << ": " << printable(message) << "\n";
 }
 
 namespace {
@@ -94,14 +116,15 @@ int run(int argc, char** argv) {
   const auto& cmds = commands();
   const auto it = std::find_if(cmds.begin(), cmds.end(), [&](const Command& c) { return c.name == first; });
   if (it == cmds.end()) {
-    std::cerr << "oacim: unknown command or option '" << first << "' (see 'oacim --help')\n";
+    std::cerr << "oacim: unknown command or option '" << printable(first) << "' (see 'oacim --help')\n";
     return kExitUsage;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   try {
     return it->run(rest);
   } catch (const InvalidArgument& e) {
-    print_error(it->name, e.what());
+    const auto sp = spellings().find(e.key());
+    print_error(it->name, sp == spellings().end() ? e.what() : "--" + sp->second + ": " + e.reason());
     return kExitUsage;
   } catch (const std::exception& e) {
     print_error(it->name, e.what());

@@ -7,7 +7,7 @@ namespace oacim::cli {
 void add_threads_option(po::options_description& d, int& threads) {
   d.add_options()("threads",
                   po::value(&threads)->default_value(0)->notifier([](int n) {
-                    if (n < 0 || n > 4096) throw InvalidArgument("--threads", fmt::format("{} is outside [0, 4096]", n));
+                    if (n < 0 || n > 1024) throw InvalidArgument("--threads", fmt::format("{} is outside [0, 1024]", n));
                   }),
                   "CPU threads (0: all)");
 }

@@ -3,7 +3,7 @@
 namespace oacim {
 
 FormatError::FormatError(const std::string& file, const std::string& reason)
-    : Error(file + ": " + reason), file_(file) {}
+    : Error(file + ": " + reason), file_(file), reason_(reason) {}
 
 InvalidArgument::InvalidArgument(const std::string& key, const std::string& reason)
     : Error(key + ": " + reason), key_(key), reason_(reason) {}

@@ -1,6 +1,8 @@
 #include "oacim/core/packed_cim_weights.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -83,10 +85,17 @@ void PackedCimWeights::validate() const {
     const int o = p_.offsets[static_cast<std::size_t>(c)];
     OACIM_REQUIRE(std::abs(o) <= g.levels_minus_one(), fmt::format("offset {} of column {} is out of range", o, c));
   }
+  int max_offset = 0;
+  for (const auto o : p_.offsets) max_offset = std::max(max_offset, std::abs(static_cast<int>(o)));
   for (std::size_t i = 0; i < rb; ++i) {
     OACIM_REQUIRE(std::isfinite(p_.scales[i]) && p_.scales[i] >= 0.0f,
             fmt::format("scale {} at row {} block {} is not finite and non-negative", p_.scales[i], i / nb_, i % nb_));
     OACIM_REQUIRE(std::isfinite(p_.zeros[i]), fmt::format("zero at row {} block {} is not finite", i / nb_, i % nb_));
+    // Every dequantized weight scale * (q - zero - o) must be finite too (a scale of FLT_MAX is not).
+    const double span = std::max(std::fabs(g.code_min() - static_cast<double>(p_.zeros[i])),
+                                 std::fabs(g.code_max() - static_cast<double>(p_.zeros[i]))) + max_offset;
+    OACIM_REQUIRE(static_cast<double>(p_.scales[i]) * span <= std::numeric_limits<float>::max(),
+            fmt::format("scale {} at row {} block {} makes its weights overflow fp32", p_.scales[i], i / nb_, i % nb_));
     if (!p_.qq.quantize_zeros()) {
       OACIM_REQUIRE(std::nearbyint(p_.zeros[i]) == p_.zeros[i],
               fmt::format("zero {} at row {} block {} is not an integer", p_.zeros[i], i / nb_, i % nb_));

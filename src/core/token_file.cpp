@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -78,12 +79,13 @@ std::vector<std::vector<int>> first_samples(const TokenSamples& t, const std::st
 bool is_token_file(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return false;
-  try {
-    const SafetensorsFile f = SafetensorsFile::open(path);
-    return f.metadata().count("oacim.format") && f.metadata().at("oacim.format") == kTokenFileFormat;
-  } catch (const std::exception&) {
-    return false;
-  }
+  // A file that names the token-file format in its (safetensors) header claims to be one: if it
+  // is damaged, reading it must fail loudly rather than fall back to reading it as text.
+  std::ifstream in(path, std::ios::binary);
+  std::string head(1 << 20, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  return head.find(kTokenFileFormat) != std::string::npos;
 }
 
 }  // namespace oacim

@@ -33,8 +33,9 @@ std::vector<Option<T>> build() {
       bind<T>(option("max_windows", K::Int, "0").range(0, 1 << 30).cli("max-windows").key("eval.max_windows")
                   .doc("evaluate the first N windows of each dataset (0: all)"),
               [](auto& o) -> auto& { return o.max_windows; }),
-      bind<T>(option("backend", K::Choice, "float").choices({"float", "fakequant", "hw", "systemc"}).cli("backend")
-                  .doc("float | fakequant | hw | systemc (hw values; sampled layers co-simulated and checked bit for bit)"),
+      bind<T>(option("backend", K::Choice, "auto").choices({"auto", "float", "fakequant", "hw", "systemc"}).cli("backend")
+                  .doc("float | fakequant | hw | systemc (hw values; sampled layers co-simulated and checked bit for bit) | "
+                       "auto: fakequant for a quantized directory, float for a float model"),
               [](auto& o) -> auto& { return o.backend; }),
       bind<T>(option("hw", K::Path).cli("hw").when(chip)
                   .doc("hardware config for backend hw or systemc (default: built-in defaults)"),

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <iostream>
 #include <memory>
 
@@ -14,10 +15,17 @@
 #include "oacim/data/datasets.hpp"
 #include "oacim/eval/perplexity.hpp"
 #include "oacim/model/model_loader.hpp"
+#include "oacim/model/quantized_model.hpp"
 
 namespace oacim::eval {
 
-EvalResult run_eval(const EvalOptions& o) {
+void resolve_backend(EvalOptions& o) {
+  if (o.backend == "auto") o.backend = model::is_quantized_model_dir(o.model_path) ? "fakequant" : "float";
+}
+
+EvalResult run_eval(const EvalOptions& options) {
+  EvalOptions o = options;
+  resolve_backend(o);
   const model::Backend backend = model::backend_from_string(o.backend, "--backend");
   o.quant.validate();
   if (o.seqlen < 0 || o.max_windows < 0) throw InvalidArgument("--seqlen", "must not be negative");
@@ -31,6 +39,7 @@ EvalResult run_eval(const EvalOptions& o) {
 
   EvalResult res;
   res.quantized_model = lm.quantized;
+  res.unquantized_source = lm.quantized && backend == model::Backend::Float;
   if (backend != model::Backend::Float) {
     // A quantized directory brings its packed Linears; a float model is quantized here with RTN.
     // The classifier stays fp32 either way.
@@ -83,6 +92,11 @@ EvalResult run_eval(const EvalOptions& o) {
   }
   const PerplexityResult r = perplexity([&](const std::vector<int>& ids) { return dec.forward(ids, backend); }, corpus,
                                         seqlen, o.max_windows, progress);
+  if (!std::isfinite(r.ppl)) {
+    throw Error(fmt::format("{} on {}: the perplexity is {} (mean NLL {}): the model computed non-finite logits on "
+                            "the {} backend; a sign-off cannot pass on that",
+                            o.model_path, o.dataset, r.ppl, r.mean_nll, o.backend));
+  }
   res.perplexity = r.ppl;
   res.mean_nll = r.mean_nll;
   res.seqlen = r.seqlen;

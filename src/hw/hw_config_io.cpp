@@ -67,9 +67,9 @@ HwConfig parse_hw_config(const std::string& yaml_text, const std::string& source
 HwConfig load_hw_config(const std::string& path) {
   std::string text;
   try {
-    text = read_whole_file(path);
-  } catch (const FormatError&) {
-    throw ConfigError(path, 0, "", "cannot open the file");
+    text = read_whole_file(path, kMaxConfigFileBytes);
+  } catch (const FormatError& e) {
+    throw ConfigError(path, 0, "", e.reason());
   }
   return parse_hw_config(text, path);
 }

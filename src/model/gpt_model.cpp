@@ -7,6 +7,7 @@
 
 #include "oacim/core/error.hpp"
 #include "oacim/model/hf_checkpoint.hpp"
+#include "oacim/model/model_layout.hpp"
 
 namespace oacim::model {
 
@@ -53,21 +54,21 @@ GptModel GptModel::from_hf(const HfCheckpoint& ck) {
     m.positions_ = ck.tensor(p + "embed_positions.weight", {s.max_positions + 2, D});
     for (int l = 0; l < s.n_layers; ++l) {
       const std::string q = p + "layers." + std::to_string(l) + ".";
-      auto lin = [&](const std::string& n, std::int64_t out, std::int64_t in) {
-        return std::make_unique<QuantLinear>(q + n, ck.tensor(q + n + ".weight", {out, in}),
-                                             ck.tensor(q + n + ".bias", {out}));
+      auto lin = [&](LinearRole r, std::int64_t out, std::int64_t in) {
+        const std::string n = linear_name(LinearNaming::Opt, l, r);
+        return std::make_unique<QuantLinear>(n, ck.tensor(n + ".weight", {out, in}), ck.tensor(n + ".bias", {out}));
       };
       Layer L;
       L.ln1_w = ck.tensor(q + "self_attn_layer_norm.weight", {D});
       L.ln1_b = ck.tensor(q + "self_attn_layer_norm.bias", {D});
       L.ln2_w = ck.tensor(q + "final_layer_norm.weight", {D});
       L.ln2_b = ck.tensor(q + "final_layer_norm.bias", {D});
-      L.q = lin("self_attn.q_proj", D, D);
-      L.k = lin("self_attn.k_proj", D, D);
-      L.v = lin("self_attn.v_proj", D, D);
-      L.o = lin("self_attn.out_proj", D, D);
-      L.fc1 = lin("fc1", F, D);
-      L.fc2 = lin("fc2", D, F);
+      L.q = lin(LinearRole::Q, D, D);
+      L.k = lin(LinearRole::K, D, D);
+      L.v = lin(LinearRole::V, D, D);
+      L.o = lin(LinearRole::O, D, D);
+      L.fc1 = lin(LinearRole::Fc1, F, D);
+      L.fc2 = lin(LinearRole::Fc2, D, F);
       m.layers_.push_back(std::move(L));
     }
     m.lnf_w_ = ck.tensor(p + "final_layer_norm.weight", {D});
@@ -88,16 +89,17 @@ GptModel GptModel::from_hf(const HfCheckpoint& ck) {
       L.ln1_b = ck.tensor(q + "ln_1.bias", {D});
       L.ln2_w = ck.tensor(q + "ln_2.weight", {D});
       L.ln2_b = ck.tensor(q + "ln_2.bias", {D});
+      const auto name = [&](LinearRole r) { return linear_name(LinearNaming::Gpt2, l, r, p); };
       const auto [qkv_w, qkv_b] = conv("attn.c_attn", D, 3 * D);
-      L.q = std::make_unique<QuantLinear>(q + "attn.q", qkv_w.narrow(0, 0, D).contiguous(), qkv_b.narrow(0, 0, D).contiguous());
-      L.k = std::make_unique<QuantLinear>(q + "attn.k", qkv_w.narrow(0, D, D).contiguous(), qkv_b.narrow(0, D, D).contiguous());
-      L.v = std::make_unique<QuantLinear>(q + "attn.v", qkv_w.narrow(0, 2 * D, D).contiguous(), qkv_b.narrow(0, 2 * D, D).contiguous());
+      L.q = std::make_unique<QuantLinear>(name(LinearRole::Q), qkv_w.narrow(0, 0, D).contiguous(), qkv_b.narrow(0, 0, D).contiguous());
+      L.k = std::make_unique<QuantLinear>(name(LinearRole::K), qkv_w.narrow(0, D, D).contiguous(), qkv_b.narrow(0, D, D).contiguous());
+      L.v = std::make_unique<QuantLinear>(name(LinearRole::V), qkv_w.narrow(0, 2 * D, D).contiguous(), qkv_b.narrow(0, 2 * D, D).contiguous());
       const auto [o_w, o_b] = conv("attn.c_proj", D, D);
-      L.o = std::make_unique<QuantLinear>(q + "attn.c_proj", o_w, o_b);
+      L.o = std::make_unique<QuantLinear>(name(LinearRole::O), o_w, o_b);
       const auto [f1_w, f1_b] = conv("mlp.c_fc", D, F);
-      L.fc1 = std::make_unique<QuantLinear>(q + "mlp.c_fc", f1_w, f1_b);
+      L.fc1 = std::make_unique<QuantLinear>(name(LinearRole::Fc1), f1_w, f1_b);
       const auto [f2_w, f2_b] = conv("mlp.c_proj", F, D);
-      L.fc2 = std::make_unique<QuantLinear>(q + "mlp.c_proj", f2_w, f2_b);
+      L.fc2 = std::make_unique<QuantLinear>(name(LinearRole::Fc2), f2_w, f2_b);
       m.layers_.push_back(std::move(L));
     }
     m.lnf_w_ = ck.tensor(p + "ln_f.weight", {D});

@@ -1,32 +1,37 @@
 #include "oacim/model/llama2c_checkpoint.hpp"
 
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/finite.hpp"
 
 namespace oacim::model {
 
-Llama2cWeights load_llama2c(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
+namespace {
+
+// The 7 x int32 header, validated; `size` receives the file's size.
+Llama2cConfig read_header(std::ifstream& in, const std::string& path, std::uint64_t& size) {
   if (!in) throw FormatError(path, "cannot open the llama2.c checkpoint");
-  const auto size = static_cast<std::uint64_t>(in.tellg());
+  size = static_cast<std::uint64_t>(in.tellg());
   in.seekg(0);
   std::int32_t h[7];
   if (size < sizeof h || !in.read(reinterpret_cast<char*>(h), sizeof h)) {
     throw FormatError(path, fmt::format("{} bytes cannot hold the 28-byte llama2.c header", size));
   }
-  Llama2cWeights w;
-  Llama2cConfig& c = w.config;
+  Llama2cConfig c;
   c.dim = h[0];
   c.hidden_dim = h[1];
   c.n_layers = h[2];
   c.n_heads = h[3];
   c.n_kv_heads = h[4];
   c.shared_classifier = h[5] > 0;
-  c.vocab_size = h[5] < 0 ? -h[5] : h[5];
+  // The sign says whether the classifier is shared; INT32_MIN has no positive counterpart.
+  c.vocab_size = h[5] == INT32_MIN ? 0 : h[5] < 0 ? -h[5] : h[5];
   c.seq_len = h[6];
   const bool sane = c.dim > 0 && c.dim <= 65536 && c.hidden_dim > 0 && c.hidden_dim <= 1 << 18 && c.n_layers > 0 &&
                     c.n_layers <= 1024 && c.n_heads > 0 && c.dim % c.n_heads == 0 && c.n_kv_heads > 0 &&
@@ -37,6 +42,24 @@ Llama2cWeights load_llama2c(const std::string& path) {
                                         "seq_len {}) does not describe a llama2.c model",
                                         h[0], h[1], h[2], h[3], h[4], h[5], h[6]));
   }
+  return c;
+}
+
+}  // namespace
+
+Llama2cConfig read_llama2c_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  std::uint64_t size = 0;
+  return read_header(in, path, size);
+}
+
+Llama2cWeights load_llama2c(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  std::uint64_t size = 0;
+  Llama2cWeights w;
+  w.config = read_header(in, path, size);
+  const Llama2cConfig& c = w.config;
+  constexpr std::uint64_t kHeaderBytes = 7 * sizeof(std::int32_t);
   const std::uint64_t L = c.n_layers, D = c.dim, H = c.hidden_dim, V = c.vocab_size, KV = c.kv_dim();
   const std::uint64_t half_head = c.head_size() / 2;
   struct Part {
@@ -58,9 +81,9 @@ Llama2cWeights load_llama2c(const std::string& path) {
                              {"rms_final_weight", &w.rms_final, D},
                              {"freq_cis_real/imag", &freq_unused, 2 * static_cast<std::uint64_t>(c.seq_len) * half_head}};
   if (!c.shared_classifier) parts.push_back({"wcls", &w.wcls, V * D});
-  std::uint64_t expected = sizeof h;
+  std::uint64_t expected = kHeaderBytes;
   for (const Part& p : parts) expected += p.count * sizeof(float);
-  std::uint64_t offset = sizeof h;
+  std::uint64_t offset = kHeaderBytes;
   for (const Part& p : parts) {
     const std::uint64_t bytes = p.count * sizeof(float);
     if (offset + bytes > size) {
@@ -71,6 +94,7 @@ Llama2cWeights load_llama2c(const std::string& path) {
     p.dst->resize(p.count);
     in.read(reinterpret_cast<char*>(p.dst->data()), static_cast<std::streamsize>(bytes));
     if (!in) throw FormatError(path, fmt::format("read error in tensor '{}'", p.name));
+    if (p.dst != &freq_unused) require_finite(p.dst->data(), p.dst->size(), path, p.name, c.dim);
     offset += bytes;
   }
   if (offset != size) {

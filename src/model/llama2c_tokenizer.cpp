@@ -1,5 +1,7 @@
 #include "oacim/model/llama2c_tokenizer.hpp"
 
+#include <cmath>
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -51,6 +53,7 @@ Llama2cTokenizer Llama2cTokenizer::load(const std::string& path, int vocab_size)
     if (len < 0 || len > max_len) {
       throw FormatError(path, fmt::format("piece {} has length {} (max_token_length {})", i, len, max_len));
     }
+    if (!std::isfinite(score)) throw FormatError(path, fmt::format("piece {} has a non-finite score", i));
     std::string s(static_cast<std::size_t>(len), '\0');
     if (len > 0 && !in.read(s.data(), len)) throw FormatError(path, fmt::format("truncated inside piece {}", i));
     t.add_piece(std::move(s), score);
@@ -128,6 +131,7 @@ Llama2cTokenizer Llama2cTokenizer::load_sentencepiece(const std::string& path) {
       }
     }
     const int id = static_cast<int>(t.pieces_.size());
+    if (!std::isfinite(score)) throw FormatError(path, fmt::format("piece {} has a non-finite score", id));
     t.add_piece(export_piece(piece, id == kBos, id == kEos), score);
   }
   if (t.pieces_.size() < 3) throw FormatError(path, fmt::format("holds {} pieces: not a SentencePiece model", t.pieces_.size()));

@@ -1,5 +1,6 @@
 #include "oacim/model/llama_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <ATen/ATen.h>
@@ -7,6 +8,7 @@
 
 #include "oacim/core/error.hpp"
 #include "oacim/model/hf_checkpoint.hpp"
+#include "oacim/model/model_layout.hpp"
 
 namespace oacim::model {
 
@@ -29,26 +31,31 @@ LlamaModel LlamaModel::from_llama2c(const Llama2cWeights& w) {
     const std::string p = "layers." + std::to_string(l) + ".";
     L.attn_norm = tensor_from(w.rms_att, {D}, static_cast<std::size_t>(l * D));
     L.ffn_norm = tensor_from(w.rms_ffn, {D}, static_cast<std::size_t>(l * D));
-    L.q = std::make_unique<QuantLinear>(p + "attention.wq", tensor_from(w.wq, {D, D}, static_cast<std::size_t>(l * D * D)));
-    L.k = std::make_unique<QuantLinear>(p + "attention.wk", tensor_from(w.wk, {KV, D}, static_cast<std::size_t>(l * KV * D)));
-    L.v = std::make_unique<QuantLinear>(p + "attention.wv", tensor_from(w.wv, {KV, D}, static_cast<std::size_t>(l * KV * D)));
-    L.o = std::make_unique<QuantLinear>(p + "attention.wo", tensor_from(w.wo, {D, D}, static_cast<std::size_t>(l * D * D)));
-    L.gate = std::make_unique<QuantLinear>(p + "feed_forward.w1", tensor_from(w.w1, {H, D}, static_cast<std::size_t>(l * H * D)));
-    L.down = std::make_unique<QuantLinear>(p + "feed_forward.w2", tensor_from(w.w2, {D, H}, static_cast<std::size_t>(l * D * H)));
-    L.up = std::make_unique<QuantLinear>(p + "feed_forward.w3", tensor_from(w.w3, {H, D}, static_cast<std::size_t>(l * H * D)));
+    const auto name = [l](LinearRole r) { return linear_name(LinearNaming::Llama2c, l, r); };
+    const auto at = [](std::int64_t layer, std::int64_t size) { return static_cast<std::size_t>(layer * size); };
+    L.q = std::make_unique<QuantLinear>(name(LinearRole::Q), tensor_from(w.wq, {D, D}, at(l, D * D)));
+    L.k = std::make_unique<QuantLinear>(name(LinearRole::K), tensor_from(w.wk, {KV, D}, at(l, KV * D)));
+    L.v = std::make_unique<QuantLinear>(name(LinearRole::V), tensor_from(w.wv, {KV, D}, at(l, KV * D)));
+    L.o = std::make_unique<QuantLinear>(name(LinearRole::O), tensor_from(w.wo, {D, D}, at(l, D * D)));
+    L.gate = std::make_unique<QuantLinear>(name(LinearRole::Gate), tensor_from(w.w1, {H, D}, at(l, H * D)));
+    L.down = std::make_unique<QuantLinear>(name(LinearRole::Down), tensor_from(w.w2, {D, H}, at(l, D * H)));
+    L.up = std::make_unique<QuantLinear>(name(LinearRole::Up), tensor_from(w.w3, {H, D}, at(l, H * D)));
     m.layers_.push_back(std::move(L));
   }
   m.final_norm_ = tensor_from(w.rms_final, {D});
   m.classifier_ = std::make_unique<QuantLinear>("output", tensor_from(w.wcls, {c.vocab_size, D}));
-  m.build_rope_tables();
   return m;
 }
 
-void LlamaModel::build_rope_tables() {
-  // Pair i of a head turns by pos / theta^(2i / head_size), as llama2.c and transformers compute it.
+void LlamaModel::ensure_rope_tables(int positions) const {
+  const int built = rope_cos_.defined() ? static_cast<int>(rope_cos_.size(0)) : 0;
+  if (positions <= built) return;
+  // Pair i of a head turns by pos / theta^(2i / head_size), as llama2.c and transformers compute it;
+  // every entry depends on its position alone, so a grown table holds the same values.
+  const int n = std::min(spec_.max_seq_len, std::max({positions, 2 * built, 256}));
   const int hs = spec_.head_size();
-  std::vector<float> cosv(static_cast<std::size_t>(spec_.max_seq_len) * hs / 2), sinv(cosv.size());
-  for (int pos = 0; pos < spec_.max_seq_len; ++pos) {
+  std::vector<float> cosv(static_cast<std::size_t>(n) * hs / 2), sinv(cosv.size());
+  for (int pos = 0; pos < n; ++pos) {
     for (int i = 0; i < hs / 2; ++i) {
       const float freq = 1.0f / std::pow(spec_.rope_theta, static_cast<float>(2 * i) / static_cast<float>(hs));
       const float val = static_cast<float>(pos) * freq;
@@ -56,8 +63,8 @@ void LlamaModel::build_rope_tables() {
       sinv[static_cast<std::size_t>(pos) * hs / 2 + i] = std::sin(val);
     }
   }
-  rope_cos_ = tensor_from(cosv, {spec_.max_seq_len, hs / 2});
-  rope_sin_ = tensor_from(sinv, {spec_.max_seq_len, hs / 2});
+  rope_cos_ = tensor_from(cosv, {n, hs / 2});
+  rope_sin_ = tensor_from(sinv, {n, hs / 2});
 }
 
 LlamaModel LlamaModel::from_hf(const HfCheckpoint& ck) {
@@ -91,25 +98,25 @@ LlamaModel LlamaModel::from_hf(const HfCheckpoint& ck) {
   for (int l = 0; l < s.n_layers; ++l) {
     Layer L;
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    auto lin = [&](const std::string& name, std::int64_t out, std::int64_t in) {
-      return std::make_unique<QuantLinear>(p + name, ck.tensor(p + name + ".weight", {out, in}));
+    auto lin = [&](LinearRole r, std::int64_t out, std::int64_t in) {
+      const std::string name = linear_name(LinearNaming::HfLlama, l, r);
+      return std::make_unique<QuantLinear>(name, ck.tensor(name + ".weight", {out, in}));
     };
     L.attn_norm = ck.tensor(p + "input_layernorm.weight", {D});
     L.ffn_norm = ck.tensor(p + "post_attention_layernorm.weight", {D});
-    L.q = lin("self_attn.q_proj", D, D);
-    L.k = lin("self_attn.k_proj", KV, D);
-    L.v = lin("self_attn.v_proj", KV, D);
-    L.o = lin("self_attn.o_proj", D, D);
-    L.gate = lin("mlp.gate_proj", H, D);
-    L.up = lin("mlp.up_proj", H, D);
-    L.down = lin("mlp.down_proj", D, H);
+    L.q = lin(LinearRole::Q, D, D);
+    L.k = lin(LinearRole::K, KV, D);
+    L.v = lin(LinearRole::V, KV, D);
+    L.o = lin(LinearRole::O, D, D);
+    L.gate = lin(LinearRole::Gate, H, D);
+    L.up = lin(LinearRole::Up, H, D);
+    L.down = lin(LinearRole::Down, D, H);
     m.layers_.push_back(std::move(L));
   }
   m.final_norm_ = ck.tensor("model.norm.weight", {D});
   const bool tied = ck.config_bool("tie_word_embeddings", false) || !ck.contains("lm_head.weight");
   m.classifier_ = std::make_unique<QuantLinear>(
       "lm_head", tied ? m.embed_.clone() : ck.tensor("lm_head.weight", {s.vocab_size, D}));
-  m.build_rope_tables();
   return m;
 }
 
@@ -119,6 +126,7 @@ at::Tensor LlamaModel::rms_norm(const at::Tensor& x, const at::Tensor& w) const 
 
 at::Tensor LlamaModel::rope(const at::Tensor& x, int pos0) const {
   const std::int64_t T = x.size(1);
+  ensure_rope_tables(pos0 + static_cast<int>(T));
   const at::Tensor c = rope_cos_.narrow(0, pos0, T).unsqueeze(1);  // [T, 1, hs/2] against [B, T, H, hs/2]
   const at::Tensor s = rope_sin_.narrow(0, pos0, T).unsqueeze(1);
   if (!spec_.rope_interleaved) {  // transformers' rotate_half: pairs (i, i + head_size / 2)

@@ -38,6 +38,12 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
       throw FormatError((fs::path(model_path) / kQuantizedFile).string(),
                         fmt::format("its source model {} does not exist", info.source_model));
     }
+    // The source is a float checkpoint; one that is itself quantized would chain (or cycle) forever.
+    if (is_quantized_model_dir(info.source_model)) {
+      throw FormatError((fs::path(model_path) / kQuantizedFile).string(),
+                        fmt::format("its source model {} is itself a quantized directory, not a float checkpoint",
+                                    info.source_model));
+    }
     LoadedModel lm = load_model(info.source_model, tokenizer_path.empty() ? info.tokenizer_path : tokenizer_path);
     apply_quantized_model(model_path, *lm.decoder);
     lm.model_path = model_path;

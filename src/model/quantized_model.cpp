@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/finite.hpp"
 #include "oacim/core/packed_io.hpp"
 #include "oacim/core/safetensors.hpp"
 
@@ -94,6 +95,7 @@ void apply_quantized_model(const std::string& dir, Decoder& model) {
   for (const auto& [name, t] : model.named_tensors()) {
     std::vector<std::int64_t> shape(t->sizes().begin(), t->sizes().end());
     const std::vector<float> v = f.read<float>("tensor." + name, DType::F32, shape);
+    require_finite(v.data(), v.size(), f.path(), "tensor." + name, shape.size() == 2 ? shape[1] : 0);
     at::Tensor loaded = at::empty(shape, at::kFloat);
     std::memcpy(loaded.data_ptr<float>(), v.data(), v.size() * sizeof(float));
     *t = loaded;

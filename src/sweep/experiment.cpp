@@ -17,6 +17,7 @@
 #include "oacim/data/dataset_files.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/hw/hw_params.hpp"
+#include "oacim/model/model_layout.hpp"
 #include "oacim/quant/quantize_options.hpp"
 #include "oacim/sweep/experiment_schema.hpp"
 
@@ -302,8 +303,12 @@ Experiment parse_experiment(const std::string& yaml_text, const std::string& sou
 }
 
 Experiment load_experiment(const std::string& path) {
-  if (!fs::is_regular_file(path)) throw ConfigError(path, 0, "", "no such experiment file");
-  return parse_experiment(read_whole_file(path), path);
+  if (!fs::exists(path)) throw ConfigError(path, 0, "", "no such experiment file");
+  try {
+    return parse_experiment(read_whole_file(path, kMaxConfigFileBytes), path);
+  } catch (const FormatError& e) {
+    throw ConfigError(path, 0, "", e.reason());
+  }
 }
 
 std::vector<SweepPoint> expand(const Experiment& ex) {
@@ -392,6 +397,20 @@ void validate(const Experiment& ex, const std::vector<SweepPoint>& points) {
   auto has = [&](const char* b) { return std::find(backends.begin(), backends.end(), b) != backends.end(); };
   if (!ex.lists.at("systemc.layers").empty() && !has("systemc")) {
     fail("systemc.layers", "given but 'systemc' is not among the backends");
+  }
+  if (!ex.lists.at("systemc.layers").empty()) {
+    std::vector<std::string> linears;
+    try {
+      linears = model::model_linear_names(model);
+    } catch (const Error& e) {
+      fail("model", e.what());
+    }
+    for (const std::string& l : ex.lists.at("systemc.layers")) {
+      if (std::find(linears.begin(), linears.end(), l) != linears.end()) continue;
+      fail("systemc.layers", fmt::format("'{}' is not a block Linear of {} (the first ones: {}{})", l, model,
+                                         fmt::join(linears.begin(), linears.begin() + std::min<std::ptrdiff_t>(8, static_cast<std::ptrdiff_t>(linears.size())), ", "),
+                                         linears.size() > 8 ? ", ..." : ""));
+    }
   }
   for (const auto& p : points) {
     const std::string where = point_where(p);

@@ -47,7 +47,7 @@ std::vector<OptionSpec> own_keys() {
           .doc("pass only when every co-simulated layer is bit-exact"),
       option("threads", K::Int, "0")
           .key("threads")
-          .range(0, 4096)
+          .range(0, 1024)
           .fixed()
           .doc("CPU threads per job (0: the machine's cores divided by --jobs)"),
   };

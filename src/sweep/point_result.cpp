@@ -1,6 +1,7 @@
 #include "oacim/sweep/point_result.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -22,6 +23,10 @@ json read_json(const std::string& path) {
 }
 
 json eval_numbers(const json& e) {
+  const json& ppl = e.at("perplexity");
+  if (!ppl.is_number() || !std::isfinite(ppl.get<double>())) {
+    throw Error(fmt::format("an eval result holds the perplexity {}, not a finite number", ppl.dump()));
+  }
   json out = {{"perplexity", e.at("perplexity")}, {"mean_nll", e.at("mean_nll")}, {"tokens", e.at("tokens")},
               {"windows", e.at("windows")},       {"seqlen", e.at("seqlen")},     {"seconds", e.at("seconds")}};
   if (e.contains("hw_counters")) out["counters"] = e.at("hw_counters");
@@ -100,29 +105,11 @@ json point_verdicts(const json& point, const SweepPoint& p) {
   return out;
 }
 
-json point_result(const Plan& plan, const PointPlan& pp, const std::string& failed_task_reason) {
-  json point = {{"id", pp.id},
-                {"index", pp.point.index},
-                {"label", pp.point.label()},
-                {"settings", pp.point.settings},
-                {"status", "ok"},
-                {"error", ""},
-                {"hw_config", pp.hw_file.empty() ? json() : json{{"name", pp.hw_name}, {"file", pp.hw_file}}},
-                {"quantization", json()},
-                {"tweak", json()},
-                {"datasets", json::array()},
-                {"hw_counters", json()},
-                {"systemc", json()},
-                {"verdicts", json::array()},
-                {"verdict", "error"}};
-  json tasks = json::array();
-  for (const std::size_t t : pp.tasks) tasks.push_back(plan.tasks[t].id);
-  point["tasks"] = tasks;
-  if (!failed_task_reason.empty()) {
-    point["status"] = "error";
-    point["error"] = failed_task_reason;
-    return point;
-  }
+namespace {
+
+// Fills the point from its tasks' result files (quantization, tweak, each dataset and backend,
+// counters, SystemC checks) and its verdicts. Throws when a file is missing or malformed.
+void add_task_results(const Plan& plan, const PointPlan& pp, json& point) {
   if (pp.quantize) point["quantization"] = quantization_numbers(read_json(plan.tasks[*pp.quantize].done_file));
   if (pp.tweak) {
     const json t = read_json(plan.tasks[*pp.tweak].done_file);
@@ -177,6 +164,42 @@ json point_result(const Plan& plan, const PointPlan& pp, const std::string& fail
   bool fail = false;
   for (const json& v : point["verdicts"]) fail = fail || v.at("status") == "fail";
   point["verdict"] = fail ? "fail" : "pass";
+}
+
+}  // namespace
+
+json point_result(const Plan& plan, const PointPlan& pp, const std::string& failed_task_reason) {
+  json point = {{"id", pp.id},
+                {"index", pp.point.index},
+                {"label", pp.point.label()},
+                {"settings", pp.point.settings},
+                {"status", "ok"},
+                {"error", ""},
+                {"hw_config", pp.hw_file.empty() ? json() : json{{"name", pp.hw_name}, {"file", pp.hw_file}}},
+                {"quantization", json()},
+                {"tweak", json()},
+                {"datasets", json::array()},
+                {"hw_counters", json()},
+                {"systemc", json()},
+                {"verdicts", json::array()},
+                {"verdict", "error"}};
+  json tasks = json::array();
+  for (const std::size_t t : pp.tasks) tasks.push_back(plan.tasks[t].id);
+  point["tasks"] = tasks;
+  if (!failed_task_reason.empty()) {
+    point["status"] = "error";
+    point["error"] = failed_task_reason;
+    return point;
+  }
+  try {
+    add_task_results(plan, pp, point);
+  } catch (const std::exception& e) {
+    // A result that cannot be read makes an error point; the sweep and its report go on.
+    point["status"] = "error";
+    point["error"] = fmt::format("a task's result cannot be used: {}", e.what());
+    point["verdict"] = "error";
+    point["verdicts"] = json::array();
+  }
   return point;
 }
 

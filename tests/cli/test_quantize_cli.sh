@@ -90,7 +90,7 @@ expect_rc 2 "already quantized" calib --model "$work/rtn" --out "$work/x.safeten
 
 expect_rc 2 "method" quantize --model "$model" --method bogus --out "$work/x"
 expect_rc 2 "wbits" quantize --model "$model" --method rtn --wbits 5 --out "$work/x"
-expect_rc 2 "block_size" quantize --model "$model" --method rtn --block-size 6 --out "$work/x"
+expect_rc 2 "block-size: 6 must be a positive multiple of 4" quantize --model "$model" --method rtn --block-size 6 --out "$work/x"
 expect_rc 2 "act-order" quantize --model "$model" --method oa --act-order --out "$work/x"
 expect_rc 2 "act-order" quantize --model "$model" --method gptq --act-order --out "$work/x"
 expect_rc 2 "outliers" quantize --model "$model" --method gptq --outliers --out "$work/x"

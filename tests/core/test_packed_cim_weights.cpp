@@ -90,6 +90,7 @@ TEST(PackedCimWeights, RejectsEveryBrokenInvariant) {
       {"scales size", [](PackedCimParts& p) { p.scales.pop_back(); }},
       {"negative scale", [](PackedCimParts& p) { p.scales[2] = -0.1f; }},
       {"NaN scale", [](PackedCimParts& p) { p.scales[2] = NAN; }},
+      {"scale whose weights overflow fp32", [](PackedCimParts& p) { p.scales[2] = 3.4e38f; }},
       {"non-integer zero without second level", [](PackedCimParts& p) { p.zeros[1] = 0.5f; }},
       {"cols not a multiple of 4", [](PackedCimParts& p) { p.cols = 42; }},
       {"5-bit codes do not fit a cell", [](PackedCimParts& p) { p.grid.bits = 5; }},

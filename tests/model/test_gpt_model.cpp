@@ -16,6 +16,7 @@
 #include "oacim/core/rng.hpp"
 #include "oacim/core/safetensors.hpp"
 #include "oacim/model/gpt_model.hpp"
+#include "oacim/model/model_layout.hpp"
 #include "oacim/model/hf_checkpoint.hpp"
 
 namespace fs = std::filesystem;
@@ -180,6 +181,15 @@ const nlohmann::json kOptConfig = {{"model_type", "opt"}, {"hidden_size", D},   
                                    {"max_position_embeddings", P}, {"do_layer_norm_before", true},
                                    {"activation_function", "relu"}, {"word_embed_proj_dim", D}};
 
+// The names of every block Linear the decoder built, in order.
+std::vector<std::string> block_linear_names(Decoder& m) {
+  std::vector<std::string> out;
+  for (int l = 0; l < m.num_blocks(); ++l) {
+    for (QuantLinear* lin : m.block_linears(l)) out.push_back(lin->name());
+  }
+  return out;
+}
+
 TEST(GptModel, OptMatchesPlainForward) {
   at::set_num_threads(1);
   const Weights w = opt_weights();
@@ -189,6 +199,7 @@ TEST(GptModel, OptMatchesPlainForward) {
                 "final_layer_norm.bias", "model.decoder.final_layer_norm.weight", "model.decoder.final_layer_norm.bias",
                 2, false};
   EXPECT_LT(max_diff(m.forward(kTokens, Backend::Float), reference(w, n, kTokens)), 1e-4);
+  EXPECT_EQ(model_linear_names(::testing::TempDir() + "/opt2"), block_linear_names(const_cast<GptModel&>(m)));
 }
 
 TEST(GptModel, Gpt2MatchesPlainForward) {
@@ -222,6 +233,7 @@ TEST(GptModel, Gpt2MatchesPlainForward) {
   EXPECT_LT(max_diff(m.forward(kTokens, Backend::Float), reference(w, n, kTokens)), 1e-4);
   EXPECT_EQ(m.spec().family, GptSpec::Family::Gpt2);
   EXPECT_EQ(const_cast<GptModel&>(m).linears().size(), 2u * 6 + 1);
+  EXPECT_EQ(model_linear_names(::testing::TempDir() + "/gpt2"), block_linear_names(const_cast<GptModel&>(m)));
   EXPECT_THROW(m.forward(std::vector<int>(P + 1, 1), Backend::Float), InvalidArgument);
 }
 

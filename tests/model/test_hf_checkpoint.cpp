@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -16,6 +17,7 @@
 #include "oacim/model/hf_checkpoint.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
 #include "oacim/model/llama_model.hpp"
+#include "oacim/model/model_layout.hpp"
 
 namespace fs = std::filesystem;
 
@@ -40,6 +42,7 @@ struct HfOptions {
   std::string model_type = "llama";
   std::vector<std::string> drop;                  // tensors left out
   std::map<std::string, at::Tensor> replace;      // tensors overridden
+  std::int64_t max_positions = 0;                 // config's max_position_embeddings (0: the model's)
 };
 
 std::string write_hf(const std::string& name, const HfOptions& o) {
@@ -93,7 +96,7 @@ std::string write_hf(const std::string& name, const HfOptions& o) {
   const nlohmann::json cfg = {{"model_type", o.model_type},        {"hidden_size", c.dim},
                               {"intermediate_size", c.hidden_dim},  {"num_hidden_layers", c.n_layers},
                               {"num_attention_heads", c.n_heads},   {"num_key_value_heads", c.n_kv_heads},
-                              {"vocab_size", c.vocab_size},         {"max_position_embeddings", c.seq_len},
+                              {"vocab_size", c.vocab_size},         {"max_position_embeddings", o.max_positions ? o.max_positions : c.seq_len},
                               {"rms_norm_eps", 1e-5},               {"tie_word_embeddings", true}};
   std::ofstream(dir + "/config.json") << cfg.dump(1);
   return dir;
@@ -173,6 +176,49 @@ TEST(HfCheckpoint, BrokenDirectoriesNameFileAndTensor) {
   std::ofstream(d7 + "/model.safetensors.index.json") << idx.dump();
   expect_format_error([&] { HfCheckpoint::open(d7); }, {"model.norm.weight", "index lists it"});
   expect_format_error([&] { HfCheckpoint::open("/nonexistent/dir"); }, {"not a directory"});
+}
+
+TEST(HfCheckpoint, NonFiniteWeightsAreRefusedByTensorAndIndex) {
+  HfOptions o;
+  at::Tensor norm = at::ones({64});
+  norm[5] = std::numeric_limits<float>::quiet_NaN();
+  o.replace["model.layers.2.post_attention_layernorm.weight"] = norm;
+  const std::string dir = write_hf("hf_nan", o);
+  try {
+    LlamaModel::from_hf(HfCheckpoint::open(dir));
+    ADD_FAILURE() << "a NaN norm weight was accepted";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("tensor 'model.layers.2.post_attention_layernorm.weight' holds NaN at index 5"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(HfCheckpoint, RotaryTablesCoverOnlyThePositionsUsed) {
+  // 2^27 positions allowed by the config: building every rotary row up front took minutes and 4 GB.
+  at::set_num_threads(1);
+  HfOptions o;
+  o.max_positions = std::int64_t{1} << 27;
+  const LlamaModel m = LlamaModel::from_hf(HfCheckpoint::open(write_hf("hf_long", o)));
+  EXPECT_EQ(m.max_positions(), 1 << 27);
+  const LlamaModel ref = LlamaModel::from_hf(HfCheckpoint::open(write_hf("hf_short", {})));
+  EXPECT_TRUE(at::equal(m.forward(kIds, Backend::Float), ref.forward(kIds, Backend::Float)));
+}
+
+TEST(HfCheckpoint, LayoutListsTheLinearsTheDecoderBuilds) {
+  const std::string dir = write_hf("hf_layout", {});
+  LlamaModel m = LlamaModel::from_hf(HfCheckpoint::open(dir));
+  std::vector<std::string> built;
+  for (int l = 0; l < m.num_blocks(); ++l) {
+    for (QuantLinear* lin : m.block_linears(l)) built.push_back(lin->name());
+  }
+  EXPECT_EQ(model_linear_names(dir), built);
+  LlamaModel c = LlamaModel::from_llama2c(load_llama2c(kBin));
+  built.clear();
+  for (int l = 0; l < c.num_blocks(); ++l) {
+    for (QuantLinear* lin : c.block_linears(l)) built.push_back(lin->name());
+  }
+  EXPECT_EQ(model_linear_names(kBin), built);
 }
 
 }  // namespace

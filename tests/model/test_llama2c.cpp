@@ -2,6 +2,9 @@
 // decoder against llama2.c's published greedy story and a plain C++ re-derivation of its forward.
 #include <gtest/gtest.h>
 
+#include <climits>
+#include <limits>
+
 #include <cmath>
 #include <fstream>
 #include <numeric>
@@ -83,6 +86,52 @@ TEST(Llama2cCheckpoint, MalformedFilesNameTheProblem) {
   std::memcpy(unshared.data() + 20, &neg, 4);  // says the classifier follows, but it does not
   expect_error(unshared, "tensor 'wcls'");
   EXPECT_THROW(load_llama2c(dir + "/does-not-exist.bin"), FormatError);
+}
+
+TEST(Llama2cCheckpoint, HostileHeadersAndNonFiniteWeightsAreRefused) {
+  const std::string good = read_text(kBin);
+  const std::string dir = ::testing::TempDir();
+  auto error_of = [&](const std::string& bytes) {
+    const std::string path = dir + "/hostile.bin";
+    write_bytes(path, bytes);
+    try {
+      load_llama2c(path);
+    } catch (const FormatError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  // vocab_size INT32_MIN has no positive counterpart (negating it was undefined behaviour).
+  std::string int_min = good;
+  const std::int32_t m = INT32_MIN;
+  std::memcpy(int_min.data() + 20, &m, 4);
+  EXPECT_NE(error_of(int_min).find("does not describe a llama2.c model"), std::string::npos) << error_of(int_min);
+  EXPECT_THROW(read_llama2c_config(dir + "/hostile.bin"), FormatError);
+  // An Inf in a norm weight and a NaN in a projection: named with the tensor and the index.
+  std::string inf_norm = good;
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::size_t rms_att = 28 + 512 * 64 * 4;  // after the header and the token embeddings
+  std::memcpy(inf_norm.data() + rms_att + 4 * 3, &inf, 4);
+  EXPECT_NE(error_of(inf_norm).find("tensor 'rms_att_weight' holds +inf at index 3"), std::string::npos) << error_of(inf_norm);
+  std::string nan_wq = good;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(nan_wq.data() + rms_att + 5 * 64 * 4 + 4 * 70, &nan, 4);
+  EXPECT_NE(error_of(nan_wq).find("tensor 'wq' holds NaN at index 70 (row 1, column 6)"), std::string::npos) << error_of(nan_wq);
+}
+
+TEST(Llama2cTokenizer, NonFiniteScoresAreRefused) {
+  std::string bytes = read_text(kTok);
+  // Piece 0's score sits right after the 4-byte max_token_length.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(bytes.data() + 4, &nan, 4);
+  const std::string path = ::testing::TempDir() + "/nan_tok.bin";
+  write_bytes(path, bytes);
+  try {
+    Llama2cTokenizer::load(path, 512);
+    ADD_FAILURE() << "a NaN score was accepted";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("piece 0 has a non-finite score"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Llama2cTokenizer, EncodesAndDecodes) {

@@ -2,12 +2,17 @@
 // user gets for bad keys, types, values and impossible combinations (file:line, key, reason).
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "oacim/core/error.hpp"
 #include "oacim/core/text_file.hpp"
 #include "oacim/sweep/experiment.hpp"
 #include "oacim/sweep/experiment_schema.hpp"
+#include "oacim/sweep/point_result.hpp"
 #include "oacim/sweep/task_plan.hpp"
 
 using namespace oacim;
@@ -191,4 +196,35 @@ TEST(ExperimentSchema, DocsTableIsGeneratedFromTheTable) {
   const std::string docs = oacim::read_whole_file(kSrc + "/docs/configs.md");
   EXPECT_NE(docs.find(experiment_keys_markdown()), std::string::npos)
       << "docs/configs.md is out of date: paste the output of 'oacim run --schema'";
+}
+
+TEST(PointResult, ANonFiniteOrMissingResultMakesAnErrorPointNotACrash) {
+  // A task that succeeded but wrote a perplexity of NaN (null in JSON) once made `oacim run` fail
+  // on every rerun; it must make an error point and let the sweep and its report go on.
+  const std::string dir = ::testing::TempDir() + "/point_result";
+  std::filesystem::remove_all(dir);
+  const Experiment ex = parse_experiment(base() + "backends: [float, fakequant]\nquantization: {method: rtn}\n", "exp.yaml");
+  const auto points = expand(ex);
+  const Plan plan = make_plan(ex, points, dir);
+  std::filesystem::create_directories(dir + "/cache");
+  const nlohmann::json quant = {{"seconds", 1.0}, {"windows", 0}, {"outliers", 0}, {"ones", 1}, {"ones_before_offsets", 1},
+                                {"stored_bits", 8}, {"bits_per_weight", 4.0}, {"layers", nlohmann::json::array()}};
+  auto eval_json = [](nlohmann::json ppl) {
+    return nlohmann::json{{"perplexity", ppl}, {"mean_nll", 1.0}, {"tokens", 8}, {"windows", 1}, {"seqlen", 8}, {"seconds", 0.1}};
+  };
+  const PointPlan& pp = plan.points.at(0);
+  std::ofstream(plan.tasks.at(*pp.quantize).done_file) << quant.dump();
+  for (const auto& e : pp.evals) {
+    std::ofstream(plan.tasks.at(e.task).done_file) << eval_json(e.backend == "float" ? nlohmann::json(5.0) : nlohmann::json()).dump();
+  }
+  nlohmann::json r = point_result(plan, pp, "");
+  EXPECT_EQ(r.at("status"), "error");
+  EXPECT_EQ(r.at("verdict"), "error");
+  EXPECT_NE(r.at("error").get<std::string>().find("not a finite number"), std::string::npos) << r.dump();
+  // A result file that is missing altogether: the same.
+  std::filesystem::remove(plan.tasks.at(pp.evals.back().task).done_file);
+  r = point_result(plan, pp, "");
+  EXPECT_EQ(r.at("status"), "error");
+  for (const auto& e : pp.evals) std::ofstream(plan.tasks.at(e.task).done_file) << eval_json(5.0).dump();
+  EXPECT_EQ(point_result(plan, pp, "").at("status"), "ok");
 }

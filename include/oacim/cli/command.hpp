@@ -3,6 +3,7 @@
 // Exit codes: 0 success, 1 the run failed (bad file, I/O), 2 usage error (unknown option, bad value,
 // invalid config), 3 a sign-off check failed or `compare` found a regression, 130 interrupted.
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,14 @@ int parse_command_line(const std::string& command, const std::string& usage,
                        const std::vector<std::string>& positional_names, const std::vector<std::string>& args,
                        boost::program_options::variables_map& vm);
 
-// Prints "oacim <command>: <message>" on stderr.
+// `text` with control bytes written as \xNN, so a message is one line whatever it quotes.
+std::string printable(const std::string& text);
+
+// The running command's options by library name -> CLI spelling, so an error the library raises
+// under an option's library name ("block_size") is reported under its spelling ("--block-size").
+void set_option_spellings(std::map<std::string, std::string> spellings);
+
+// Prints "oacim <command>: <message>" on stderr, as one line (printable()).
 void print_error(const std::string& command, const std::string& message);
 
 // Subcommand implementations.

@@ -25,7 +25,7 @@ bool given_value(const boost::program_options::variables_map& vm, const OptionSp
                  std::string& value);
 }  // namespace table_options_detail
 
-// --threads (0: all cores, at most 4096), which every model command takes.
+// --threads (0: all cores, at most 1024), which every model command takes.
 void add_threads_option(boost::program_options::options_description& d, int& threads);
 // --threads and --json FILE (`json_doc` says what it holds).
 void add_run_options(boost::program_options::options_description& d, int& threads, std::string& json_path,
@@ -70,6 +70,11 @@ template <class T>
 int parse_table_command(TableCommand& c, const std::vector<Option<T>>& table, T& target, const std::vector<std::string>& args) {
   boost::program_options::options_description opts(c.name + " options");
   add_table_options(opts, table);
+  std::map<std::string, std::string> spellings;
+  for (const auto& o : table) {
+    if (!o.cli.empty() && o.name != o.cli) spellings[o.name] = o.cli;
+  }
+  set_option_spellings(std::move(spellings));
   add_run_options(opts, c.threads, c.json_path, c.json_doc);
   const int parsed = parse_command_line(c.name, c.usage, opts, boost::program_options::options_description(), {}, args, c.vm);
   if (parsed >= 0) return parsed;

@@ -17,9 +17,11 @@ class FormatError : public Error {
  public:
   FormatError(const std::string& file, const std::string& reason);
   const std::string& file() const { return file_; }
+  const std::string& reason() const { return reason_; }  // the message without the file
 
  private:
   std::string file_;
+  std::string reason_;
 };
 
 // A value given by the user (CLI option, config key, API argument) is invalid.

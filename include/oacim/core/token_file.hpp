@@ -24,7 +24,9 @@ TokenSamples read_token_file(const std::string& path);
 // ("--nsamples") when there are fewer, FormatError naming `source` for an id >= `vocab`.
 std::vector<std::vector<int>> first_samples(const TokenSamples& samples, const std::string& source, int n, int max_len,
                                             int vocab);
-// True when `path` is a safetensors file that declares the token format (reads the header only).
+// True when `path` is a regular file that names the token format in its first MiB (where a token
+// file's header is): it claims to be a token file, so read_token_file() must succeed on it or say
+// why; a damaged token file is never taken for text.
 bool is_token_file(const std::string& path);
 
 }  // namespace oacim

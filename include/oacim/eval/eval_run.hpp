@@ -20,7 +20,9 @@ struct EvalOptions {
   std::string data_dir;  // empty: the bundled datasets (eval/dataset_files.hpp)
   int seqlen = 0;               // 0 = the model's maximum
   int max_windows = 0;          // 0 = all
-  std::string backend = "float";  // float | fakequant | hw | systemc
+  // float | fakequant | hw | systemc | auto: fakequant for a quantized directory (its stored
+  // weights), float for a float model (resolve_backend()).
+  std::string backend = "auto";
   // systemc: the Linears whose first `systemc_tokens` input rows are co-simulated and checked
   // against hw (empty = every block Linear of block 0).
   std::vector<std::string> systemc_layers;
@@ -41,7 +43,8 @@ struct EvalResult {
   double seconds = 0.0;
   double tokens_per_second = 0.0;
   std::vector<double> window_nll;
-  bool quantized_model = false;     // the model was a quantized directory (its packed weights were used)
+  bool quantized_model = false;     // the model was a quantized directory
+  bool unquantized_source = false;  // backend float on a quantized directory: its float source model ran
   std::int64_t outlier_count = 0;   // quantized backends
   std::int64_t weight_ones = 0;
   std::int64_t weight_bits = 0;
@@ -50,7 +53,11 @@ struct EvalResult {
   bool systemc_bit_exact() const;   // every sampled layer accepted and bit-exact (false when none)
 };
 
-// Throws oacim::Error subclasses naming the file or option on bad input.
+// Replaces backend "auto" by what the model is: fakequant for a quantized directory, else float.
+void resolve_backend(EvalOptions& options);
+
+// Throws oacim::Error subclasses naming the file or option on bad input, and oacim::Error when
+// the perplexity is not finite (a sign-off never passes on NaN).
 EvalResult run_eval(const EvalOptions& options);
 
 // One Linear of a real model with the activations it sees: the fp32 weight [rows x cols] and the

@@ -2,16 +2,20 @@
 // Hugging Face checkpoint directories: `config.json` plus `model.safetensors`, or shards listed by
 // `model.safetensors.index.json` (weight_map: tensor -> shard). Tensors are memory-mapped by the
 // core safetensors reader and copied out as fp32 (F32, F16 and BF16 are accepted). Every error
-// names the file and the key or tensor.
+// names the file and the key or tensor. Everything but tensor() is torch-free (hf_checkpoint.cpp);
+// tensor() lives in hf_tensor.cpp.
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
 
 #include "oacim/core/safetensors.hpp"
+
+namespace at {
+class Tensor;
+}
 
 namespace oacim::model {
 

@@ -40,5 +40,7 @@ struct Llama2cWeights {
 };
 
 Llama2cWeights load_llama2c(const std::string& path);
+// The header alone, validated as load_llama2c does (no weights are read).
+Llama2cConfig read_llama2c_config(const std::string& path);
 
 }  // namespace oacim::model

@@ -78,8 +78,10 @@ class LlamaModel : public Decoder {
   std::vector<Layer> layers_;
   at::Tensor final_norm_;
   std::unique_ptr<QuantLinear> classifier_;
-  at::Tensor rope_cos_, rope_sin_;  // [max_seq_len, head_size / 2]
-  void build_rope_tables();
+  // [positions built so far, head_size / 2]: grown on demand up to max_seq_len, so a config that
+  // allows 2^27 positions costs only the positions a run uses. Not thread-safe (nor is forward()).
+  mutable at::Tensor rope_cos_, rope_sin_;
+  void ensure_rope_tables(int positions) const;
 };
 
 // llama2.c's generation loop: feeds the prompt, then the sampled tokens, stops at BOS or after

@@ -24,6 +24,9 @@ inline bool needs_calibration(Method m) { return m != Method::Rtn; }
 // then adds percdamp * mean(diag H); OA/SpQR adds the damping first.
 enum class DampOrder { Gptq, Oa };
 
+// The largest |offset| the popcount-minimising sign may use: beyond it accuracy collapses.
+inline constexpr int kMaxMinimiseOffset = 3;
+
 struct LayerQuantOptions {
   Method method = Method::Oa;
   // grid.grid.block_size is the quantization block (scale/zero group, OA's GPTQ block and outlier
