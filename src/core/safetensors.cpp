@@ -113,6 +113,11 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   if (size < 8) throw FormatError(path, fmt::format("truncated: {} bytes, shorter than the 8-byte header length", size));
   std::uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | f.mapping_->data[i];
+  // The format's own bound (the reference reader refuses headers over 100 MB).
+  if (header_len > kMaxSafetensorsHeaderBytes) {
+    throw FormatError(path, fmt::format("header length {} exceeds the format's limit of {} bytes", header_len,
+                                        kMaxSafetensorsHeaderBytes));
+  }
   if (header_len > size - 8) {
     throw FormatError(path, fmt::format("header length {} exceeds the {} bytes after the length field", header_len,
                                         size - 8));

@@ -129,6 +129,16 @@ std::vector<std::string> BpeTokenizer::pre_tokenize(const std::string& text) {
   return out;
 }
 
+int first_missing_id(std::vector<int> ids) {
+  std::sort(ids.begin(), ids.end());
+  int want = 0;
+  for (const int id : ids) {
+    if (id > want) break;
+    if (id == want) ++want;
+  }
+  return want;
+}
+
 BpeTokenizer BpeTokenizer::build(const std::string& source, const std::vector<std::pair<std::string, int>>& vocab,
                                  const std::vector<std::pair<std::string, std::string>>& merges) {
   BpeTokenizer t;
@@ -139,6 +149,13 @@ BpeTokenizer BpeTokenizer::build(const std::string& source, const std::vector<st
     max_id = std::max(max_id, id);
   }
   if (max_id < 0) throw FormatError(source, "the vocabulary is empty");
+  // Ids are 0..n-1 without gaps: a larger id means a gap (and must not size an allocation).
+  if (static_cast<std::size_t>(max_id) >= t.piece_to_id_.size()) {
+    std::vector<int> ids;
+    for (const auto& [piece, id] : t.piece_to_id_) ids.push_back(id);
+    throw FormatError(source, fmt::format("no piece has id {} (ids must be 0..{} without gaps)", first_missing_id(ids),
+                                          t.piece_to_id_.size() - 1));
+  }
   t.id_to_piece_.resize(static_cast<std::size_t>(max_id) + 1);
   std::vector<bool> seen(t.id_to_piece_.size(), false);
   for (const auto& [piece, id] : t.piece_to_id_) {

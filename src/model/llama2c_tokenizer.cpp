@@ -11,6 +11,7 @@
 
 #include "oacim/core/error.hpp"
 #include "oacim/core/text_file.hpp"
+#include "oacim/model/bpe_tokenizer.hpp"
 #include "oacim/model/tokenizer_json.hpp"
 
 namespace oacim::model {
@@ -39,6 +40,7 @@ std::string export_piece(const std::string& piece, bool bos, bool eos) {
 Llama2cTokenizer Llama2cTokenizer::load(const std::string& path, int vocab_size) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FormatError(path, "cannot open the tokenizer");
+  if (vocab_size < 3) throw FormatError(path, fmt::format("a vocabulary of {} pieces has no <unk>, <s> and </s>", vocab_size));
   Llama2cTokenizer t;
   std::int32_t max_len = 0;
   if (!in.read(reinterpret_cast<char*>(&max_len), 4) || max_len <= 0 || max_len > 4096) {
@@ -145,6 +147,13 @@ Llama2cTokenizer Llama2cTokenizer::load_tokenizer_json(const std::string& path) 
   }
   int max_id = -1;
   for (const auto& [piece, id] : tj.vocab) max_id = std::max(max_id, id);
+  // Ids are 0..n-1 without gaps: a larger id means a gap (and must not size an allocation).
+  if (max_id < 0 || static_cast<std::size_t>(max_id) >= tj.vocab.size()) {
+    std::vector<int> ids;
+    for (const auto& [piece, id] : tj.vocab) ids.push_back(id);
+    throw FormatError(path, fmt::format("no piece has id {} (ids must be 0..{} without gaps)", first_missing_id(ids),
+                                        static_cast<std::int64_t>(tj.vocab.size()) - 1));
+  }
   std::vector<std::string> pieces(static_cast<std::size_t>(max_id) + 1);
   std::vector<bool> seen(pieces.size(), false);
   for (const auto& [piece, id] : tj.vocab) {
@@ -188,7 +197,10 @@ std::vector<int> Llama2cTokenizer::encode(const std::string& text, bool bos, boo
     const int space = lookup(" ");
     if (space >= 0) tokens.push_back(space);
   }
-  // One piece per UTF-8 code point (at most 4 bytes); unknown code points fall back to bytes.
+  // One piece per UTF-8 code point (at most 4 bytes); unknown code points fall back to the byte
+  // pieces <0x00>..<0xFF> (ids 3..258 in llama2.c files), or to <unk> (0) in a vocabulary without them.
+  const int byte_base = lookup("<0x00>");
+  const bool has_bytes = byte_base >= 0 && static_cast<std::size_t>(byte_base) + 256 <= pieces_.size();
   std::string cp;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const unsigned char ch = static_cast<unsigned char>(text[i]);
@@ -201,7 +213,7 @@ std::vector<int> Llama2cTokenizer::encode(const std::string& text, bool bos, boo
     if (id >= 0) {
       tokens.push_back(id);
     } else {
-      for (unsigned char b : cp) tokens.push_back(static_cast<int>(b) + 3);
+      for (unsigned char b : cp) tokens.push_back(has_bytes ? byte_base + static_cast<int>(b) : 0);
     }
     cp.clear();
   }

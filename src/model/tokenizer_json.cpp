@@ -22,6 +22,18 @@ void visit(const nlohmann::json& node, const F& f) {
   }
 }
 
+// node[key] when it is a string (or `fallback` when absent); FormatError when it is another type.
+std::string string_field(const nlohmann::json& node, const char* key, const std::string& path) {
+  if (!node.contains(key) || node[key].is_null()) return "";
+  if (!node[key].is_string()) throw FormatError(path, fmt::format("'{}' is not a string", key));
+  return node[key].get<std::string>();
+}
+bool bool_field(const nlohmann::json& node, const char* key, const std::string& path) {
+  if (!node.contains(key) || node[key].is_null()) return false;
+  if (!node[key].is_boolean()) throw FormatError(path, fmt::format("'{}' is not true or false", key));
+  return node[key].get<bool>();
+}
+
 }  // namespace
 
 TokenizerJson read_tokenizer_json(const std::string& path) {
@@ -29,7 +41,7 @@ TokenizerJson read_tokenizer_json(const std::string& path) {
   TokenizerJson t;
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) throw FormatError(path, "has no 'model' object");
   const nlohmann::json& m = j["model"];
-  const std::string type = m.value("type", "");
+  const std::string type = string_field(m, "type", path);
   if (type != "BPE") throw FormatError(path, fmt::format("model.type is '{}'; only BPE tokenizers are read", type));
   if (!m.contains("vocab") || !m["vocab"].is_object() || m["vocab"].empty()) {
     throw FormatError(path, "model.vocab must be a non-empty object of piece -> id");
@@ -55,18 +67,18 @@ TokenizerJson read_tokenizer_json(const std::string& path) {
     }
     ++k;
   }
-  t.byte_fallback = m.value("byte_fallback", false);
+  t.byte_fallback = bool_field(m, "byte_fallback", path);
   if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
     for (const auto& a : j["added_tokens"]) {
       if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") || !a["content"].is_string()) {
         throw FormatError(path, "added_tokens entries need an integer 'id' and a string 'content'");
       }
       t.vocab.emplace_back(a["content"].get<std::string>(), a["id"].get<int>());
-      if (a.value("special", false)) t.special_ids.push_back(a["id"].get<int>());
+      if (bool_field(a, "special", path)) t.special_ids.push_back(a["id"].get<int>());
     }
   }
   const auto steps = [&](const nlohmann::json& node) {
-    const std::string ty = node.value("type", "");
+    const std::string ty = string_field(node, "type", path);
     if (ty == "ByteLevel") t.byte_level = true;
     if (ty == "Split") t.split_regex = true;
     if (ty == "Metaspace") t.metaspace = true;

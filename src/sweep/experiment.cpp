@@ -316,7 +316,13 @@ std::vector<SweepPoint> expand(const Experiment& ex) {
   std::size_t total = 1;
   for (const auto& axis : ex.axes) {
     for (const auto& k : axis) swept.push_back(k);
-    total *= ex.scalars.at(axis.front()).values.size();
+    const std::size_t n = ex.scalars.at(axis.front()).values.size();
+    // Bounded before anything is allocated: a few lists can multiply to more points than memory.
+    if (total > kMaxSweepPoints / n) {
+      throw ConfigError(ex.file, ex.scalars.at(axis.front()).line, axis.front(),
+                        fmt::format("the sweep has more than {} points; split it into several experiments", kMaxSweepPoints));
+    }
+    total *= n;
   }
   std::vector<SweepPoint> points;
   for (std::size_t i = 0; i < total; ++i) {

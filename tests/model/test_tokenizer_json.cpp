@@ -138,6 +138,15 @@ TEST(TokenizerJson, MalformedFilesNameTheProblem) {
                "Split", false);
   expect_error(byte_level, "byte-level", true);
   expect_error({{"model", {{"type", "BPE"}, {"vocab", {{"a", "x"}}}, {"merges", nlohmann::json::array()}}}}, "model.vocab['a']", true);
+  // Hostile shapes: an id far beyond the vocabulary (once a 2^31-entry allocation), fields of the
+  // wrong type (once an escaping JSON type error).
+  expect_error({{"pre_tokenizer", {{"type", "ByteLevel"}}}, {"model", {{"type", "BPE"}, {"vocab", {{"a", 0}, {"b", 2147483647}}}, {"merges", nlohmann::json::array()}}}},
+               "no piece has id 1", false);
+  expect_error({{"model", {{"type", "BPE"}, {"vocab", {{"<unk>", 0}, {"x", 2000000000}}}, {"merges", nlohmann::json::array()}}}},
+               "no piece has id 1", true);
+  expect_error({{"model", {{"type", 7}}}}, "'type' is not a string", false);
+  expect_error({{"model", {{"type", "BPE"}, {"byte_fallback", "yes"}, {"vocab", {{"a", 0}}}, {"merges", nlohmann::json::array()}}}},
+               "'byte_fallback' is not true or false", true);
   EXPECT_NO_THROW(BpeTokenizer::load_tokenizer_json(write_json("ok.json", byte_level)));
 }
 

@@ -130,6 +130,11 @@ TEST(Experiment, ErrorsNameFileLineKeyAndReason) {
       {"- a\n- b\n", "exp.yaml: an experiment file is a YAML mapping of keys"},
       {base() + "sweep:\n  zip: [[quantization.method, quantization.wbits]]\n", "'quantization.method' holds no list to zip"},
       {base() + "sweep:\n  grid: 1\n", "exp.yaml:4: sweep.grid: unknown key"},
+      // Six lists of 10 values: a million points, refused before any is allocated.
+      {base() + "discquant:\n  steps: [1,2,3,4,5,6,7,8,9,10]\n  warmup: [0,1,2,3,4,5,6,7,8,9]\n"
+                "  seed: [0,1,2,3,4,5,6,7,8,9]\n  lr: [1,2,3,4,5,6,7,8,9,10]\n  rho: [1,2,3,4,5,6,7,8,9,10]\n"
+                "  clamp: [1,2,3,4,5,6,7,8,9,10]\n",
+       "more than 100000 points"},
   };
   for (const auto& c : cases) {
     const std::string e = error_of(c.yaml);

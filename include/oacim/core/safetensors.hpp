@@ -15,6 +15,9 @@
 
 namespace oacim {
 
+// The largest JSON header a safetensors file may have (the format's reference limit).
+inline constexpr std::uint64_t kMaxSafetensorsHeaderBytes = 100000000;
+
 enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL };
 
 std::size_t dtype_size(DType dtype);

@@ -12,6 +12,9 @@
 
 namespace oacim::model {
 
+// The smallest id >= 0 that `ids` lacks (tokenizer vocabularies must hold 0..n-1 without gaps).
+int first_missing_id(std::vector<int> ids);
+
 class BpeTokenizer {
  public:
   // `vocab_json`: encoder.json; `merges`: vocab.bpe. FormatError naming the file on bad input.

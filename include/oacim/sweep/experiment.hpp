@@ -47,7 +47,11 @@ Experiment load_experiment(const std::string& path);
 // `source` names the text in messages.
 Experiment parse_experiment(const std::string& yaml_text, const std::string& source);
 
-// The sweep, in order. ConfigError (at the first zip key) when zipped lists differ in length.
+// The most points one experiment may expand to.
+inline constexpr std::size_t kMaxSweepPoints = 100000;
+
+// The sweep, in order. ConfigError (at the first zip key) when zipped lists differ in length, and
+// (at the axis that crosses it) when the points would exceed kMaxSweepPoints.
 std::vector<SweepPoint> expand(const Experiment& experiment);
 
 // The resolved hardware config of a point: the config file (or the defaults) with the point's

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of the fuzz targets into tests/fuzz/corpus/<target>/: small valid files
+of every format the loaders read, made from the bundled data or written here, so that mutations
+start from deep inside each parser. Deterministic; run it again after a format changes.
+
+Usage: python3 tests/fuzz/make_corpus.py OACIM_BINARY
+"""
+import json
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "tests", "fuzz", "corpus")
+OACIM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "oacim")
+SEP = b"\n=====\n"
+rng = random.Random(0)
+
+
+def put(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+def safetensors(tensors, metadata=None):
+    """tensors: name -> (dtype, shape, raw bytes)."""
+    header, offset, blob = {}, 0, b""
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, (dtype, shape, raw) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+        blob += raw
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    return struct.pack("<Q", len(h)) + h + blob
+
+
+def f32(values):
+    return struct.pack(f"<{len(values)}f", *values)
+
+
+def oacim(*args, cwd=None):
+    subprocess.run([OACIM, *args], check=True, cwd=cwd or ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    tmp = tempfile.mkdtemp()
+    # safetensors and packed layers
+    put("safetensors", "three_dtypes.safetensors", safetensors({
+        "a": ("F32", [2, 3], f32([0.5, -1, 2, 3.25, 0, 1e-3])),
+        "b": ("I8", [4], bytes([1, 255, 7, 128])),
+        "c": ("BF16", [2], struct.pack("<2H", 0x3F80, 0xC000))}, {"note": "seed"}))
+    oacim("pack-demo", "--rows", "8", "--cols", "32", "--block-size", "16", "--out", f"{tmp}/p1.safetensors")
+    oacim("pack-demo", "--rows", "32", "--cols", "64", "--block-size", "32", "--qq-scale-bits", "4", "--qq-zero-bits", "4",
+          "--out", f"{tmp}/p2.safetensors")
+    for k in ("p1", "p2"):
+        data = open(f"{tmp}/{k}.safetensors", "rb").read()
+        put("packed", f"{k}.safetensors", data)
+        put("safetensors", f"{k}.safetensors", data)
+    # llama2.c checkpoint: dim 8, hidden 16, 1 layer, 2 heads, 1 kv head, vocab 8, seq_len 4
+    dim, hidden, layers, heads, kv, vocab, seq = 8, 16, 1, 2, 1, 8, 4
+    kvd = dim // heads * kv
+    counts = [vocab * dim, layers * dim, layers * dim * dim, layers * kvd * dim, layers * kvd * dim, layers * dim * dim,
+              layers * dim, layers * hidden * dim, layers * dim * hidden, layers * hidden * dim, dim,
+              2 * seq * (dim // heads // 2)]
+    weights = [round(rng.gauss(0, 0.1), 4) for _ in range(sum(counts))]
+    put("llama2c_checkpoint", "tiny.bin", struct.pack("<7i", dim, hidden, layers, heads, kv, vocab, seq) + f32(weights))
+    # llama2.c tokenizer: 2 bytes of vocabulary size - 1, then tokenizer.bin
+    pieces = ["<unk>", "\n<s>\n", "\n</s>\n", "a", "b", "ab", " ", "\xe2\x96\x81"]
+    tok = struct.pack("<i", 8)
+    for i, p in enumerate(pieces):
+        raw = p.encode("latin-1") if p.startswith("\xe2") else p.encode()
+        tok += struct.pack("<fi", -float(i), len(raw)) + raw
+    put("llama2c_tokenizer", "tiny.bin", struct.pack(">H", len(pieces) - 1) + tok)
+    put("llama2c_tokenizer", "stories260K.bin", struct.pack(">H", 511) + open(f"{ROOT}/tests/data/stories260K/tok512.bin", "rb").read())
+    # SentencePiece model: repeated field 1 {1: piece, 2: score, 3: type}
+    def varint(n):
+        out = b""
+        while True:
+            b = n & 0x7F
+            n >>= 7
+            out += bytes([b | (0x80 if n else 0)])
+            if not n:
+                return out
+    model = b""
+    for i, p in enumerate(["<unk>", "<s>", "</s>", "\u2581a", "b", "\u2581ab", "<0x41>"]):
+        raw = p.encode()
+        body = b"\x0a" + varint(len(raw)) + raw + b"\x15" + struct.pack("<f", -float(i)) + b"\x18" + varint(1 if i > 2 else 2)
+        model += b"\x0a" + varint(len(body)) + body
+    put("sentencepiece", "tiny.model", model)
+    # tokenizer.json: GPT-2 style (byte level) and LLaMA style (Metaspace, byte fallback)
+    put("tokenizer_json", "bytelevel.json", json.dumps({
+        "version": "1.0", "added_tokens": [{"id": 6, "content": "<|endoftext|>", "special": True}],
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False}, "decoder": {"type": "ByteLevel"},
+        "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "\u0120": 3, "\u0120a": 4, "c": 5}, "merges": ["a b", "\u0120 a"]}}))
+    put("tokenizer_json", "metaspace.json", json.dumps({
+        "version": "1.0", "added_tokens": [{"id": 0, "content": "<unk>", "special": True},
+                                           {"id": 1, "content": "<s>", "special": True},
+                                           {"id": 2, "content": "</s>", "special": True}],
+        "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                                          {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+        "decoder": {"type": "Sequence", "decoders": [{"type": "ByteFallback"}]},
+        "model": {"type": "BPE", "byte_fallback": True, "vocab": {"<unk>": 0, "<s>": 1, "</s>": 2, "<0x41>": 3, "\u2581": 4, "a": 5,
+                                                                  "\u2581a": 6}, "merges": [["\u2581", "a"]]}}))
+    # vocab.json + merges.txt
+    put("vocab_merges", "tiny.txt", json.dumps({"a": 0, "b": 1, "ab": 2, "\u0120": 3, "\u0120ab": 4}).encode() + SEP +
+        "#version: 0.2\na b\n\u0120 ab\n".encode())
+    # Hugging Face config.json of the three families
+    put("hf_config", "llama.json", json.dumps({"model_type": "llama", "hidden_size": 8, "intermediate_size": 16,
+                                                "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
+                                                "vocab_size": 16, "max_position_embeddings": 32, "rms_norm_eps": 1e-5,
+                                                "rope_theta": 10000.0, "tie_word_embeddings": True}))
+    put("hf_config", "opt.json", json.dumps({"model_type": "opt", "hidden_size": 8, "num_hidden_layers": 1, "ffn_dim": 16,
+                                              "num_attention_heads": 2, "vocab_size": 16, "max_position_embeddings": 32,
+                                              "do_layer_norm_before": True, "word_embed_proj_dim": 8}))
+    put("hf_config", "gpt2.json", json.dumps({"model_type": "gpt2", "n_embd": 8, "n_layer": 1, "n_head": 2, "vocab_size": 16,
+                                               "n_positions": 32}))
+    # token sample file
+    oacim("calib", "--model", "tests/data/stories260K/stories260K.bin", "--n", "2", "--len", "12", "--out", f"{tmp}/cal.safetensors",
+          "--threads", "1")
+    put("token_file", "calib.safetensors", open(f"{tmp}/cal.safetensors", "rb").read())
+    # configs
+    for f in sorted(os.listdir(f"{ROOT}/configs/hw")):
+        put("hw_yaml", f, open(f"{ROOT}/configs/hw/{f}", "rb").read())
+    put("experiment_yaml", "default.yaml", open(f"{ROOT}/configs/default.yaml", "rb").read())
+    put("experiment_yaml", "fixture.yaml", open(f"{ROOT}/tests/data/report/fixture.yaml", "rb").read())
+    put("experiment_yaml", "sweep.yaml", "model: m.bin\ndatasets: [a.txt, wikitext2]\nquantization:\n  method: [rtn, oa]\n"
+        "  offsets: [false, true]\nsweep:\n  zip: [[quantization.method, quantization.offsets]]\nhardware:\n  set:\n"
+        "    macro.rows: [32, 64]\nthresholds: {max_overflows: off}\n")
+    put("results_json", "results.json", open(f"{ROOT}/tests/data/report/results.json", "rb").read())
+    # C4 JSON lines
+    put("c4_jsonl", "docs.json", "".join(json.dumps({"text": " ".join(["word"] * (5 + 7 * i)), "url": f"u{i}"}) + "\n"
+                                         for i in range(6)))
+    # torch targets: a quantized directory of the bundled model, and a tiny HF LLaMA directory
+    oacim("quantize", "--model", "tests/data/stories260K/stories260K.bin", "--method", "rtn", "--out", f"{tmp}/q", "--threads", "1")
+    put("quantized_dir", "rtn.safetensors", open(f"{tmp}/q/quantized.safetensors", "rb").read())
+    cfg = json.load(open(os.path.join(OUT, "hf_config", "llama.json")))
+    d, h, v, kvd = 8, 16, 16, 4
+    t = {"model.embed_tokens.weight": ("F32", [v, d], f32([0.01 * i for i in range(v * d)])),
+         "model.norm.weight": ("F32", [d], f32([1.0] * d))}
+    for layer in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{layer}."
+        for name, shape in (("self_attn.q_proj", [d, d]), ("self_attn.k_proj", [kvd, d]), ("self_attn.v_proj", [kvd, d]),
+                            ("self_attn.o_proj", [d, d]), ("mlp.gate_proj", [h, d]), ("mlp.up_proj", [h, d]),
+                            ("mlp.down_proj", [d, h])):
+            t[p + name + ".weight"] = ("F32", shape, f32([round(rng.gauss(0, 0.1), 3) for _ in range(shape[0] * shape[1])]))
+        for name in ("input_layernorm", "post_attention_layernorm"):
+            t[p + name + ".weight"] = ("F32", [d], f32([1.0] * d))
+    put("hf_model", "llama.bin", json.dumps(cfg).encode() + SEP + safetensors(t))
+    shutil.rmtree(tmp)
+    total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(OUT) for f in fs)
+    print(f"corpus: {sum(len(fs) for _, _, fs in os.walk(OUT))} seeds, {total} bytes in {OUT}")
+
+
+if __name__ == "__main__":
+    main()
