@@ -1,0 +1,62 @@
+// The torch-free readers of model files (llama2.c headers, tokenizers, the Linear layout) on hostile
+// input: run in the sanitizer job too, so undefined behaviour on the way to an error is caught.
+#include <gtest/gtest.h>
+
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "oacim/core/error.hpp"
+#include "oacim/model/llama2c_checkpoint.hpp"
+#include "oacim/model/llama2c_tokenizer.hpp"
+#include "oacim/model/model_layout.hpp"
+
+namespace oacim::model {
+namespace {
+
+const std::string kBin = std::string(OACIM_SOURCE_DIR) + "/tests/data/stories260K/stories260K.bin";
+const std::string kTok = std::string(OACIM_SOURCE_DIR) + "/tests/data/stories260K/tok512.bin";
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string write_bytes(const std::string& name, const std::string& bytes) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+TEST(ModelIo, Llama2cHeaderOfInt32MinIsRefusedWithoutOverflow) {
+  std::string header = read_bytes(kBin).substr(0, 28);
+  const std::int32_t m = INT32_MIN;
+  std::memcpy(header.data() + 20, &m, 4);  // vocab_size: negating it was undefined behaviour
+  EXPECT_THROW(read_llama2c_config(write_bytes("int_min.bin", header)), FormatError);
+  const Llama2cConfig c = read_llama2c_config(kBin);
+  EXPECT_EQ(c.n_layers, 5);
+  EXPECT_EQ(c.vocab_size, 512);
+}
+
+TEST(ModelIo, TokenizerOfTooFewPiecesAndNanScores) {
+  std::string tok = read_bytes(kTok);
+  EXPECT_THROW(Llama2cTokenizer::load(write_bytes("t.bin", tok), 2), FormatError);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(tok.data() + 4, &nan, 4);
+  EXPECT_THROW(Llama2cTokenizer::load(write_bytes("nan.bin", tok), 512), FormatError);
+}
+
+TEST(ModelIo, LayoutNamesTheLlama2cLinears) {
+  const std::vector<std::string> names = model_linear_names(kBin);
+  ASSERT_EQ(names.size(), 5u * 7);
+  EXPECT_EQ(names.front(), "layers.0.attention.wq");
+  EXPECT_EQ(names.back(), "layers.4.feed_forward.w2");
+  EXPECT_THROW(model_linear_names(kTok), FormatError);
+}
+
+}  // namespace
+}  // namespace oacim::model
