@@ -19,7 +19,7 @@ GptModel GptModel::from_hf(const HfCheckpoint& ck) {
   if (type == "opt") {
     s.family = GptSpec::Family::Opt;
     s.dim = ck.config_int("hidden_size");
-    s.n_layers = ck.config_int("num_hidden_layers");
+    s.n_layers = ck.config_blocks("num_hidden_layers");
     s.n_heads = ck.config_int("num_attention_heads");
     s.ffn_dim = ck.config_int("ffn_dim");
     s.vocab_size = ck.config_int("vocab_size");
@@ -35,7 +35,7 @@ GptModel GptModel::from_hf(const HfCheckpoint& ck) {
   } else if (type == "gpt2") {
     s.family = GptSpec::Family::Gpt2;
     s.dim = ck.config_int("n_embd");
-    s.n_layers = ck.config_int("n_layer");
+    s.n_layers = ck.config_blocks("n_layer");
     s.n_heads = ck.config_int("n_head");
     s.ffn_dim = ck.config_int("n_inner", 4 * s.dim);
     s.vocab_size = ck.config_int("vocab_size");

@@ -64,6 +64,15 @@ int HfCheckpoint::config_int(const std::string& key) const {
   return static_cast<int>(v);
 }
 
+int HfCheckpoint::config_blocks(const std::string& key) const {
+  const int v = config_int(key);
+  if (v > kMaxModelBlocks) {
+    throw FormatError(config_path_, fmt::format("key '{}' = {} blocks is more than the {} any decoder has", key, v,
+                                                kMaxModelBlocks));
+  }
+  return v;
+}
+
 int HfCheckpoint::config_int(const std::string& key, int fallback) const {
   return config_.contains(key) && !config_[key].is_null() ? config_int(key) : fallback;
 }

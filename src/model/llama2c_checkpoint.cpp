@@ -9,6 +9,7 @@
 
 #include "oacim/core/error.hpp"
 #include "oacim/core/finite.hpp"
+#include "oacim/model/hf_checkpoint.hpp"
 
 namespace oacim::model {
 
@@ -34,7 +35,7 @@ Llama2cConfig read_header(std::ifstream& in, const std::string& path, std::uint6
   c.vocab_size = h[5] == INT32_MIN ? 0 : h[5] < 0 ? -h[5] : h[5];
   c.seq_len = h[6];
   const bool sane = c.dim > 0 && c.dim <= 65536 && c.hidden_dim > 0 && c.hidden_dim <= 1 << 18 && c.n_layers > 0 &&
-                    c.n_layers <= 1024 && c.n_heads > 0 && c.dim % c.n_heads == 0 && c.n_kv_heads > 0 &&
+                    c.n_layers <= kMaxModelBlocks && c.n_heads > 0 && c.dim % c.n_heads == 0 && c.n_kv_heads > 0 &&
                     c.n_heads % c.n_kv_heads == 0 && c.vocab_size > 0 && c.vocab_size <= 1 << 22 && c.seq_len > 0 &&
                     c.seq_len <= 1 << 20 && c.head_size() % 2 == 0;
   if (!sane) {

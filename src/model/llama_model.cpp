@@ -79,7 +79,7 @@ LlamaModel LlamaModel::from_hf(const HfCheckpoint& ck) {
   LlamaSpec& s = m.spec_;
   s.dim = ck.config_int("hidden_size");
   s.hidden_dim = ck.config_int("intermediate_size");
-  s.n_layers = ck.config_int("num_hidden_layers");
+  s.n_layers = ck.config_blocks("num_hidden_layers");
   s.n_heads = ck.config_int("num_attention_heads");
   s.n_kv_heads = ck.config_int("num_key_value_heads", s.n_heads);
   s.vocab_size = ck.config_int("vocab_size");

@@ -93,13 +93,13 @@ std::vector<std::string> model_linear_names(const std::string& path) {
     const std::string type = ck.model_type();
     if (type == "llama") {
       naming = LinearNaming::HfLlama;
-      layers = ck.config_int("num_hidden_layers");
+      layers = ck.config_blocks("num_hidden_layers");
     } else if (type == "opt") {
       naming = LinearNaming::Opt;
-      layers = ck.config_int("num_hidden_layers");
+      layers = ck.config_blocks("num_hidden_layers");
     } else if (type == "gpt2") {
       naming = LinearNaming::Gpt2;
-      layers = ck.config_int("n_layer");
+      layers = ck.config_blocks("n_layer");
       prefix = ck.contains("transformer.wte.weight") ? "transformer." : "";
     } else {
       throw FormatError(path + "/config.json", fmt::format("model_type '{}' is not llama, opt or gpt2", type));

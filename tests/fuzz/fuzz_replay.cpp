@@ -1,7 +1,7 @@
 // Deterministic fuzzing on every build: each target runs every seed of tests/fuzz/corpus/<target>/
 // and a fixed number of seeded mutations of them (bit flips, boundary bytes, truncations,
 // insertions, repeated slices, digit edits), through the same entry points as the libFuzzer
-// binaries. Prints one line per target and fails on the first input that escapes.
+// binaries. Prints one line per target and fails on the first input that escapes or takes over 10 s.
 // Usage: oacim_fuzz_replay CORPUS_DIR [MUTATIONS_PER_SEED=64] [TARGET...]
 #include <algorithm>
 #include <chrono>
@@ -76,6 +76,8 @@ std::string mutate(const std::string& seed, XorShift& r) {
   return b;
 }
 
+constexpr double kSlowInputSeconds = 10.0;
+
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -115,7 +117,11 @@ int main(int argc, char** argv) {
       for (int m = -1; m < mutations && failed.empty(); ++m) {
         const std::string input = m < 0 ? seed : mutate(seed, r);
         ++runs;
-        const std::string why = oacim::fuzz::run_one(t, input);
+        const auto started = std::chrono::steady_clock::now();
+        std::string why = oacim::fuzz::run_one(t, input);
+        const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        // libFuzzer's -timeout of tools/fuzz.sh: a loader must refuse any input quickly, not crunch it.
+        if (why.empty() && took > kSlowInputSeconds) why = "took " + std::to_string(took) + " s on one input";
         if (!why.empty()) {
           const fs::path keep = fs::temp_directory_path() / (std::string("oacim-fuzz-failure-") + t.name);
           std::ofstream(keep, std::ios::binary) << input;

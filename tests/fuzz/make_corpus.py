@@ -5,6 +5,7 @@ start from deep inside each parser. Deterministic; run it again after a format c
 
 Usage: python3 tests/fuzz/make_corpus.py OACIM_BINARY
 """
+import base64
 import json
 import os
 import random
@@ -156,6 +157,11 @@ def main():
             t[p + name + ".weight"] = ("F32", [d], f32([1.0] * d))
     put("hf_model", "llama.bin", json.dumps(cfg).encode() + SEP + safetensors(t))
     shutil.rmtree(tmp)
+    # Inputs libFuzzer found (tools/fuzz.sh), kept as regression seeds.
+    put("tokenizer_json", "regress_oom_added_tokens.json", base64.b64decode(
+        "eyJ2ZXJzaW9uIjogIjEuMCIsICJhZGRlZF90b2tlbnMiOiBbeyJpZCI6IDYsICJjb250ZW50IjogIjx8ZW5kb2Z0ZXhMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMdHw+IiwgInNwZWNpYWwiOiB0cnVlfV0sICJwcmVfdG9rZW5pemVyIjogeyJ0eXBlIjogIkJ5dGVMZXZlbCIsICJhZGRfcHJlZml4X3NwYWNlIjogZmFsc2V9LCAiZGVjb2RdciI6IHsidHlwZSI6ICJCeXRlTGV2ZWwifSwgIm1vZGVsIjogeyJ0eXBlIjogIkJQRSIsICJ2b2NhYiI6IHsiYSI6IDAsICJiIjogMTExMTExMTExMTExMTExMTExMSwgImFiIjogMiwgIlx1MDEyMCI6IDMsICJcdTAwNjBhIjogNCwgImMiOiA1fSwgIm1lcmdlcyI6IFsiYSBiIiwgIlx1MDEyMCBhIl19fQ=="))
+    put("hf_config", "regress_16M_blocks.json", json.dumps({"model_type": "gpt2", "n_embd": 8, "n_head": 2,
+                                                          "n_layer": 16666626, "vocab_size": 16, "n_positions": 32}))
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(OUT) for f in fs)
     print(f"corpus: {sum(len(fs) for _, _, fs in os.walk(OUT))} seeds, {total} bytes in {OUT}")
 

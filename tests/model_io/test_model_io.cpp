@@ -4,11 +4,13 @@
 
 #include <climits>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/safetensors.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
 #include "oacim/model/llama2c_tokenizer.hpp"
 #include "oacim/model/model_layout.hpp"
@@ -56,6 +58,23 @@ TEST(ModelIo, LayoutNamesTheLlama2cLinears) {
   EXPECT_EQ(names.front(), "layers.0.attention.wq");
   EXPECT_EQ(names.back(), "layers.4.feed_forward.w2");
   EXPECT_THROW(model_linear_names(kTok), FormatError);
+}
+
+TEST(ModelIo, HfConfigOfMillionsOfBlocksIsRefusedAtOnce) {
+  // libFuzzer found this one: 16,666,626 blocks made the layout name 116 million Linears.
+  const std::string dir = ::testing::TempDir() + "/hf_many_blocks";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/config.json") << R"({"model_type": "gpt2", "n_embd": 8, "n_head": 2, "n_layer": 16666626,
+                                            "vocab_size": 16, "n_positions": 32})";
+  SafetensorsWriter w;
+  w.add("wte.weight", DType::F32, {1, 4}, std::vector<float>(4, 0.5f));
+  w.write(dir + "/model.safetensors");
+  try {
+    model_linear_names(dir);
+    FAIL() << "a config of 16666626 blocks was accepted";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("'n_layer' = 16666626 blocks"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -19,6 +19,10 @@ class Tensor;
 
 namespace oacim::model {
 
+// The most decoder blocks a config may declare (the largest published decoders have ~130; the
+// llama2.c header has the same bound): a larger count is a damaged file, not a model.
+inline constexpr int kMaxModelBlocks = 1024;
+
 class HfCheckpoint {
  public:
   static HfCheckpoint open(const std::string& dir);
@@ -29,6 +33,8 @@ class HfCheckpoint {
   // config.json values; FormatError naming the key when missing or of the wrong type.
   int config_int(const std::string& key) const;
   int config_int(const std::string& key, int fallback) const;
+  // A block count (num_hidden_layers, n_layer): as config_int, and at most kMaxModelBlocks.
+  int config_blocks(const std::string& key) const;
   double config_number(const std::string& key, double fallback) const;
   bool config_bool(const std::string& key, bool fallback) const;
 
