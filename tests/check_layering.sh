@@ -12,16 +12,17 @@ rules="
 core|||
 hw|core||
 data|core||
+dist|core||
 sim|core hw||systemc
 runtime|core|cpp-only|
 model|core hw data runtime|torch|
 optim|core|torch|
-eval|core hw data sim model runtime|torch|
-quant|core hw data model optim runtime|torch|
+eval|core hw data sim model runtime dist|torch|
+quant|core hw data model optim runtime dist|torch|
 tweak|core hw data model eval optim runtime|torch|
 report|core||
-sweep|core hw data report||
-cli|core hw data sim model eval quant tweak report sweep runtime||
+sweep|core hw data report dist||
+cli|core hw data sim model eval quant tweak report sweep runtime dist||
 "
 
 dirs_of() {
@@ -57,6 +58,11 @@ while IFS='|' read -r layer allowed torch systemc; do
     fi
   done
 done <<<"$rules"
+
+# MPI is dist's own business: no other layer, and no header, includes it.
+for f in $(grep -rlE '#include *[<"](mpi\.h|boost/mpi)' "$root/include" "$root/src" "$root/sim" "$root/tools" 2>/dev/null); do
+  case "$f" in "$root"/src/dist/*.cpp) ;; *) echo "only src/dist/*.cpp may include MPI: ${f#$root/}"; fail=1 ;; esac
+done
 
 # Option tables and the model layout are read by torch-free layers: no torch, no SystemC in them.
 for f in $(find "$root/include/oacim" -name '*_options.hpp' -o -name 'model_layout.hpp'); do

@@ -15,7 +15,7 @@ if ! command -v clang++ >/dev/null 2>&1 || ! dpkg-query -W -f='${Status}' libcla
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev
 fi
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DOACIM_FUZZ=ON -DOACIM_SANITIZE=address,undefined -DOACIM_WITH_TORCH=OFF -DOACIM_WITH_SYSTEMC=OFF >build-fuzz.log 2>&1 &&
+  -DOACIM_FUZZ=ON -DOACIM_SANITIZE=address,undefined -DOACIM_WITH_TORCH=OFF -DOACIM_WITH_SYSTEMC=OFF -DOACIM_WITH_MPI=OFF >build-fuzz.log 2>&1 &&
   cmake --build build-fuzz --target oacim_fuzz >>build-fuzz.log 2>&1 || { tail -30 build-fuzz.log; exit 2; }
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then

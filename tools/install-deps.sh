@@ -10,6 +10,7 @@ PACKAGES=(
   libsystemc-dev          # SystemC 2.3.4 + TLM (pkg-config systemc, tlm)
   libyaml-cpp-dev libfmt-dev nlohmann-json3-dev
   libboost-dev libboost-program-options-dev
+  libboost-mpi-dev openmpi-bin libopenmpi-dev   # MPI scale-out (docs/scaleout.md): Boost.MPI over OpenMPI
   zlib1g-dev              # C4 shards are gzip JSON lines
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy   # independent reader used by the safetensors interoperability test

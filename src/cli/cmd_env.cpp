@@ -2,6 +2,7 @@
 // libtorch makes every fp32 matmul ~35x slower; this command shows which one is loaded and
 // measures it.
 #include <iostream>
+#include <map>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -9,6 +10,7 @@
 #include "oacim/cli/command.hpp"
 #include "oacim/cli/json_output.hpp"
 #include "oacim/core/error.hpp"
+#include "oacim/dist/communicator.hpp"
 #include "oacim/runtime/torch_runtime.hpp"
 #include "oacim/version.hpp"
 
@@ -31,12 +33,24 @@ int cmd_env(const std::vector<std::string>& args) {
   if (threads < 0) throw InvalidArgument("--threads", fmt::format("{} is negative", threads));
   if (size < 0 || size > 8192) throw InvalidArgument("--matmul-size", fmt::format("{} is outside 0..8192", size));
 
+  // Under MPI every rank says where it runs; rank 0 measures and prints for the job.
+  dist::Communicator& w = world();
+  const std::vector<std::string> hosts = w.all_gather(w.host());
+  if (!w.root()) return kExitOk;
+  std::map<std::string, int> ranks_per_host;
+  for (const std::string& h : hosts) ++ranks_per_host[h];
+  std::string placement;
+  for (const auto& [h, n] : ranks_per_host) placement += fmt::format("{}{} ({})", placement.empty() ? "" : ", ", h, n);
   const TorchRuntimeInfo info = configure_torch(threads);
   const double gflops = size > 0 ? measure_matmul_gflops(size, 5) : 0.0;
   std::cout << fmt::format("oacim {} (commit {})\n", kVersion, kGitCommit)
             << fmt::format("libtorch {}, {} thread(s): {}\n", info.torch_version, info.threads, info.parallel_info)
-            << fmt::format("BLAS: {}\n", info.blas_library);
+            << fmt::format("BLAS: {}{}\n", info.blas_library,
+                           info.blas_threads > 0 ? fmt::format(", {} thread(s)", info.blas_threads) : "");
   if (size > 0) std::cout << fmt::format("fp32 matmul {}^3: {:.1f} GFLOP/s\n", size, gflops);
+  std::cout << (dist::mpi_built_in() ? fmt::format("MPI: built in ({}); world of {} rank(s) on {}\n",
+                                                   dist::mpi_library_version(), w.size(), placement)
+                                     : "MPI: not built in (OACIM_WITH_MPI); one process\n");
   if (info.blas_library.find("openblas") == std::string::npos) {
     std::cout << "warning: libtorch is not using OpenBLAS; run tools/install-deps.sh (installs libopenblas0-pthread)\n";
   }
@@ -45,8 +59,13 @@ int cmd_env(const std::vector<std::string>& args) {
                                   {"torch_version", info.torch_version},
                                   {"threads", info.threads},
                                   {"blas", info.blas_library},
+                                  {"blas_threads", info.blas_threads},
                                   {"matmul_size", size},
-                                  {"matmul_gflops", gflops}});
+                                  {"matmul_gflops", gflops},
+                                  {"mpi", {{"built_in", dist::mpi_built_in()},
+                                           {"library", dist::mpi_library_version()},
+                                           {"world_size", w.size()},
+                                           {"hosts", hosts}}}});
   }
   return kExitOk;
 }

@@ -104,7 +104,9 @@ int cmd_eval(const std::vector<std::string>& args) {
   if (!o.hw_file.empty()) o.hw = hw::load_hw_config(o.hw_file);
   configure_torch(threads);
 
+  o.comm = &world();  // under MPI the ranks share the windows; rank 0 reports
   const eval::EvalResult r = eval::run_eval(o);
+  if (!r.reporting_rank) return kExitOk;
   const bool quantized = o.backend != "float";
   std::cout << fmt::format("eval: {} on {} ({} tokens), backend {}{}, seqlen {}, {} windows{}\n", o.model_path,
                            o.dataset, r.corpus_tokens, o.backend,
@@ -115,8 +117,9 @@ int cmd_eval(const std::vector<std::string>& args) {
                            : r.unquantized_source ? " (the UNQUANTIZED float source model of the quantized directory)"
                                                   : "",
                            r.seqlen, r.windows, o.max_windows > 0 ? " (limited by --max-windows)" : "");
-  std::cout << fmt::format("  perplexity {:.4f}  (mean nll {:.5f} nats/token)  {:.0f} tokens/s\n", r.perplexity,
-                           r.mean_nll, r.tokens_per_second);
+  std::cout << fmt::format("  perplexity {:.4f}  (mean nll {:.5f} nats/token)  {:.0f} tokens/s{}\n", r.perplexity,
+                           r.mean_nll, r.tokens_per_second,
+                           world().distributed() ? fmt::format(" on {} MPI ranks", world().size()) : "");
   if (!json_path.empty()) write_json_result(json_path, eval_json(o, r));
   if (o.backend == "systemc") {
     for (const sim::SampledLayerCheck& c : r.systemc_checks) {

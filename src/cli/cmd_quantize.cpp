@@ -29,7 +29,9 @@ int cmd_quantize(const std::vector<std::string>& args) {
   const std::string method = to_string(o.layer.method);
   configure_torch(threads);
 
+  o.comm = &world();  // under MPI the ranks share windows and Linears; rank 0 writes
   const quant::QuantizeRunResult r = quant::run_quantize(o);
+  if (!r.reporting_rank) return kExitOk;
   if (!r.complete && o.layer.method == quant::Method::DiscQuant) {
     std::cout << fmt::format("quantize: stopped (--dq-stop-after); the optimisation state is in {}; run the same command "
                              "again to continue\n",

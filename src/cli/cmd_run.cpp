@@ -20,7 +20,8 @@ int cmd_run(const std::vector<std::string>& args) {
   po::options_description opts("run options");
   opts.add_options()
       ("out", po::value(&o.out_dir), "output directory (created; a rerun into it skips finished points)")
-      ("jobs", po::value(&o.jobs)->default_value(1), "tasks run in parallel (each gets cores / jobs threads)")
+      ("jobs", po::value(&o.jobs)->default_value(1),
+       "tasks run in parallel, per MPI rank (each gets its rank's cores / jobs threads)")
       ("check", po::bool_switch(&check), "validate the file and list its points; run nothing")
       ("schema", po::bool_switch(&schema), "print the table of experiment keys (docs/configs.md)")
       ("quiet", po::bool_switch(&quiet), "no progress on stderr");
@@ -51,7 +52,9 @@ int cmd_run(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   if (!quiet) o.progress = [](const std::string& line) { std::cerr << "oacim run: " << line << "\n"; };
+  o.comm = &world();  // under MPI rank 0 schedules and the other ranks run tasks
   const sweep::RunOutcome r = sweep::run_sweep(o);
+  if (!r.reporting_rank) return r.interrupted ? kExitInterrupted : kExitOk;
   std::cout << fmt::format("run: {} points ({} from an earlier run, {} tasks run now): {} pass, {} fail, {} error\n",
                            r.points, r.reused, r.tasks_run, r.passed, r.failed, r.errors);
   std::cout << fmt::format("  {}\n  {}/report.md\n  {}/report.html\n", r.results_file, o.out_dir, o.out_dir);

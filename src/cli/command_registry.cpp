@@ -1,11 +1,14 @@
 #include <algorithm>
 #include <iostream>
+#include <map>
+#include <memory>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
 #include "oacim/cli/command.hpp"
 #include "oacim/core/error.hpp"
+#include "oacim/dist/communicator.hpp"
 #include "oacim/version.hpp"
 
 namespace po = boost::program_options;
@@ -14,7 +17,7 @@ namespace oacim::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
-      {"run", "the main job: run an experiment YAML (sweep) and write the sign-off report; resumable", cmd_run},
+      {"run", "the main job: run an experiment YAML (sweep) and write the sign-off report; resumable", cmd_run, true},
       {"report", "regenerate report.md, report.html and results.csv of a run from its results.json", cmd_report},
       {"compare", "what changed between two runs (perplexity, verdicts); exit 3 on a regression", cmd_compare},
       {"pack-demo", "quantize a seeded random matrix into PackedCimWeights; report ones-count and error",
@@ -24,14 +27,15 @@ const std::vector<Command>& commands() {
        cmd_hw_config},
       {"calib", "the float model writes its own calibration set (token sample file for quantize and tweak)", cmd_calib},
       {"quantize", "quantize a model with RTN, GPTQ or OA-CIM outlier-aware GPTQ into a packed model directory",
-       cmd_quantize},
+       cmd_quantize, true},
       {"tweak", "norm-tweak a quantized model on self-generated calibration text (lr/scale grid on held-out samples)",
        cmd_tweak},
-      {"eval", "perplexity of a model on a dataset with the float, fakequant or bit-accurate hw backend", cmd_eval},
+      {"eval", "perplexity of a model on a dataset with the float, fakequant or bit-accurate hw backend", cmd_eval,
+       true},
       {"cosim", "run the SystemC accelerator on a layer; check it bit for bit against the hw model", cmd_cosim},
       {"options", "the table of a command's options (calib, quantize, tweak, eval) as docs/configs.md shows it",
        cmd_options},
-      {"env", "show the libtorch build, thread count, loaded BLAS and its measured fp32 GFLOP/s", cmd_env},
+      {"env", "show the libtorch build, thread count, loaded BLAS and its measured fp32 GFLOP/s, MPI", cmd_env, true},
   };
   return kCommands;
 }
@@ -98,8 +102,44 @@ int parse_command_line(const std::string& command, const std::string& usage, con
   return -1;
 }
 
+namespace {
+dist::Communicator* g_world = nullptr;
+
+// An error of one rank: reported, then the whole job ends (the other ranks may be waiting for it).
+int fail_rank(const std::string& command, const std::string& message, int code) {
+  dist::Communicator& w = world();
+  if (!w.distributed()) {
+    print_error(command, message);
+    return code;
+  }
+  print_error(command, fmt::format("[rank {} of {} on {}] {}", w.rank(), w.size(), w.host(), message));
+  std::cerr << std::flush;
+  w.abort(code);
+  return code;  // not reached: abort ends the process
+}
+
+int dispatch(const std::vector<std::string>& args);
+}  // namespace
+
+dist::Communicator& world() { return g_world ? *g_world : dist::single_process(); }
+
 int run(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+  std::unique_ptr<dist::Session> session;
+  try {
+    session = std::make_unique<dist::Session>(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "oacim: " << printable(e.what()) << "\n";
+    return kExitUsage;
+  }
+  g_world = &session->world();
+  const int code = dispatch(std::vector<std::string>(argv + 1, argv + argc));
+  g_world = nullptr;
+  return code;
+}
+
+namespace {
+
+int dispatch(const std::vector<std::string>& args) {
   if (args.empty()) {
     print_help();
     return kExitUsage;
@@ -120,16 +160,28 @@ int run(int argc, char** argv) {
     return kExitUsage;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (world().distributed() && !it->distributed) {
+    // Every rank decides alike: no rank waits for another.
+    if (world().root()) {
+      print_error(it->name, fmt::format("runs as one process, not as {} MPI ranks; launch it without mpirun/srun "
+                                        "(run, eval and quantize use several ranks)",
+                                        world().size()));
+    }
+    return kExitUsage;
+  }
   try {
     return it->run(rest);
+  } catch (const dist::JobFailure& e) {
+    if (world().root()) print_error(it->name, e.what());
+    return e.exit_code();
   } catch (const InvalidArgument& e) {
     const auto sp = spellings().find(e.key());
-    print_error(it->name, sp == spellings().end() ? e.what() : "--" + sp->second + ": " + e.reason());
-    return kExitUsage;
+    return fail_rank(it->name, sp == spellings().end() ? e.what() : "--" + sp->second + ": " + e.reason(), kExitUsage);
   } catch (const std::exception& e) {
-    print_error(it->name, e.what());
-    return kExitFailure;
+    return fail_rank(it->name, e.what(), kExitFailure);
   }
 }
+
+}  // namespace
 
 }  // namespace oacim::cli

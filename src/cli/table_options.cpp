@@ -9,7 +9,7 @@ void add_threads_option(po::options_description& d, int& threads) {
                   po::value(&threads)->default_value(0)->notifier([](int n) {
                     if (n < 0 || n > 1024) throw InvalidArgument("--threads", fmt::format("{} is outside [0, 1024]", n));
                   }),
-                  "CPU threads (0: all)");
+                  "CPU threads of libtorch and OpenBLAS (0: all)");
 }
 
 void add_run_options(po::options_description& d, int& threads, std::string& json_path, const std::string& json_doc) {

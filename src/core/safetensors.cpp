@@ -79,13 +79,26 @@ std::int64_t TensorView::numel() const {
 }
 
 // Read-only memory mapping of a whole file.
+// Read-only memory mapping of a whole file, or bytes held in memory (from_bytes).
 struct SafetensorsFile::Mapping {
   const std::uint8_t* data = nullptr;
   std::size_t size = 0;
+  std::string owned;  // from_bytes: the bytes themselves (nothing mapped)
   ~Mapping() {
-    if (data != nullptr && size > 0) munmap(const_cast<std::uint8_t*>(data), size);
+    if (owned.empty() && data != nullptr && size > 0) munmap(const_cast<std::uint8_t*>(data), size);
   }
 };
+
+SafetensorsFile SafetensorsFile::from_bytes(std::string bytes, const std::string& name) {
+  SafetensorsFile f;
+  f.path_ = name;
+  f.mapping_ = std::make_shared<Mapping>();
+  f.mapping_->owned = std::move(bytes);
+  f.mapping_->data = reinterpret_cast<const std::uint8_t*>(f.mapping_->owned.data());
+  f.mapping_->size = f.mapping_->owned.size();
+  f.parse();
+  return f;
+}
 
 SafetensorsFile SafetensorsFile::open(const std::string& path) {
   SafetensorsFile f;
@@ -108,7 +121,13 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     f.mapping_->data = static_cast<const std::uint8_t*>(p);
   }
   ::close(fd);
+  f.parse();
+  return f;
+}
 
+void SafetensorsFile::parse() {
+  SafetensorsFile& f = *this;
+  const std::string& path = path_;
   const std::size_t size = f.mapping_->size;
   if (size < 8) throw FormatError(path, fmt::format("truncated: {} bytes, shorter than the 8-byte header length", size));
   std::uint64_t header_len = 0;
@@ -206,7 +225,6 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   if (cursor != data_size) {
     throw FormatError(path, fmt::format("{} trailing bytes after the last tensor", data_size - cursor));
   }
-  return f;
 }
 
 std::vector<std::string> SafetensorsFile::names() const {
@@ -271,7 +289,9 @@ void SafetensorsWriter::add(const std::string& name, DType dtype, const std::vec
   entries_[name] = std::move(e);
 }
 
-void SafetensorsWriter::write(const std::string& path) const {
+void SafetensorsWriter::write(const std::string& path) const { write_file_atomically(path, bytes()); }
+
+std::string SafetensorsWriter::bytes() const {
   nlohmann::json header = nlohmann::json::object();
   if (!metadata_.empty()) header["__metadata__"] = metadata_;
   std::uint64_t offset = 0;
@@ -287,7 +307,7 @@ void SafetensorsWriter::write(const std::string& path) const {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
   out += h;
   for (const auto& [name, e] : entries_) out.append(reinterpret_cast<const char*>(e.bytes.data()), e.bytes.size());
-  write_file_atomically(path, out);
+  return out;
 }
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -13,15 +15,112 @@
 #include "oacim/core/ones_count.hpp"
 #include "oacim/core/text_file.hpp"
 #include "oacim/data/datasets.hpp"
+#include "oacim/dist/payload.hpp"
 #include "oacim/eval/perplexity.hpp"
 #include "oacim/model/model_loader.hpp"
 #include "oacim/model/quantized_model.hpp"
 
 namespace oacim::eval {
 
+namespace {
+
+// InvalidArgument unless every name is a quantized Linear of the model.
+void check_systemc_layers(model::Decoder& dec, const std::vector<std::string>& layers, const std::string& model_path) {
+  std::string names;
+  for (model::QuantLinear* lin : dec.linears()) names += (names.empty() ? "" : ", ") + lin->name();
+  for (const std::string& l : layers) {
+    bool found = false;
+    for (model::QuantLinear* lin : dec.linears()) found = found || (lin->name() == l && lin->has_packed());
+    if (!found) {
+      throw InvalidArgument("--systemc-layers", fmt::format("'{}' is not a quantized Linear of {} (it has: {})", l,
+                                                            model_path, names.substr(0, 300)));
+    }
+  }
+}
+
+}  // namespace
+
+WindowShare window_share(int windows, int rank, int ranks) {
+  // Contiguous, sizes differing by at most one, the larger ones first: rank 0 always starts at
+  // window 0 and holds a window whenever there is one.
+  const int q = windows / ranks, rem = windows % ranks;
+  const int begin = rank * q + std::min(rank, rem);
+  return {begin, begin + q + (rank < rem ? 1 : 0)};
+}
+
 void resolve_backend(EvalOptions& o) {
   if (o.backend == "auto") o.backend = model::is_quantized_model_dir(o.model_path) ? "fakequant" : "float";
 }
+
+namespace {
+
+// Packs every block Linear for a quantized backend: a quantized directory brings its packed
+// weights, a float model is quantized here with RTN; the classifier stays fp32 either way.
+void pack_block_linears(model::Decoder& dec, const EvalOptions& o, model::Backend backend, EvalResult& res) {
+  OnesCount ones;
+  for (int l = 0; l < dec.num_blocks(); ++l) {
+    for (model::QuantLinear* lin : dec.block_linears(l)) {
+      std::shared_ptr<const PackedCimWeights> packed = lin->packed_shared();
+      if (!packed) {
+        const at::Tensor& w = lin->weight();
+        const std::vector<float> wv(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+        packed = std::make_shared<const PackedCimWeights>(pack_rtn(wv, lin->out_features(), lin->in_features(), o.quant, nullptr));
+      }
+      ones += count_ones(*packed);
+      res.outlier_count += packed->outlier_count();
+      lin->set_packed(packed, backend == model::Backend::Hw || backend == model::Backend::SystemC ? &o.hw : nullptr);
+    }
+  }
+  res.weight_ones = ones.ones;
+  res.weight_bits = ones.stored_bits;
+}
+
+// A redrawn line on a terminal; in a log, a line about every tenth of the run. Rank 0 speaks for
+// the job (its share of the windows).
+std::function<void(int, int, double)> window_progress(const EvalOptions& o, const dist::Communicator& comm) {
+  if (!o.progress || !comm.root()) return nullptr;
+  const bool tty = ::isatty(2) != 0;
+  const std::string of_ranks = comm.distributed() ? fmt::format(" on rank 0 of {}", comm.size()) : "";
+  return [tty, of_ranks](int done, int total, double s) {
+    if (!tty && done != total && done % std::max(1, total / 10) != 0) return;
+    std::cerr << fmt::format("{}eval: window {}/{}{} ({:.1f} s, ETA {:.0f} s){}", tty ? "\r" : "", done, total,
+                             of_ranks, s, s / done * (total - done), tty && done != total ? "   " : "\n")
+              << std::flush;
+  };
+}
+
+// The systemc backend's sampler of the chosen Linears, on rank 0 only: it evaluates the first
+// windows, so it samples the tokens one process does.
+std::unique_ptr<sim::LayerSampler> attach_sampler(model::Decoder& dec, const EvalOptions& o, const dist::Communicator& comm) {
+  std::vector<std::string> layers = o.systemc_layers;
+  if (layers.empty()) {
+    for (model::QuantLinear* lin : dec.block_linears(0)) layers.push_back(lin->name());
+  }
+  check_systemc_layers(dec, layers, o.model_path);
+  if (!comm.root()) return nullptr;
+  auto sampler = std::make_unique<sim::LayerSampler>(o.hw, layers, o.systemc_tokens);
+  for (model::QuantLinear* lin : dec.linears()) lin->set_datapath_observer(sampler.get());
+  return sampler;
+}
+
+// Every rank's window losses (in rank order, which is window order) and counters to rank 0.
+// Returns whether this rank holds the whole result.
+bool gather_on_root(dist::Communicator& comm, std::vector<double>& nll, hw::HwCounters& counters) {
+  if (!comm.distributed()) return true;
+  const std::vector<std::string> shares = comm.gather(dist::to_bytes(nll), 0);
+  const std::vector<std::string> rank_counters = comm.gather(dist::to_bytes(counters.values()), 0);
+  if (!comm.root()) return false;
+  nll.clear();
+  for (const std::string& s : shares) {
+    for (const double v : dist::from_bytes<double>(s, "window losses")) nll.push_back(v);
+  }
+  for (std::size_t r = 1; r < rank_counters.size(); ++r) {
+    counters.merge_shard(hw::HwCounters::from_values(dist::from_bytes<std::int64_t>(rank_counters[r], "hw counters")));
+  }
+  return true;
+}
+
+}  // namespace
 
 EvalResult run_eval(const EvalOptions& options) {
   EvalOptions o = options;
@@ -29,6 +128,7 @@ EvalResult run_eval(const EvalOptions& options) {
   const model::Backend backend = model::backend_from_string(o.backend, "--backend");
   o.quant.validate();
   if (o.seqlen < 0 || o.max_windows < 0) throw InvalidArgument("--seqlen", "must not be negative");
+  dist::Communicator& comm = o.comm ? *o.comm : dist::single_process();
 
   model::LoadedModel lm = model::load_model(o.model_path, o.tokenizer_path);
   model::Decoder& dec = *lm.decoder;
@@ -36,62 +136,30 @@ EvalResult run_eval(const EvalOptions& options) {
   if (seqlen > dec.max_positions()) {
     throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", seqlen, dec.max_positions()));
   }
-
   EvalResult res;
   res.quantized_model = lm.quantized;
   res.unquantized_source = lm.quantized && backend == model::Backend::Float;
-  if (backend != model::Backend::Float) {
-    // A quantized directory brings its packed Linears; a float model is quantized here with RTN.
-    // The classifier stays fp32 either way.
-    OnesCount ones;
-    for (int l = 0; l < dec.num_blocks(); ++l) {
-      for (model::QuantLinear* lin : dec.block_linears(l)) {
-        std::shared_ptr<const PackedCimWeights> packed = lin->packed_shared();
-        if (!packed) {
-          const at::Tensor& w = lin->weight();
-          const std::vector<float> wv(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
-          packed = std::make_shared<const PackedCimWeights>(pack_rtn(wv, lin->out_features(), lin->in_features(), o.quant, nullptr));
-        }
-        ones += count_ones(*packed);
-        res.outlier_count += packed->outlier_count();
-        lin->set_packed(packed, backend == model::Backend::Hw || backend == model::Backend::SystemC ? &o.hw : nullptr);
-      }
-    }
-    res.weight_ones = ones.ones;
-    res.weight_bits = ones.stored_bits;
-  }
+  if (backend != model::Backend::Float) pack_block_linears(dec, o, backend, res);
 
   const std::vector<int> corpus = data::dataset_tokens(o.dataset, o.data_dir, lm.tokenize, seqlen);
-  // A redrawn line on a terminal; in a log, a line about every tenth of the run.
-  const bool tty = ::isatty(2) != 0;
-  const auto progress = [&](int done, int total, double s) {
-    if (!o.progress) return;
-    if (!tty && done != total && done % std::max(1, total / 10) != 0) return;
-    std::cerr << fmt::format("{}eval: window {}/{} ({:.1f} s, ETA {:.0f} s){}", tty ? "\r" : "", done, total, s,
-                             s / done * (total - done), tty && done != total ? "   " : "\n")
-              << std::flush;
-  };
   std::unique_ptr<sim::LayerSampler> sampler;
-  if (backend == model::Backend::SystemC) {
-    std::vector<std::string> layers = o.systemc_layers;
-    if (layers.empty()) {
-      for (model::QuantLinear* lin : dec.block_linears(0)) layers.push_back(lin->name());
-    }
-    std::string names;
-    for (model::QuantLinear* lin : dec.linears()) names += (names.empty() ? "" : ", ") + lin->name();
-    for (const std::string& l : layers) {
-      bool found = false;
-      for (model::QuantLinear* lin : dec.linears()) found = found || (lin->name() == l && lin->has_packed());
-      if (!found) {
-        throw InvalidArgument("--systemc-layers", fmt::format("'{}' is not a quantized Linear of {} (it has: {})", l,
-                                                              o.model_path, names.substr(0, 300)));
-      }
-    }
-    sampler = std::make_unique<sim::LayerSampler>(o.hw, layers, o.systemc_tokens);
-    for (model::QuantLinear* lin : dec.linears()) lin->set_datapath_observer(sampler.get());
+  if (backend == model::Backend::SystemC) sampler = attach_sampler(dec, o, comm);
+  const auto t0 = std::chrono::steady_clock::now();
+  const WindowShare mine = window_share(perplexity_windows(corpus.size(), seqlen, o.max_windows), comm.rank(), comm.size());
+  std::vector<double> nll = window_nlls([&](const std::vector<int>& ids) { return dec.forward(ids, backend); }, corpus,
+                                        seqlen, mine.begin, mine.end, window_progress(o, comm));
+  hw::HwCounters counters;
+  // Each layer holds its own weight bits once, so summing layers sums those too.
+  for (const model::QuantLinear* lin : dec.linears()) counters += lin->hw_counters();
+  if (!gather_on_root(comm, nll, counters)) {
+    res.reporting_rank = false;
+    res.window_nll = std::move(nll);
+    res.hw_counters = counters;
+    return res;
   }
-  const PerplexityResult r = perplexity([&](const std::vector<int>& ids) { return dec.forward(ids, backend); }, corpus,
-                                        seqlen, o.max_windows, progress);
+  PerplexityResult r = summarize_windows(std::move(nll), seqlen, static_cast<std::int64_t>(corpus.size()));
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.tokens_per_second = r.seconds > 0 ? static_cast<double>(r.tokens) / r.seconds : 0.0;
   if (!std::isfinite(r.ppl)) {
     throw Error(fmt::format("{} on {}: the perplexity is {} (mean NLL {}): the model computed non-finite logits on "
                             "the {} backend; a sign-off cannot pass on that",
@@ -106,8 +174,7 @@ EvalResult run_eval(const EvalOptions& options) {
   res.seconds = r.seconds;
   res.tokens_per_second = r.tokens_per_second;
   res.window_nll = r.window_nll;
-  // Each layer holds its own weight bits once, so summing layers sums those too.
-  for (const model::QuantLinear* lin : dec.linears()) res.hw_counters += lin->hw_counters();
+  res.hw_counters = counters;
   if (sampler) {
     for (model::QuantLinear* lin : dec.linears()) lin->set_datapath_observer(nullptr);
     if (o.progress) std::cerr << "eval: co-simulating the sampled layers in SystemC\n";

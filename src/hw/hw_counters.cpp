@@ -1,5 +1,10 @@
 #include "oacim/hw/hw_counters.hpp"
 
+#include <algorithm>
+#include <string>
+
+#include "oacim/core/error.hpp"
+
 namespace oacim::hw {
 
 namespace {
@@ -36,6 +41,30 @@ HwCounters& HwCounters::operator+=(const HwCounters& o) {
 
 HwCounters& HwCounters::operator-=(const HwCounters& o) {
   for (const Field& f : kFields) this->*f.member -= o.*f.member;
+  return *this;
+}
+
+std::vector<std::int64_t> HwCounters::values() const {
+  std::vector<std::int64_t> out;
+  for (const Field& f : kFields) out.push_back(this->*f.member);
+  return out;
+}
+
+HwCounters HwCounters::from_values(const std::vector<std::int64_t>& values) {
+  constexpr std::size_t n = sizeof kFields / sizeof kFields[0];
+  if (values.size() != n) {
+    throw InvariantError("HwCounters: " + std::to_string(values.size()) + " values, expected " + std::to_string(n));
+  }
+  HwCounters c;
+  for (std::size_t i = 0; i < n; ++i) c.*kFields[i].member = values[i];
+  return c;
+}
+
+HwCounters& HwCounters::merge_shard(const HwCounters& o) {
+  const std::int64_t ones = std::max(weight_ones, o.weight_ones), bits = std::max(weight_bits, o.weight_bits);
+  *this += o;
+  weight_ones = ones;
+  weight_bits = bits;
   return *this;
 }
 

@@ -15,6 +15,7 @@
 #include "oacim/data/c4.hpp"
 #include "oacim/data/calibration_windows.hpp"
 #include "oacim/data/datasets.hpp"
+#include "oacim/dist/payload.hpp"
 #include "oacim/core/token_file.hpp"
 #include "oacim/model/calibration_generator.hpp"
 #include "oacim/model/model_loader.hpp"
@@ -128,6 +129,24 @@ std::vector<std::vector<int>> calibration_windows_of(const QuantizeRunOptions& o
   return windows;
 }
 
+// Rank 0 draws the windows (generation, files, C4) and hands them to the other ranks.
+std::vector<std::vector<int>> shared_calibration_windows(const QuantizeRunOptions& o, model::LoadedModel& lm, int seqlen,
+                                                         dist::Communicator& comm) {
+  if (!comm.distributed()) return calibration_windows_of(o, lm, seqlen);
+  std::string msg;
+  if (comm.root()) {
+    std::vector<std::string> parts;
+    for (const std::vector<int>& w : calibration_windows_of(o, lm, seqlen)) parts.push_back(dist::to_bytes(w));
+    msg = dist::join_parts(parts);
+  }
+  comm.broadcast(msg, 0);
+  std::vector<std::vector<int>> windows;
+  for (const std::string& part : dist::split_parts(msg, "calibration windows")) {
+    windows.push_back(dist::from_bytes<int>(part, "calibration window"));
+  }
+  return windows;
+}
+
 // Random Hadamard rotations on every block Linear (sides without a Hadamard matrix are named).
 void apply_incoherence(const QuantizeRunOptions& o, model::Decoder& dec, QuantizeRunResult& res) {
   for (int l = 0; l < dec.num_blocks(); ++l) {
@@ -140,7 +159,7 @@ void apply_incoherence(const QuantizeRunOptions& o, model::Decoder& dec, Quantiz
       lin->set_incoherence(std::move(r));
     }
   }
-  if (!res.unrotated_sides.empty() && o.progress) {
+  if (!res.unrotated_sides.empty() && o.progress && (o.comm == nullptr || o.comm->root())) {
     std::cerr << fmt::format("warning: --incoherence hadamard: no Hadamard matrix for {} side(s), left unrotated: {}\n",
                              res.unrotated_sides.size(), fmt::join(res.unrotated_sides, ", "));
   }
@@ -220,8 +239,13 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   if (res.seqlen > dec.max_positions()) {
     throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", res.seqlen, dec.max_positions()));
   }
+  dist::Communicator& comm = o.comm ? *o.comm : dist::single_process();
+  if (comm.distributed() && o.layer.method == Method::DiscQuant) {
+    throw InvalidArgument("--method", "discquant optimises the whole model in one process; run it without mpirun/srun");
+  }
+  res.reporting_rank = comm.root();
   std::vector<std::vector<int>> windows;
-  if (needs_calibration(o.layer.method)) windows = calibration_windows_of(o, lm, res.seqlen);
+  if (needs_calibration(o.layer.method)) windows = shared_calibration_windows(o, lm, res.seqlen, comm);
   res.windows = static_cast<int>(windows.size());
   for (const auto& w : windows) res.calib_tokens += static_cast<std::int64_t>(w.size());
   if (o.incoherence == "hadamard") apply_incoherence(o, dec, res);
@@ -236,14 +260,15 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   so.resume_blocks = packed_blocks(dec);
   so.max_new_blocks = o.max_blocks;
   res.resumed_blocks = so.resume_blocks;
-  if (so.resume_blocks > 0 && o.progress) {
+  so.comm = &comm;
+  if (so.resume_blocks > 0 && o.progress && comm.root()) {
     std::cerr << fmt::format("quantize: resuming after block {}/{} from {}\n", so.resume_blocks, dec.num_blocks(), partial.string());
   }
   so.on_block_done = [&](int l, const std::vector<LayerQuantStats>& block_stats) {
-    write_block_checkpoint(partial, l, dec, block_stats, opts, lm.source_model, uses_hessian(o.layer.method));
+    if (comm.root()) write_block_checkpoint(partial, l, dec, block_stats, opts, lm.source_model, uses_hessian(o.layer.method));
   };
   const auto progress = [&](const LayerQuantStats& s, int block, int done, int total) {
-    if (!o.progress) return;
+    if (!o.progress || !comm.root()) return;
     std::cerr << fmt::format("quantize: [{}/{}] block {} {} {}x{}  out-err {:.3g}  outliers {:.2f} %  ones {:.1f} %  "
                              "{:.2f} s  (ETA {:.0f} s)\n",
                              done, total, block, s.layer, s.rows, s.cols, s.output_error, 100.0 * s.outlier_share,
@@ -270,6 +295,10 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
     return res;
   }
 
+  if (!comm.root()) {
+    sum_layers(res);
+    return res;
+  }
   model::QuantizedModelInfo info;
   info.source_model = lm.source_model;
   info.tokenizer_path = lm.tokenizer_path;

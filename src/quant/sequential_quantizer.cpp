@@ -1,88 +1,205 @@
 #include "oacim/quant/sequential_quantizer.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
+#include <tuple>
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
+#include <nlohmann/json.hpp>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/packed_io.hpp"
+#include "oacim/core/safetensors.hpp"
 #include "oacim/quant/hessian.hpp"
 #include "oacim/quant/layer_quantizer.hpp"
 
 namespace oacim::quant {
 
-std::vector<LayerQuantStats> quantize_model(model::Decoder& m, const std::vector<std::vector<int>>& windows,
-                                            const SequentialOptions& o, const LayerProgress& progress) {
-  o.layer.check_packable();
-  const bool needs_h = uses_hessian(o.layer.method);
-  if (needs_h && windows.empty()) throw InvalidArgument("--nsamples", "GPTQ and OA need calibration windows");
-  if (o.resume_blocks < 0 || o.resume_blocks > m.num_blocks()) throw InvalidArgument("resume_blocks", "out of range");
-  int total = 0;
-  for (int l = o.resume_blocks; l < m.num_blocks(); ++l) total += static_cast<int>(m.block_linears(l).size());
-  // Layers not yet quantized run fp32 inside the fake-quant forward passes.
-  for (int l = 0; l < m.num_blocks(); ++l) {
-    for (model::QuantLinear* lin : m.block_linears(l)) lin->set_float_fallback(true);
+namespace {
+
+// One Linear's packed weights and statistics as a message from its owner to the other ranks.
+std::string result_message(const PackedCimWeights& packed, const LayerQuantStats& stats, bool has_h) {
+  SafetensorsWriter w;
+  add_packed(w, "", packed);
+  w.set_metadata("oacim.stats", to_json(stats, has_h).dump());
+  return w.bytes();
+}
+
+std::pair<std::shared_ptr<const PackedCimWeights>, LayerQuantStats> read_result_message(std::string bytes,
+                                                                                        const std::string& layer) {
+  const SafetensorsFile f = SafetensorsFile::from_bytes(std::move(bytes), "result of " + layer + " from its rank");
+  auto packed = std::make_shared<const PackedCimWeights>(load_packed(f, ""));
+  return {std::move(packed), layer_stats_from_json(nlohmann::json::parse(f.metadata_value("oacim.stats")), f.path())};
+}
+
+// The inputs of one Linear in one forward pass, as [tokens, C] fp32 bytes.
+std::string tensor_message(const std::vector<at::Tensor>& xs, int cols) {
+  std::string out;
+  for (const at::Tensor& x : xs) {
+    const at::Tensor c = x.reshape({-1, cols}).to(at::kFloat).contiguous();
+    out.append(reinterpret_cast<const char*>(c.data_ptr<float>()), static_cast<std::size_t>(c.numel()) * sizeof(float));
   }
-  std::vector<LayerQuantStats> stats;
-  const auto quantize = [&](model::QuantLinear* lin, const at::Tensor& h, int block) {
-    LayerQuantResult r = quantize_layer(lin->name(), lin->quantization_weight(), h, o.layer);
-    lin->set_packed(r.packed, nullptr);
-    stats.push_back(r.stats);
-    if (progress) progress(stats.back(), block, static_cast<int>(stats.size()), total);
-  };
-  std::vector<at::Tensor> inps;
-  if (needs_h) {
-    at::NoGradGuard no_grad;
-    for (const auto& w : windows) inps.push_back(m.embed(w));
-  }
-  int new_blocks = 0;
-  for (int l = 0; l < m.num_blocks(); ++l) {
-    if (o.max_new_blocks > 0 && new_blocks == o.max_new_blocks) break;
-    const std::size_t first = stats.size();
-    const auto block_done = [&]() {
-      ++new_blocks;
-      if (o.on_block_done) o.on_block_done(l, std::vector<LayerQuantStats>(stats.begin() + static_cast<std::ptrdiff_t>(first), stats.end()));
-    };
-    if (l < o.resume_blocks) {
-      for (model::QuantLinear* lin : m.block_linears(l)) {
-        if (!lin->has_packed()) throw InvalidArgument(lin->name(), "a resumed block must already hold packed weights");
-      }
-      if (needs_h) {
-        at::NoGradGuard no_grad;
-        for (at::Tensor& x : inps) x = m.block_forward(l, x, model::Backend::FakeQuant);
-      }
-      continue;
+  return out;
+}
+
+// The driver's state on one rank: its windows' hidden states and the Linears' owners.
+class BlockwiseQuantizer {
+ public:
+  BlockwiseQuantizer(model::Decoder& m, const std::vector<std::vector<int>>& windows, const SequentialOptions& o,
+                     const LayerProgress& progress)
+      : m_(m), windows_(windows), o_(o), progress_(progress), comm_(o.comm ? *o.comm : dist::single_process()),
+        needs_h_(uses_hessian(o.layer.method)) {}
+
+  std::vector<LayerQuantStats> run() {
+    o_.layer.check_packable();
+    if (needs_h_ && windows_.empty()) throw InvalidArgument("--nsamples", "GPTQ and OA need calibration windows");
+    if (o_.resume_blocks < 0 || o_.resume_blocks > m_.num_blocks()) throw InvalidArgument("resume_blocks", "out of range");
+    for (int l = o_.resume_blocks; l < m_.num_blocks(); ++l) total_ += static_cast<int>(m_.block_linears(l).size());
+    // Layers not yet quantized run fp32 inside the fake-quant forward passes.
+    for (int l = 0; l < m_.num_blocks(); ++l) {
+      for (model::QuantLinear* lin : m_.block_linears(l)) lin->set_float_fallback(true);
     }
-    if (!needs_h) {
-      for (model::QuantLinear* lin : m.block_linears(l)) quantize(lin, at::Tensor(), l);
-      block_done();
-      continue;
+    if (needs_h_) {
+      // Window w lives on rank w % ranks (slot w / ranks): round r is windows r*ranks .. r*ranks+ranks-1.
+      at::NoGradGuard no_grad;
+      for (std::size_t w = static_cast<std::size_t>(comm_.rank()); w < windows_.size(); w += static_cast<std::size_t>(comm_.size())) {
+        inps_.push_back(m_.embed(windows_[w]));
+      }
+    }
+    int new_blocks = 0;
+    for (int l = 0; l < m_.num_blocks(); ++l) {
+      if (o_.max_new_blocks > 0 && new_blocks == o_.max_new_blocks) break;
+      if (l < o_.resume_blocks) {
+        skip_resumed_block(l);
+        continue;
+      }
+      const std::size_t first = stats_.size();
+      quantize_block(l);
+      ++new_blocks;
+      if (o_.on_block_done) {
+        o_.on_block_done(l, std::vector<LayerQuantStats>(stats_.begin() + static_cast<std::ptrdiff_t>(first), stats_.end()));
+      }
+    }
+    for (int l = 0; l < m_.num_blocks(); ++l) {
+      for (model::QuantLinear* lin : m_.block_linears(l)) lin->set_float_fallback(false);
+    }
+    return stats_;
+  }
+
+ private:
+  void skip_resumed_block(int l) {
+    for (model::QuantLinear* lin : m_.block_linears(l)) {
+      if (!lin->has_packed()) throw InvalidArgument(lin->name(), "a resumed block must already hold packed weights");
+    }
+    if (needs_h_) forward_block(l);
+  }
+
+  void forward_block(int l) {
+    at::NoGradGuard no_grad;
+    for (at::Tensor& x : inps_) x = m_.block_forward(l, x, model::Backend::FakeQuant);
+  }
+
+  // The rank that quantizes the i-th Linear of a block.
+  int owner(std::size_t index_in_block) const { return static_cast<int>(index_in_block % static_cast<std::size_t>(comm_.size())); }
+
+  void quantize_block(int l) {
+    const std::vector<model::QuantLinear*> linears = m_.block_linears(l);
+    const auto index_of = [&](model::QuantLinear* lin) {
+      return static_cast<std::size_t>(std::find(linears.begin(), linears.end(), lin) - linears.begin());
+    };
+    if (!needs_h_) {
+      for (model::QuantLinear* lin : linears) finish_linear(lin, owner(index_of(lin)), at::Tensor(), l);
+      return;
     }
     const std::vector<std::vector<model::QuantLinear*>> groups =
-        o.true_sequential ? m.sequential_groups(l) : std::vector<std::vector<model::QuantLinear*>>{m.block_linears(l)};
+        o_.true_sequential ? m_.sequential_groups(l) : std::vector<std::vector<model::QuantLinear*>>{linears};
     for (const auto& group : groups) {
       std::map<model::QuantLinear*, std::unique_ptr<HessianAccumulator>> acc;
       for (model::QuantLinear* lin : group) {
-        auto a = std::make_unique<HessianAccumulator>(lin->in_features());
-        HessianAccumulator* ap = a.get();
-        lin->set_input_observer([ap](const at::Tensor& x) { ap->add_batch(x); });
-        acc[lin] = std::move(a);
+        if (owner(index_of(lin)) == comm_.rank()) acc[lin] = std::make_unique<HessianAccumulator>(lin->in_features());
       }
-      for (const at::Tensor& x : inps) m.block_forward(l, x, model::Backend::FakeQuant);
-      for (model::QuantLinear* lin : group) lin->set_input_observer(nullptr);
-      for (model::QuantLinear* lin : group) quantize(lin, acc[lin]->matrix(), l);
+      accumulate_hessians(l, group, index_of, acc);
+      for (model::QuantLinear* lin : group) {
+        const auto it = acc.find(lin);
+        finish_linear(lin, owner(index_of(lin)), it == acc.end() ? at::Tensor() : it->second->matrix(), l);
+      }
     }
-    {
-      at::NoGradGuard no_grad;
-      for (at::Tensor& x : inps) x = m.block_forward(l, x, model::Backend::FakeQuant);
+    forward_block(l);
+  }
+
+  // Every window's inputs reach each Linear's owner in window order, so its Hessian is the same
+  // sum in the same order as on one process.
+  template <typename IndexOf>
+  void accumulate_hessians(int l, const std::vector<model::QuantLinear*>& group, const IndexOf& index_of,
+                           std::map<model::QuantLinear*, std::unique_ptr<HessianAccumulator>>& acc) {
+    const std::size_t ranks = static_cast<std::size_t>(comm_.size());
+    const std::size_t rounds = (windows_.size() + ranks - 1) / ranks;
+    for (std::size_t r = 0; r < rounds; ++r) {
+      std::map<model::QuantLinear*, std::vector<at::Tensor>> seen;
+      if (r < inps_.size()) {
+        for (model::QuantLinear* lin : group) {
+          std::vector<at::Tensor>* sink = &seen[lin];
+          lin->set_input_observer([sink](const at::Tensor& x) { sink->push_back(x.detach().clone()); });
+        }
+        m_.block_forward(l, inps_[r], model::Backend::FakeQuant);
+        for (model::QuantLinear* lin : group) lin->set_input_observer(nullptr);
+      }
+      for (model::QuantLinear* lin : group) {
+        const int own = owner(index_of(lin));
+        if (!comm_.distributed()) {
+          for (const at::Tensor& x : seen[lin]) acc[lin]->add_batch(x);
+          continue;
+        }
+        const std::vector<std::string> parts = comm_.gather(tensor_message(seen[lin], lin->in_features()), own);
+        for (const std::string& part : parts) {
+          if (part.empty()) continue;  // a rank without a window in this round
+          const std::int64_t rows = static_cast<std::int64_t>(part.size() / sizeof(float)) / lin->in_features();
+          at::Tensor x = at::empty({rows, lin->in_features()}, at::kFloat);
+          std::memcpy(x.data_ptr<float>(), part.data(), part.size());
+          acc[lin]->add_batch(x);
+        }
+      }
     }
-    block_done();
   }
-  for (int l = 0; l < m.num_blocks(); ++l) {
-    for (model::QuantLinear* lin : m.block_linears(l)) lin->set_float_fallback(false);
+
+  // Quantizes `lin` on its owner; every rank receives the packed weights and statistics.
+  void finish_linear(model::QuantLinear* lin, int own, const at::Tensor& h, int block) {
+    std::shared_ptr<const PackedCimWeights> packed;
+    LayerQuantStats stats;
+    if (own == comm_.rank()) {
+      LayerQuantResult r = quantize_layer(lin->name(), lin->quantization_weight(), h, o_.layer);
+      packed = r.packed;
+      stats = r.stats;
+    }
+    if (comm_.distributed()) {
+      std::string msg = own == comm_.rank() ? result_message(*packed, stats, needs_h_) : std::string();
+      comm_.broadcast(msg, own);
+      if (own != comm_.rank()) std::tie(packed, stats) = read_result_message(std::move(msg), lin->name());
+    }
+    lin->set_packed(packed, nullptr);
+    stats_.push_back(stats);
+    if (progress_ && comm_.root()) progress_(stats_.back(), block, static_cast<int>(stats_.size()), total_);
   }
-  return stats;
+
+  model::Decoder& m_;
+  const std::vector<std::vector<int>>& windows_;
+  const SequentialOptions& o_;
+  const LayerProgress& progress_;
+  dist::Communicator& comm_;
+  const bool needs_h_;
+  int total_ = 0;
+  std::vector<at::Tensor> inps_;  // this rank's windows, in window order
+  std::vector<LayerQuantStats> stats_;
+};
+
+}  // namespace
+
+std::vector<LayerQuantStats> quantize_model(model::Decoder& m, const std::vector<std::vector<int>>& windows,
+                                            const SequentialOptions& o, const LayerProgress& progress) {
+  return BlockwiseQuantizer(m, windows, o, progress).run();
 }
 
 }  // namespace oacim::quant

@@ -1,5 +1,7 @@
 #include "oacim/runtime/torch_runtime.hpp"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -31,11 +33,25 @@ std::string loaded_blas() {
   return "unknown";
 }
 
+// OpenBLAS's thread setters, looked up at run time: libblas.so.3 is whichever BLAS the Debian
+// alternative points at, and only OpenBLAS has them.
+using SetThreads = void (*)(int);
+using GetThreads = int (*)();
+
+int set_openblas_threads(int threads) {
+  const auto set = reinterpret_cast<SetThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  const auto get = reinterpret_cast<GetThreads>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  if (set == nullptr || get == nullptr) return 0;
+  set(threads);
+  return get();
+}
+
 }  // namespace
 
 TorchRuntimeInfo configure_torch(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
+  const int blas_threads = set_openblas_threads(threads);
   TorchRuntimeInfo info;
   info.torch_version = TORCH_VERSION;
   info.threads = at::get_num_threads();
@@ -44,6 +60,7 @@ TorchRuntimeInfo configure_torch(int threads) {
     if (line.find("parallel backend") != std::string::npos) info.parallel_info = line;
   }
   info.blas_library = loaded_blas();
+  info.blas_threads = blas_threads;
   return info;
 }
 

@@ -49,7 +49,7 @@ std::vector<OptionSpec> own_keys() {
           .key("threads")
           .range(0, 1024)
           .fixed()
-          .doc("CPU threads per job (0: the machine's cores divided by --jobs)"),
+          .doc("CPU threads per task, for libtorch and OpenBLAS (0: the CPUs its rank may use divided by --jobs); set it for bits that match across machines and rank layouts (docs/scaleout.md)"),
   };
 }
 

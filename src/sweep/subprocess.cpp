@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/dist/communicator.hpp"
 
 namespace oacim::sweep {
 
@@ -23,6 +24,11 @@ pid_t spawn_process(const std::string& exe, const std::vector<std::string>& args
   std::vector<char*> argv;
   for (auto& a : argv_store) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // A task is a plain single process even when this runner is a rank of an MPI job.
+  std::vector<std::string> env_store = dist::environment_without_launcher();
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
   const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw FormatError(log_path, fmt::format("cannot open the task log: {}", std::strerror(errno)));
   const pid_t parent = ::getpid();
@@ -39,7 +45,7 @@ pid_t spawn_process(const std::string& exe, const std::vector<std::string>& args
     ::dup2(fd, STDERR_FILENO);
     const int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
-    ::execv(exe.c_str(), argv.data());
+    ::execve(exe.c_str(), argv.data(), envp.data());
     static const char msg[] = "oacim run: cannot execute the oacim binary\n";
     [[maybe_unused]] const auto n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
     ::_exit(127);
@@ -59,6 +65,20 @@ ExitedChild wait_any_child(const volatile std::sig_atomic_t* stop) {
   if (pid < 0) throw Error(fmt::format("waitpid: {}", std::strerror(errno)));
   c.pid = pid;
   c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+  return c;
+}
+
+ExitedChild reap_exited_child() {
+  ExitedChild c;
+  int status = 0;
+  pid_t pid;
+  do {
+    pid = ::waitpid(-1, &status, WNOHANG);
+  } while (pid < 0 && errno == EINTR);
+  if (pid < 0 && errno == ECHILD) return c;
+  if (pid < 0) throw Error(fmt::format("waitpid: {}", std::strerror(errno)));
+  c.pid = pid;
+  if (pid > 0) c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
   return c;
 }
 

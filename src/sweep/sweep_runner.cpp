@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -20,7 +22,9 @@
 #include "oacim/sweep/experiment.hpp"
 #include "oacim/sweep/point_result.hpp"
 #include "oacim/sweep/subprocess.hpp"
+#include "oacim/sweep/task_executor.hpp"
 #include "oacim/sweep/task_plan.hpp"
+#include "rank_agreement.hpp"
 #include "oacim/version.hpp"
 
 namespace oacim::sweep {
@@ -99,18 +103,7 @@ class SweepRun {
   explicit SweepRun(const RunOptions& o) : o_(o) {}
 
   RunOutcome run() {
-    prepare();
-    load_finished_points();
-    init_task_states();
-    started_ = utc_now();
-    machine_ = machine_json();
-    t0_ = std::chrono::steady_clock::now();
-    if (o_.progress) {
-      int pending = 0;
-      for (const auto s : state_) pending += s == TaskState::Pending ? 1 : 0;
-      o_.progress(fmt::format("{} points ({} finished earlier), {} tasks to run, {} jobs x {} threads",
-                              plan_.points.size(), out_.reused, pending, o_.jobs, threads_));
-    }
+    dist::Communicator& comm = o_.comm ? *o_.comm : dist::single_process();
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
@@ -118,16 +111,77 @@ class SweepRun {
     g_stop = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    resolve_points();  // points whose every task finished in an earlier run
-    schedule();
-    if (g_stop) stop_running();
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGTERM, &old_term, nullptr);
-    write_results(std::all_of(resolved_.begin(), resolved_.end(), [](bool r) { return r; }));
+    const auto restore = [&] {
+      sigaction(SIGINT, &old_int, nullptr);
+      sigaction(SIGTERM, &old_term, nullptr);
+    };
+    try {
+      if (!comm.root()) {
+        serve(comm);
+      } else {
+        lead(comm);
+      }
+    } catch (...) {
+      restore();
+      throw;
+    }
+    restore();
     return out_;
   }
 
  private:
+  // Another rank: agrees with rank 0, then runs the tasks it is sent.
+  void serve(dist::Communicator& comm) {
+    if (o_.jobs < 1) throw InvalidArgument("--jobs", "must be at least 1");
+    const RankAgreement a = agree_as_worker(comm, o_.config, o_.out_dir, o_.jobs);
+    const std::string exe = o_.exe.empty() ? fs::read_symlink("/proc/self/exe").string() : o_.exe;
+    const long long threads = task_threads(a.threads, o_.jobs, a.ranks_on_host(comm.rank()));
+    out_.reporting_rank = false;
+    out_.interrupted = !serve_tasks(comm, exe, o_.jobs, threads, &g_stop);
+  }
+
+  // This process alone, or rank 0 of several: plans, schedules and writes the results.
+  void lead(dist::Communicator& comm) {
+    if (comm.distributed()) {
+      const RankAgreement a = agree_as_root(comm, o_.config, o_.out_dir, o_.jobs, [&] {
+        prepare();
+        return ex_threads_;
+      });
+      threads_ = task_threads(ex_threads_, o_.jobs, a.ranks_on_host(0));
+      exec_ = rank_executor(comm, exe_, o_.jobs, threads_, a.jobs, a.hosts);
+    } else {
+      prepare();
+      threads_ = task_threads(ex_threads_, o_.jobs, 1);
+      exec_ = local_executor(exe_, o_.jobs, threads_);
+    }
+    load_finished_points();
+    init_task_states();
+    // Across ranks the longest chains start first (the makespan of many slots); one process keeps
+    // the plan's order, so its points finish one after another.
+    if (comm.distributed()) {
+      order_ = start_order(plan_);
+    } else {
+      for (std::size_t t = 0; t < plan_.tasks.size(); ++t) order_.push_back(t);
+    }
+    started_ = utc_now();
+    machine_ = machine_json();
+    t0_ = std::chrono::steady_clock::now();
+    if (o_.progress) {
+      int pending = 0;
+      for (const auto s : state_) pending += s == TaskState::Pending ? 1 : 0;
+      o_.progress(fmt::format("{} points ({} finished earlier), {} tasks to run, {}", plan_.points.size(), out_.reused,
+                              pending, exec_->describe()));
+    }
+    resolve_points();  // points whose every task finished in an earlier run
+    schedule();
+    if (g_stop) {
+      stop_running();
+    } else {
+      exec_->close();
+    }
+    write_results(std::all_of(resolved_.begin(), resolved_.end(), [](bool r) { return r; }));
+  }
+
   // Everything is checked before the output directory is touched; then the plan and its files.
   void prepare() {
     if (o_.jobs < 1) throw InvalidArgument("--jobs", "must be at least 1");
@@ -143,8 +197,7 @@ class SweepRun {
     }
     write_file_atomically((fs::path(dir_) / "experiment.yaml").string(), ex_.yaml_text);
     exe_ = o_.exe.empty() ? fs::read_symlink("/proc/self/exe").string() : o_.exe;
-    const long long cores = std::max(1u, std::thread::hardware_concurrency());
-    threads_ = std::stoll(ex_.value("threads")) > 0 ? std::stoll(ex_.value("threads")) : std::max(1LL, cores / o_.jobs);
+    ex_threads_ = std::stoll(ex_.value("threads"));
     out_.points = static_cast<int>(points_.size());
     results_.assign(plan_.points.size(), json());
     resolved_.assign(plan_.points.size(), false);
@@ -245,11 +298,12 @@ class SweepRun {
     }
   }
 
-  // Starts every ready task while jobs are free; a task whose dependency failed fails with it.
-  // Returns whether such failures were propagated.
+  // Starts ready tasks in order_ while slots are free; a task whose dependency failed
+  // fails with it. Returns whether such failures were propagated.
   bool start_ready_tasks() {
     bool propagated = false;
-    for (std::size_t t = 0; t < plan_.tasks.size() && static_cast<int>(running_.size()) < o_.jobs; ++t) {
+    for (const std::size_t t : order_) {
+      if (exec_->free_slots() == 0) break;
       if (state_[t] != TaskState::Pending) continue;
       bool ready = true;
       for (const std::size_t d : plan_.tasks[t].deps) {
@@ -268,57 +322,59 @@ class SweepRun {
 
   void start_task(std::size_t t) {
     const Task& task = plan_.tasks[t];
-    std::vector<std::string> args = task.args;
-    args.push_back("--threads");
-    args.push_back(std::to_string(threads_));
-    const std::string log = log_of(task);
-    {
-      std::ofstream l(log, std::ios::app);
-      l << "$ oacim " << fmt::format("{}", fmt::join(args, " ")) << "\n";
-    }
-    if (o_.progress) o_.progress(fmt::format("  start {} ({})", task.id, task.what));
-    running_[spawn_process(exe_, args, log)] = t;
+    const std::string where = exec_->start({t, task.args, log_of(task), task.done_file});
+    if (o_.progress) o_.progress(fmt::format("  start {} ({}){}", task.id, task.what, where.empty() ? "" : " on " + where));
     state_[t] = TaskState::Running;
     ++out_.tasks_run;
   }
 
-  // A task ended: done when its output exists, failed (with its log's reason) otherwise.
-  void finish_task(std::size_t t, int exit_code) {
+  // A task ended: done when its output exists, failed (with its log's reason) otherwise. A task
+  // of another rank that wrote its output may take a moment to show on a network file system.
+  void finish_task(const TaskEnd& end) {
+    const std::size_t t = end.task;
     const Task& task = plan_.tasks[t];
-    if (fs::exists(task.done_file)) {
+    if (fs::exists(task.done_file) || (end.produced && wait_visible(task.done_file))) {
       state_[t] = TaskState::Done;
       return;
     }
     state_[t] = TaskState::Failed;
+    const std::string on = end.where.empty() ? "" : " on " + end.where;
+    if (end.produced) {
+      reason_[t] = fmt::format("{} wrote {}{} but rank 0 does not see it: DIR must be on a file system every rank "
+                               "shares",
+                               task.id, task.done_file, on);
+      return;
+    }
     const std::string log = log_of(task);
     const std::string why = failure_reason(log);
-    reason_[t] = fmt::format("{} failed (exit {}): {} [log: {}]", task.id, exit_code, why.empty() ? "no output" : why, log);
+    reason_[t] = fmt::format("{} failed (exit {}){}: {} [log: {}]", task.id, end.exit_code, on,
+                             why.empty() ? "no output" : why, log);
+  }
+
+  static bool wait_visible(const std::string& path) {
+    for (int attempt = 0; attempt < 600 && !fs::exists(path); ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return fs::exists(path);
   }
 
   // Until every task has ended or a stop signal came.
   void schedule() {
     while (!g_stop) {
       if (start_ready_tasks()) resolve_points();
-      if (running_.empty()) {
+      if (exec_->running() == 0) {
         if (std::none_of(state_.begin(), state_.end(), [](TaskState s) { return s == TaskState::Pending; })) break;
         continue;  // failures propagated this pass; look again
       }
-      const ExitedChild c = wait_any_child(&g_stop);
-      if (c.pid < 0) break;
-      const auto it = running_.find(c.pid);
-      if (it == running_.end()) continue;
-      const std::size_t t = it->second;
-      running_.erase(it);
-      finish_task(t, c.exit_code);
+      const std::optional<TaskEnd> end = exec_->wait(&g_stop);
+      if (!end) break;
+      finish_task(*end);
       resolve_points();
     }
   }
 
   void stop_running() {
-    std::vector<pid_t> pids;
-    for (const auto& [pid, t] : running_) pids.push_back(pid);
-    terminate_children(pids);
-    for (std::size_t k = 0; k < pids.size(); ++k) wait_any_child();
+    exec_->stop_all();
     out_.interrupted = true;
     if (o_.progress) o_.progress("interrupted; finished points and tasks are kept, rerun to continue");
   }
@@ -327,14 +383,15 @@ class SweepRun {
   Experiment ex_;
   std::vector<SweepPoint> points_;
   std::string dir_, exe_;
-  long long threads_ = 1;
+  long long ex_threads_ = 0, threads_ = 1;
+  std::unique_ptr<TaskExecutor> exec_;
+  std::vector<std::size_t> order_;
   Plan plan_;
   RunOutcome out_;
   std::vector<json> results_;
   std::vector<bool> resolved_;
   std::vector<TaskState> state_;
   std::vector<std::string> reason_;
-  std::map<pid_t, std::size_t> running_;
   json machine_;
   std::string started_;
   std::chrono::steady_clock::time_point t0_;

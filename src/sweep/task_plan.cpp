@@ -96,7 +96,7 @@ struct Builder {
   // the path is DIR/cache/<id><suffix>, so the id covers the inputs only.
   std::size_t add(const std::string& kind, const std::string& what, std::vector<std::string> args,
                   const std::vector<std::pair<std::string, std::string>>& outputs, const std::string& done_suffix,
-                  std::vector<std::size_t> deps) {
+                  std::vector<std::size_t> deps, double cost) {
     std::string key = kind;
     for (const auto& a : args) key += '\x1f' + a;
     key += '\x1f' + file_identity(ex.value("model"));
@@ -107,7 +107,7 @@ struct Builder {
       args.push_back(option);
       args.push_back(base + suffix);
     }
-    Task t{id, kind, what, std::move(args), base, base + done_suffix, std::move(deps)};
+    Task t{id, kind, what, std::move(args), base, base + done_suffix, std::move(deps), cost};
     plan.tasks.push_back(std::move(t));
     by_id[id] = plan.tasks.size() - 1;
     return plan.tasks.size() - 1;
@@ -121,6 +121,24 @@ struct Builder {
     name = cfg.name.empty() ? "defaults" : cfg.name;
     if (!p.hw_overrides().empty()) name += " + overrides";
     return path;
+  }
+
+  // Estimated run times in float-forward tokens. The factors are rough (docs/performance.md: the
+  // fast hw model runs its Linears at 2-3x an fp32 matmul; GPTQ/OA run each calibration window
+  // through a block once per true-sequential group plus once more; self-generation decodes one
+  // token per step); they only order the tasks. An unknown length counts as 2048 tokens.
+  static double tokens(const SweepPoint& p, const char* windows_key, const char* seqlen_key) {
+    const double windows = p.number(windows_key) > 0 ? p.number(windows_key) : 128.0;
+    const double seqlen = p.number(seqlen_key) > 0 ? p.number(seqlen_key) : 2048.0;
+    return windows * seqlen;
+  }
+  static double eval_cost(const SweepPoint& p, const std::string& backend) {
+    const double factor = backend == "float" || backend == "fakequant" ? 1.0 : backend == "hw" ? 2.5 : 3.0;
+    return factor * tokens(p, "eval.max_windows", "eval.seqlen");
+  }
+  static double quantize_cost(const SweepPoint& p, bool needs_calibration) {
+    if (!needs_calibration) return 1000.0;
+    return (p.flag("quantization.true_sequential") ? 5.0 : 2.0) * tokens(p, "calibration.nsamples", "calibration.seqlen");
   }
 
   void add_point(const SweepPoint& p) {
@@ -147,7 +165,8 @@ struct Builder {
     std::string calib_source = p.str("calibration.source");
     if (quantized && needs_calib && calib_source == "self") {
       calib = add("calib", "calibration text, " + p.str("calibration.nsamples") + " samples",
-                  command("calib", model::calib_options(), ex, p, {}), {{"--out", ".safetensors"}}, ".safetensors", {});
+                  command("calib", model::calib_options(), ex, p, {}), {{"--out", ".safetensors"}}, ".safetensors", {},
+                  2.0 * tokens(p, "calibration.nsamples", "calibration.seqlen"));
       calib_source = plan.tasks[*calib].done_file;
     }
     std::optional<std::size_t> model_task;
@@ -156,7 +175,8 @@ struct Builder {
       const std::vector<std::string> a = command("quantize", quant::quantize_options(), ex, p, {{"calib", calib_source}});
       std::vector<std::size_t> deps;
       if (calib && method_calib) deps.push_back(*calib);
-      pp.quantize = add("quantize", fmt::format("{} {}-bit", p.str("quantization.method"), p.str("quantization.wbits")), a, {{"--out", ""}, {"--json", ".json"}}, ".json", deps);
+      pp.quantize = add("quantize", fmt::format("{} {}-bit", p.str("quantization.method"), p.str("quantization.wbits")), a, {{"--out", ""}, {"--json", ".json"}}, ".json", deps,
+                        quantize_cost(p, method_calib));
       model_task = pp.quantize;
       quantized_dir = plan.tasks[*pp.quantize].out;
       if (tweak) {
@@ -166,7 +186,8 @@ struct Builder {
         const std::vector<std::string> t = command("tweak", tweak::tweak_options(), ex, p, set);
         std::vector<std::size_t> tdeps = {*pp.quantize};
         if (calib) tdeps.push_back(*calib);
-        pp.tweak = add("tweak", "norm tweak lr " + p.str("normtweak.lr"), t, {{"--out", ""}, {"--json", ".json"}}, ".json", tdeps);
+        pp.tweak = add("tweak", "norm tweak lr " + p.str("normtweak.lr"), t, {{"--out", ""}, {"--json", ".json"}}, ".json",
+                       tdeps, 5.0 * tokens(p, "calibration.nsamples", "calibration.seqlen"));
         model_task = pp.tweak;
         quantized_dir = plan.tasks[*pp.tweak].out;
       }
@@ -178,7 +199,8 @@ struct Builder {
         std::map<std::string, std::string> set = {{"model_path", model_path}, {"dataset", datasets[d]}, {"backend", backend}};
         if (backend != "float" && backend != "fakequant") set["hw"] = pp.hw_file;
         return add("eval", "eval " + backend + " on " + fs::path(datasets[d]).filename().string(),
-                   command("eval", eval::eval_options(), ex, p, set), {{"--json", ".json"}}, ".json", std::move(deps));
+                   command("eval", eval::eval_options(), ex, p, set), {{"--json", ".json"}}, ".json", std::move(deps),
+                   eval_cost(p, backend));
       };
       if (has("float")) pp.evals.push_back({datasets[d], "float", false, eval("float", model, {})});
       if (!quantized) continue;
@@ -212,6 +234,20 @@ Plan make_plan(const Experiment& experiment, const std::vector<SweepPoint>& poin
   Builder b{experiment, out_dir, {}, {}};
   for (const auto& p : points) b.add_point(p);
   return std::move(b.plan);
+}
+
+std::vector<std::size_t> start_order(const Plan& plan) {
+  const std::size_t n = plan.tasks.size();
+  // Dependencies come before dependants, so one backward pass finds every chain's length.
+  std::vector<double> chain(n, 0.0);
+  for (std::size_t t = n; t-- > 0;) {
+    chain[t] += plan.tasks[t].cost;
+    for (const std::size_t d : plan.tasks[t].deps) chain[d] = std::max(chain[d], chain[t]);
+  }
+  std::vector<std::size_t> order(n);
+  for (std::size_t t = 0; t < n; ++t) order[t] = t;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return chain[a] > chain[b]; });
+  return order;
 }
 
 }  // namespace oacim::sweep

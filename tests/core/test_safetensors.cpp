@@ -135,6 +135,24 @@ TEST_F(SafetensorsTest, TruncatingAValidFileIsDetected) {
   }
 }
 
+TEST_F(SafetensorsTest, BytesInMemoryAreCheckedLikeAFile) {
+  SafetensorsWriter w;
+  w.add("x", DType::F32, {3}, std::vector<float>{1.0f, -2.0f, 0.5f});
+  w.set_metadata("k", "v");
+  const std::string bytes = w.bytes();
+  w.write(path("same.st"));
+  EXPECT_EQ(bytes.size(), fs::file_size(path("same.st")));
+  const SafetensorsFile f = SafetensorsFile::from_bytes(bytes, "message from rank 2");
+  EXPECT_EQ(f.read<float>("x", DType::F32, {3}), (std::vector<float>{1.0f, -2.0f, 0.5f}));
+  EXPECT_EQ(f.metadata_value("k"), "v");
+  try {
+    SafetensorsFile::from_bytes(bytes.substr(0, bytes.size() - 2), "message from rank 2");
+    FAIL() << "truncated bytes were accepted";
+  } catch (const FormatError& e) {
+    EXPECT_EQ(e.file(), "message from rank 2");
+  }
+}
+
 TEST_F(SafetensorsTest, WriterRejectsInconsistentTensorsAndLeavesNoPartialFile) {
   SafetensorsWriter w;
   EXPECT_THROW(w.add("x", DType::F32, {3}, std::vector<float>(2)), InvalidArgument);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "../support/random_layers.hpp"
+#include "oacim/core/error.hpp"
 #include "oacim/core/bf16.hpp"
 #include "oacim/hw/block_arith.hpp"
 #include "oacim/hw/reference_datapath.hpp"
@@ -268,6 +269,28 @@ TEST(ReferenceDatapath, WorkedExampleOfDocsHardwareMd) {
   double dot = 0;
   for (int k = 0; k < 8; ++k) dot += static_cast<double>(deq[k]) * x[k];
   EXPECT_EQ(dot, 0.133697509765625);
+}
+
+TEST(HwCounters, ValuesRoundTripAndShardsMergeWithTheWeightsOnce) {
+  HwCounters a;
+  a.tokens = 10;
+  a.macs = 1000;
+  a.tree_overflows = 2;
+  a.weight_ones = 77;
+  a.weight_bits = 400;
+  EXPECT_EQ(HwCounters::from_values(a.values()), a);
+  EXPECT_THROW(HwCounters::from_values({1, 2, 3}), oacim::InvariantError);
+  HwCounters b = a;  // the same layers over other tokens, on another rank
+  b.tokens = 5;
+  b.macs = 500;
+  HwCounters idle;   // a rank that ran no token
+  HwCounters sum = a;
+  sum.merge_shard(b).merge_shard(idle);
+  EXPECT_EQ(sum.tokens, 15);
+  EXPECT_EQ(sum.macs, 1500);
+  EXPECT_EQ(sum.tree_overflows, 4);
+  EXPECT_EQ(sum.weight_ones, 77);   // the stored bits are the same bits on every rank
+  EXPECT_EQ(sum.weight_bits, 400);
 }
 
 }  // namespace

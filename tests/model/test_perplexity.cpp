@@ -57,6 +57,44 @@ TEST(Perplexity, RejectsImpossibleWindows) {
   EXPECT_THROW(perplexity(fn, {1, 2, 3}, 1, 0), InvalidArgument);
 }
 
+TEST(Perplexity, RankSharesAreContiguousAndCoverEveryWindowOnce) {
+  for (int windows : {0, 1, 2, 10, 11, 1000}) {
+    for (int ranks : {1, 2, 3, 7}) {
+      int next = 0;
+      for (int r = 0; r < ranks; ++r) {
+        const WindowShare s = window_share(windows, r, ranks);
+        EXPECT_EQ(s.begin, next) << windows << " windows, rank " << r << " of " << ranks;
+        EXPECT_LE(s.end - s.begin, windows / ranks + 1);
+        EXPECT_GE(s.end - s.begin, windows / ranks);
+        next = s.end;
+      }
+      EXPECT_EQ(next, windows);
+      // Rank 0 holds window 0 whenever there is one: it samples the SystemC tokens one process would.
+      if (windows > 0) EXPECT_GT(window_share(windows, 0, ranks).end, 0);
+    }
+  }
+}
+
+TEST(Perplexity, SharedWindowsSumToTheBitsOfOneRun) {
+  std::vector<int> corpus(640);
+  for (std::size_t i = 0; i < corpus.size(); ++i) corpus[i] = static_cast<int>((i * 7919) % 31);
+  const auto logits = [](const std::vector<int>& w) {
+    at::Tensor t = at::zeros({static_cast<std::int64_t>(w.size()), 31});
+    for (std::size_t i = 0; i < w.size(); ++i) t[static_cast<std::int64_t>(i)][w[i]] = 0.3f + 0.01f * static_cast<float>(i % 5);
+    return t;
+  };
+  const PerplexityResult one = perplexity(logits, corpus, 64, 0);
+  std::vector<double> joined;
+  for (int r = 0; r < 3; ++r) {
+    const WindowShare s = window_share(one.windows, r, 3);
+    for (const double v : window_nlls(logits, corpus, 64, s.begin, s.end)) joined.push_back(v);
+  }
+  const PerplexityResult three = summarize_windows(joined, 64, static_cast<std::int64_t>(corpus.size()));
+  EXPECT_EQ(three.window_nll, one.window_nll);
+  EXPECT_EQ(three.mean_nll, one.mean_nll);  // bit for bit: the same sum in the same order
+  EXPECT_EQ(three.ppl, one.ppl);
+}
+
 TEST(DatasetText, WikitextRowsJoinedWithBlankLines) {
   const std::string dir = ::testing::TempDir();
   std::ofstream(dir + "/wiki.test.raw", std::ios::binary) << " = A = \n\n b c \n";

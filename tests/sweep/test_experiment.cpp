@@ -197,6 +197,35 @@ TEST(TaskPlan, PointsShareCalibrationQuantizationAndFloatRuns) {
   EXPECT_NE(plan.points[0].id, plan.points[1].id);
 }
 
+TEST(TaskPlan, AcrossRanksTheLongestChainStartsFirst) {
+  const Experiment ex = parse_experiment(base() +
+                                             "backends: [float, fakequant, hw]\n"
+                                             "quantization:\n  method: [rtn, oa]\n",
+                                         "exp.yaml");
+  const Plan plan = make_plan(ex, expand(ex), "/tmp/out");
+  const std::vector<std::size_t> order = start_order(plan);
+  ASSERT_EQ(order.size(), plan.tasks.size());
+  // calib -> OA quantize -> evals is the longest chain: the calibration starts first, then OA's
+  // quantization; the float evaluation, which nothing waits for, after both.
+  EXPECT_EQ(plan.tasks[order[0]].kind, "calib");
+  EXPECT_EQ(plan.tasks[order[1]].kind, "quantize");
+  EXPECT_NE(plan.tasks[order[1]].what.find("oa"), std::string::npos) << plan.tasks[order[1]].what;
+  const auto position = [&](const std::string& what) {
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      if (plan.tasks[order[i]].what.rfind(what, 0) == 0) return i;
+    }
+    return order.size();
+  };
+  EXPECT_GT(position("eval float"), 1u);
+  // Equal chains keep the plan's order; the hw run outranks the fakequant run of the same model.
+  for (const std::size_t t : order) {
+    for (const std::size_t d : plan.tasks[t].deps) {
+      EXPECT_LT(std::find(order.begin(), order.end(), d), std::find(order.begin(), order.end(), t));
+    }
+  }
+  EXPECT_LT(position("eval hw"), position("eval fakequant"));
+}
+
 TEST(ExperimentSchema, DocsTableIsGeneratedFromTheTable) {
   const std::string docs = oacim::read_whole_file(kSrc + "/docs/configs.md");
   EXPECT_NE(docs.find(experiment_keys_markdown()), std::string::npos)

@@ -12,6 +12,10 @@ class options_description;
 class variables_map;
 }  // namespace boost::program_options
 
+namespace oacim::dist {
+class Communicator;
+}  // namespace oacim::dist
+
 namespace oacim::cli {
 
 inline constexpr int kExitOk = 0;
@@ -24,12 +28,18 @@ struct Command {
   std::string name;
   std::string summary;
   std::function<int(const std::vector<std::string>& args)> run;
+  // Runs on several MPI ranks together (docs/scaleout.md); the others refuse a world of more than one.
+  bool distributed = false;
 };
 
 const std::vector<Command>& commands();
 
 // Entry point of the `oacim` binary.
 int run(int argc, char** argv);
+
+// The processes of this job: MPI_COMM_WORLD under an MPI launcher (when built with MPI), else
+// this process alone.
+dist::Communicator& world();
 
 // Parses a subcommand's arguments. Returns -1 when the command should go on; otherwise the exit
 // code to return (0 after --help, 2 after a usage error, which is printed as one line on stderr).

@@ -38,6 +38,8 @@ struct TensorView {
 class SafetensorsFile {
  public:
   static SafetensorsFile open(const std::string& path);  // throws FormatError
+  // The same checks over bytes in memory (a message between ranks); `name` stands for the path in errors.
+  static SafetensorsFile from_bytes(std::string bytes, const std::string& name);
 
   const std::string& path() const { return path_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
@@ -54,6 +56,7 @@ class SafetensorsFile {
 
  private:
   struct Mapping;
+  void parse();  // header and tensor table of mapping_, every bound checked
   std::string path_;
   std::shared_ptr<Mapping> mapping_;
   std::map<std::string, std::string> metadata_;
@@ -72,6 +75,8 @@ class SafetensorsWriter {
   void set_metadata(const std::string& key, const std::string& value) { metadata_[key] = value; }
   // Writes `path` atomically; throws FormatError on I/O failure.
   void write(const std::string& path) const;
+  // The file's bytes.
+  std::string bytes() const;
 
  private:
   struct Entry {

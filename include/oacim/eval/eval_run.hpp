@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "oacim/core/rtn_packer.hpp"
+#include "oacim/dist/communicator.hpp"
 #include "oacim/hw/hw_config.hpp"
 #include "oacim/sim/layer_sampler.hpp"
 #include "oacim/hw/hw_counters.hpp"
@@ -31,9 +32,14 @@ struct EvalOptions {
   hw::HwConfig hw = hw::default_hw_config();
   RtnPackOptions quant;         // RTN for the quantized backends when the model is not a quantized directory
   bool progress = true;         // progress on stderr
+  // The ranks that share the windows (docs/scaleout.md): each evaluates a contiguous share, rank 0
+  // sums every window's loss in window order and alone returns the whole result, bit for bit that
+  // of one process. nullptr: this process alone.
+  dist::Communicator* comm = nullptr;
 };
 
 struct EvalResult {
+  bool reporting_rank = true;       // false on ranks other than 0 of a distributed run: their share only
   double perplexity = 0.0;
   double mean_nll = 0.0;
   int seqlen = 0;
@@ -52,6 +58,12 @@ struct EvalResult {
   std::vector<sim::SampledLayerCheck> systemc_checks;  // systemc backend: one per sampled layer
   bool systemc_bit_exact() const;   // every sampled layer accepted and bit-exact (false when none)
 };
+
+// The windows rank `rank` of `ranks` evaluates: [begin, end), contiguous, in rank order.
+struct WindowShare {
+  int begin = 0, end = 0;
+};
+WindowShare window_share(int windows, int rank, int ranks);
 
 // Replaces backend "auto" by what the model is: fakequant for a quantized directory, else float.
 void resolve_backend(EvalOptions& options);

@@ -4,6 +4,7 @@
 // no BOS re-inserted), each window runs with a fresh context at positions 0..seqlen-1, its loss is
 // the mean cross-entropy of its seqlen - 1 next-token predictions, and ppl = exp(mean of the
 // window losses).
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -23,6 +24,18 @@ struct PerplexityResult {
   double tokens_per_second = 0.0;
   std::vector<double> window_nll;  // per window
 };
+
+// The number of windows the protocol evaluates: floor(L / seqlen), at most `max_windows` when > 0.
+// InvalidArgument("--seqlen") below 2 tokens or for a corpus shorter than one window.
+int perplexity_windows(std::size_t corpus_tokens, int seqlen, int max_windows);
+
+// The loss of windows begin..end-1 (a rank's share of them), in window order.
+std::vector<double> window_nlls(const std::function<at::Tensor(const std::vector<int>&)>& logits,
+                                const std::vector<int>& corpus, int seqlen, int begin, int end,
+                                const std::function<void(int done, int total, double seconds)>& progress = nullptr);
+
+// Perplexity of every window's loss, summed in window order (timings left at 0).
+PerplexityResult summarize_windows(std::vector<double> window_nll, int seqlen, std::int64_t corpus_tokens);
 
 // logits(tokens of one window) -> [seqlen, vocab] fp32. `max_windows` > 0 evaluates only the
 // first windows (quick checks; results then say so). Progress goes to `progress` when set.

@@ -26,6 +26,12 @@ struct HwCounters {
   friend bool operator==(const HwCounters& a, const HwCounters& b);
   // Name/value pairs in a fixed order, for JSON and tables.
   std::vector<std::pair<std::string, std::int64_t>> items() const;
+  // The values in items() order, and back (InvariantError on a wrong count): messages between ranks.
+  std::vector<std::int64_t> values() const;
+  static HwCounters from_values(const std::vector<std::int64_t>& values);
+  // Adds the counts another process made on the same layers over other tokens: the events add up,
+  // the weights' bits are the same bits (kept once; a process that ran no token has none).
+  HwCounters& merge_shard(const HwCounters& other);
 };
 
 struct HwLayerResult {

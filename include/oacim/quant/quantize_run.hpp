@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "oacim/dist/communicator.hpp"
 #include "oacim/quant/discquant_options.hpp"
 #include "oacim/quant/layer_quant_options.hpp"
 #include "oacim/quant/layer_quant_stats.hpp"
@@ -36,9 +37,13 @@ struct QuantizeRunOptions {
   // Every block Linear is quantized (and stored) rotated; the transforms run around the macro.
   std::string incoherence = "none";
   std::uint64_t incoherence_seed = 0;
+  // The ranks that share the work (sequential_quantizer.hpp); rank 0 draws the calibration windows
+  // and alone writes checkpoints and the output. nullptr: this process alone.
+  dist::Communicator* comm = nullptr;
 };
 
 struct QuantizeRunResult {
+  bool reporting_rank = true;   // false on ranks other than 0 of a distributed run: they wrote nothing
   std::vector<LayerQuantStats> layers;
   int windows = 0;
   int resumed_blocks = 0;       // blocks loaded from DIR/partial/ checkpoints of a killed run

@@ -3,11 +3,13 @@
 // for each block, its Linears (or, true-sequentially, each group of them) see the inputs the
 // partly quantized block produces, accumulate Hessians through input observers, and are
 // quantized; the fully quantized block's outputs feed the next block. Only one block's
-// activations are held (nsamples x seqlen x dim, twice). RTN needs no activations.
+// activations are held (nsamples x seqlen x dim, twice; divided by the ranks when distributed).
+// RTN needs no activations.
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "oacim/dist/communicator.hpp"
 #include "oacim/model/decoder.hpp"
 #include "oacim/quant/layer_quant_options.hpp"
 #include "oacim/quant/layer_quant_stats.hpp"
@@ -24,9 +26,15 @@ struct SequentialOptions {
   int max_new_blocks = 0;
   // Called after block `l` is fully quantized, with that block's statistics (checkpointing).
   std::function<void(int block, const std::vector<LayerQuantStats>& block_stats)> on_block_done;
+  // The ranks that share the work (docs/scaleout.md): window w runs on rank w % ranks; each Linear
+  // of a block is quantized by one rank (its index in the block modulo ranks), which receives the
+  // inputs of every window in window order, so its Hessian has the bits of one process; every rank
+  // then receives the packed weights. nullptr: this process alone.
+  dist::Communicator* comm = nullptr;
 };
 
-// Called after each Linear: its statistics, the block index, and Linears done / total.
+// Called after each Linear (on rank 0 when distributed): its statistics, the block index, and
+// Linears done / total.
 using LayerProgress = std::function<void(const LayerQuantStats&, int block, int done, int total)>;
 
 // Quantizes every block Linear of `model` in place (set_packed); the classifier stays fp32.

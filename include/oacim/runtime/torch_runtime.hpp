@@ -10,9 +10,13 @@ struct TorchRuntimeInfo {
   int threads = 0;            // intra-op threads after configuration
   std::string parallel_info;  // at::get_parallel_info(), first line
   std::string blas_library;   // the libblas.so.3 actually loaded (resolved path), or "unknown"
+  int blas_threads = 0;       // OpenBLAS's own thread count after configuration (0: not OpenBLAS)
 };
 
-// Sets the intra-op thread count (0 = all hardware threads) and returns what torch reports.
+// Sets the intra-op thread count (0 = all hardware threads), for libtorch and for OpenBLAS, whose
+// pthread build keeps its own pool (sized by the CPUs at load) that at::set_num_threads does not
+// touch; returns what they report. OpenBLAS cuts long reductions (a Hessian's X^T X over many
+// tokens) differently for other thread counts, so results are bit-identical for equal `threads`.
 TorchRuntimeInfo configure_torch(int threads);
 
 // fp32 matmul rate in GFLOP/s for an n x n x n product, median of `repeats` runs after a warm-up.

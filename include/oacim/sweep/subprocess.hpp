@@ -10,7 +10,8 @@
 
 namespace oacim::sweep {
 
-// Starts `exe args...` with stdout and stderr appended to `log_path`; returns the child's pid.
+// Starts `exe args...` with stdout and stderr appended to `log_path` and the environment without
+// an MPI launcher's variables (the child never joins an MPI job); returns the child's pid.
 // Throws Error when the process cannot be created.
 pid_t spawn_process(const std::string& exe, const std::vector<std::string>& args, const std::string& log_path);
 
@@ -20,6 +21,9 @@ struct ExitedChild {
 };
 // Waits for any child to exit. Returns pid -1 when a signal interrupted the wait and `*stop` is set.
 ExitedChild wait_any_child(const volatile std::sig_atomic_t* stop = nullptr);
+
+// A child that has exited, if any, without waiting (pid 0 when none has; -1 when there are no children).
+ExitedChild reap_exited_child();
 
 // Sends SIGTERM to every pid (used when the runner itself is interrupted).
 void terminate_children(const std::vector<pid_t>& pids);

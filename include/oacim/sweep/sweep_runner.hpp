@@ -1,6 +1,8 @@
 #pragma once
 // `oacim run CONFIG --out DIR`: validates the experiment, plans its tasks (task_plan.hpp), runs
-// them as `oacim` child processes, at most `jobs` at a time, and writes each point's result
+// them as `oacim` child processes, at most `jobs` at a time (per rank under MPI, task_executor.hpp,
+// where ready tasks start longest chain first; one process keeps the plan's order), and writes
+// each point's result
 // atomically to DIR/points/<id>.json the moment its last task finishes, then DIR/results.json and
 // the reports. A rerun skips finished points and finished tasks (a killed quantize or tweak
 // resumes from its own checkpoints), so killing the runner loses at most the tasks in flight.
@@ -11,6 +13,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "oacim/dist/communicator.hpp"
+
 namespace oacim::sweep {
 
 struct RunOptions {
@@ -19,9 +23,13 @@ struct RunOptions {
   int jobs = 1;              // tasks run in parallel
   std::string exe;           // the oacim binary the tasks run ("" = this process's own executable)
   std::function<void(const std::string& line)> progress;  // one line per event; empty: silent
+  // The ranks of an MPI job (docs/scaleout.md): rank 0 plans, schedules and writes every result;
+  // the others run the tasks it hands them. nullptr: this process alone.
+  dist::Communicator* comm = nullptr;
 };
 
 struct RunOutcome {
+  bool reporting_rank = true;  // false on ranks other than 0: they only ran tasks
   int points = 0;
   int reused = 0;            // finished by an earlier run of the same DIR
   int passed = 0, failed = 0, errors = 0;

@@ -22,6 +22,9 @@ struct Task {
   std::string out;                 // DIR/cache/<id>: calib/quantize/tweak's --out (with its suffix)
   std::string done_file;           // exists => finished
   std::vector<std::size_t> deps;   // tasks whose outputs this one reads
+  // Rough relative run time (tokens through the model, weighted per kind; task_plan.cpp says
+  // how): only the order in which ready tasks start depends on it.
+  double cost = 1.0;
 };
 
 // One evaluation of a point: `backend` is float, fakequant or hw; `systemc` marks the hw run that
@@ -50,5 +53,10 @@ struct Plan {
 };
 
 Plan make_plan(const Experiment& experiment, const std::vector<SweepPoint>& points, const std::string& out_dir);
+
+// The order in which ready tasks start across MPI ranks: longest estimated chain to the end first
+// (a task's cost plus the longest chain of the tasks that read its output), plan order on ties,
+// so the calibration and quantization that many evaluations wait for start before them.
+std::vector<std::size_t> start_order(const Plan& plan);
 
 }  // namespace oacim::sweep
