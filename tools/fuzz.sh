@@ -25,13 +25,15 @@ found=0
 for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus/$t" "build-fuzz/artifacts/$t"
   log="build-fuzz/artifacts/$t/fuzz.log"
+  touch "build-fuzz/artifacts/$t/.started"  # findings of earlier runs stay but do not count again
   OACIM_FUZZ_TARGET="$t" ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
     build-fuzz/tests/oacim_fuzz -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=65536 \
     -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t/" "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n1 | grep -o '[0-9]*')
-  finds=$(find "build-fuzz/artifacts/$t" -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' | wc -l)
+  finds=$(find "build-fuzz/artifacts/$t" -newer "build-fuzz/artifacts/$t/.started" \( -name 'crash-*' -o -name 'leak-*' \
+    -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
   printf '%-20s %10s inputs  cov %6s  findings %s%s\n' "$t" "${runs:-?}" "${cov:-?}" "$finds" \
     "$([ "$rc" -ne 0 ] && echo "  (exit $rc, see $log)")"
   [ "$finds" -eq 0 ] && [ "$rc" -eq 0 ] || found=1
