@@ -1,6 +1,7 @@
 // oacim env: what the numeric runtime looks like on this machine. A reference BLAS behind
 // libtorch makes every fp32 matmul ~35x slower; this command shows which one is loaded and
 // measures it.
+#include <algorithm>
 #include <iostream>
 #include <map>
 
@@ -11,6 +12,7 @@
 #include "oacim/cli/json_output.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/dist/communicator.hpp"
+#include "oacim/runtime/blas_environment.hpp"
 #include "oacim/runtime/torch_runtime.hpp"
 #include "oacim/version.hpp"
 
@@ -47,6 +49,17 @@ int cmd_env(const std::vector<std::string>& args) {
             << fmt::format("libtorch {}, {} thread(s): {}\n", info.torch_version, info.threads, info.parallel_info)
             << fmt::format("BLAS: {}{}\n", info.blas_library,
                            info.blas_threads > 0 ? fmt::format(", {} thread(s)", info.blas_threads) : "");
+  const BlasSetup blas = blas_setup();
+  if (!blas.core.empty()) {
+    const auto shown = [&](const char* name, const std::string& value) {
+      const bool ours = std::find(blas.set_by_oacim.begin(), blas.set_by_oacim.end(), name) != blas.set_by_oacim.end();
+      return fmt::format("{}={}{}", name, value.empty() ? "(unset)" : value, ours ? " (set by oacim)" : "");
+    };
+    std::cout << fmt::format("OpenBLAS core: {}{}; {}, {}, {}\n", blas.core, blas.generic ? " (generic)" : "",
+                             shown("OPENBLAS_CORETYPE", blas.coretype),
+                             shown("OPENBLAS_THREAD_TIMEOUT", blas.thread_timeout),
+                             shown("OMP_WAIT_POLICY", blas.omp_wait_policy));
+  }
   if (size > 0) std::cout << fmt::format("fp32 matmul {}^3: {:.1f} GFLOP/s\n", size, gflops);
   std::cout << (dist::mpi_built_in() ? fmt::format("MPI: built in ({}); world of {} rank(s) on {}\n",
                                                    dist::mpi_library_version(), w.size(), placement)
@@ -54,12 +67,16 @@ int cmd_env(const std::vector<std::string>& args) {
   if (info.blas_library.find("openblas") == std::string::npos) {
     std::cout << "warning: libtorch is not using OpenBLAS; run tools/install-deps.sh (installs libopenblas0-pthread)\n";
   }
+  if (const std::string warning = blas_setup_warning(blas); !warning.empty()) std::cout << "warning: " << warning << "\n";
   if (!json_path.empty()) {
     write_json_result(json_path, {{"command", "env"},
                                   {"torch_version", info.torch_version},
                                   {"threads", info.threads},
                                   {"blas", info.blas_library},
                                   {"blas_threads", info.blas_threads},
+                                  {"openblas_core", blas.core},
+                                  {"openblas_core_generic", blas.generic},
+                                  {"blas_environment_set_by_oacim", blas.set_by_oacim},
                                   {"matmul_size", size},
                                   {"matmul_gflops", gflops},
                                   {"mpi", {{"built_in", dist::mpi_built_in()},

@@ -105,5 +105,22 @@ check "inspect truncated one line" one_line_err "cut.safetensors"
 check "inspect missing file" run 1 inspect "$work/none.safetensors"
 check "inspect needs a file" run 2 inspect
 
+# The BLAS set-up: oacim starts itself with non-spinning workers, leaves what the user set, and
+# says when OpenBLAS runs a generic core (forced here; this CPU's own core is not generic).
+check "env runs" env -u OMP_WAIT_POLICY -u OPENBLAS_THREAD_TIMEOUT -u OACIM_BLAS_ENVIRONMENT "$OACIM" env --matmul-size 0 --json "$work/env.json" >"$work/out" 2>"$work/err"
+if grep -q "OpenBLAS core" "$work/out"; then
+  check "env: oacim set the wait policy" grep -q "OMP_WAIT_POLICY=PASSIVE (set by oacim)" "$work/out"
+  check "env json: what oacim set" "$PYTHON" -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if 'OMP_WAIT_POLICY' in d['blas_environment_set_by_oacim'] and 'OPENBLAS_THREAD_TIMEOUT' in d['blas_environment_set_by_oacim'] else 1)" "$work/env.json"
+  OMP_WAIT_POLICY=ACTIVE "$OACIM" env --matmul-size 0 >"$work/out" 2>&1
+  check "env: the user's setting stays" grep -q "OMP_WAIT_POLICY=ACTIVE$" "$work/out"
+  if grep -q avx512f /proc/cpuinfo; then
+    OPENBLAS_CORETYPE=PRESCOTT "$OACIM" env --matmul-size 0 >"$work/out" 2>&1
+    check "env: a generic core is named" grep -q "OpenBLAS core: Prescott (generic)" "$work/out"
+    check "env: and warned of" grep -q "warning: OpenBLAS runs its generic 'Prescott' kernels.*OPENBLAS_CORETYPE=SKYLAKEX" "$work/out"
+  fi
+  OACIM_BLAS_ENVIRONMENT=keep env -u OMP_WAIT_POLICY "$OACIM" env --matmul-size 0 >"$work/out" 2>&1
+  check "env: keep leaves the workers spinning, with a warning" grep -q "warning: OpenBLAS/OpenMP workers spin" "$work/out"
+fi
+
 echo "cli: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -4,9 +4,10 @@
 // of their medians (issue target: <= 3x). Shapes (out x in): 768x768, 2048x2048, 11008x4096,
 // T = 128 tokens, default hw config, RTN weights with outliers and offsets.
 // OpenBLAS and OpenMP workers spin after a matmul and would steal the cores from the datapath's
-// threads: the benchmark re-executes itself with OPENBLAS_THREAD_TIMEOUT=4 and
-// OMP_WAIT_POLICY=PASSIVE (both are read when the libraries load).
+// threads: the benchmark starts again with the product's BLAS environment (bench_baseline.hpp).
 #include <benchmark/benchmark.h>
+
+#include "bench_baseline.hpp"
 
 #include <unistd.h>
 
@@ -101,11 +102,6 @@ BENCHMARK(BM_hw_vs_matmul)
     ->MinTime(2.0);
 
 int main(int argc, char** argv) {
-  if (!std::getenv("OPENBLAS_THREAD_TIMEOUT")) {
-    ::setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1);
-    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-    ::execv("/proc/self/exe", argv);  // on failure, go on with the spinning workers
-  }
   for (int i = 1; i < argc; ++i) {
     if (std::sscanf(argv[i], "--threads=%d", &g_threads) == 1) argv[i] = const_cast<char*>("");
     if (std::strncmp(argv[i], "--kernel=", 9) == 0) {
@@ -114,6 +110,7 @@ int main(int argc, char** argv) {
     }
   }
   benchmark::Initialize(&argc, argv);
+  oacim::bench::prepare_blas_baseline(argv, "bench_hw");
   std::printf("oacim bench_hw: T=%d tokens, %d threads, kernel %s; x_matmul = median hw time / median fp32 at::matmul "
               "time\n",
               kTokens, g_threads, oacim::hw::to_string(g_kernel).c_str());

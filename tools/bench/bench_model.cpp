@@ -14,6 +14,8 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include "bench_baseline.hpp"
+
 #include "oacim/model/gpt_model.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
 #include "oacim/model/llama_model.hpp"
@@ -42,10 +44,8 @@ double forward_flops(const oacim::model::LlamaSpec& s, int T) {
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   at::set_num_threads(threads);
-  const at::Tensor a = at::randn({1024, 1024}), b = at::randn({1024, 1024});
-  at::matmul(a, b);
-  const double mm = 2.0 * 1024 * 1024 * 1024 / seconds_of([&] { at::matmul(a, b); }, 20);
-  std::printf("bench_model: %d threads, fp32 matmul 1024^3: %.1f GFLOP/s\n", threads, mm / 1e9);
+  const double mm = oacim::bench::prepare_blas_baseline(argv, "bench_model") * 1e9;
+  std::printf("bench_model: %d threads\n", threads);
   std::printf("%-34s %8s %12s %12s %14s\n", "model", "tokens", "tokens/s", "GFLOP/s", "x matmul rate");
   const std::string bin = std::string(OACIM_SOURCE_DIR) + "/tests/data/stories260K/stories260K.bin";
   auto report = [&](const char* name, int tokens, int vocab, double flops_per_pass,

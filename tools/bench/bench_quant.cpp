@@ -18,6 +18,8 @@
 #include "oacim/quant/hessian.hpp"
 #include "oacim/quant/layer_quantizer.hpp"
 
+#include "bench_baseline.hpp"
+
 namespace {
 
 double seconds_of(const std::function<void()>& f) {
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = std::atoi(argv[++i]);
   }
   at::set_num_threads(threads);
+  oacim::bench::prepare_blas_baseline(argv, "bench_quant");
   std::vector<std::pair<int, int>> shapes = {{768, 768}, {2048, 2048}};
   if (all) {
     shapes.push_back({4096, 4096});

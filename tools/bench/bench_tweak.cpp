@@ -21,6 +21,8 @@
 #include "oacim/quant/sequential_quantizer.hpp"
 #include "oacim/tweak/norm_tweaker.hpp"
 
+#include "bench_baseline.hpp"
+
 namespace {
 
 void run(const std::string& name, oacim::model::Decoder& m, int samples, int seqlen) {
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[++i]);
   }
   at::set_num_threads(threads);
+  oacim::bench::prepare_blas_baseline(argv, "bench_tweak");
   std::printf("%-22s %7s %7s %12s %12s %12s\n", "model", "samples", "seqlen", "gptq s/blk", "tweak s/blk", "tweak/gptq");
   oacim::model::LoadedModel stories = oacim::model::load_model(std::string(OACIM_SOURCE_DIR) + "/tests/data/stories260K/stories260K.bin");
   run("stories260K", *stories.decoder, samples, seqlen);
