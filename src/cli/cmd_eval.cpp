@@ -7,6 +7,7 @@
 
 #include "oacim/cli/command.hpp"
 #include "oacim/cli/json_output.hpp"
+#include "oacim/core/token_values_file.hpp"
 #include "oacim/cli/table_options.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/eval/eval_options.hpp"
@@ -37,7 +38,30 @@ nlohmann::json eval_json(const eval::EvalOptions& o, const eval::EvalResult& r) 
                         {"corpus_tokens", r.corpus_tokens},
                         {"seconds", r.seconds},
                         {"tokens_per_second", r.tokens_per_second},
+                        {"perplexity_se", r.perplexity_se},
                         {"window_nll", r.window_nll}};
+  if (r.compared_with_float) {
+    const eval::TokenComparison& c = r.vs_float;
+    doc["vs_float"] = {{"basis", c.basis},
+                       {"tokens", c.tokens},
+                       {"reference_file", r.float_reference_file},
+                       {"reference", r.float_reference_status},
+                       {"kld_mean", c.kld.mean},
+                       {"kld_se", c.kld.se},
+                       {"kld_median", c.kld_median},
+                       {"kld_p99", c.kld_p99},
+                       {"kld_max", c.kld_max},
+                       {"top1_agreement_pct", 100.0 * c.top1_agreement.mean},
+                       {"top1_agreement_se_pct", 100.0 * c.top1_agreement.se},
+                       {"delta_p_mean", c.delta_p.mean},
+                       {"delta_p_se", c.delta_p.se},
+                       {"delta_p_rms", c.delta_p_rms},
+                       {"nll_diff_mean", c.vs_float.nll.mean},
+                       {"nll_diff_se", c.vs_float.nll.se},
+                       {"ppl_pct", c.vs_float.ppl_pct},
+                       {"ppl_pct_ci95", {c.vs_float.ppl_pct_low, c.vs_float.ppl_pct_high}}};
+  }
+  if (!o.token_nll_file.empty()) doc["token_nll_file"] = o.token_nll_file;
   if (r.unquantized_source) doc["weights"] = "unquantized float source model of the quantized directory";
   if (quantized && r.quantized_model) {
     doc["quantization"] = {{"method", "quantized model directory"},
@@ -117,9 +141,24 @@ int cmd_eval(const std::vector<std::string>& args) {
                            : r.unquantized_source ? " (the UNQUANTIZED float source model of the quantized directory)"
                                                   : "",
                            r.seqlen, r.windows, o.max_windows > 0 ? " (limited by --max-windows)" : "");
-  std::cout << fmt::format("  perplexity {:.4f}  (mean nll {:.5f} nats/token)  {:.0f} tokens/s{}\n", r.perplexity,
-                           r.mean_nll, r.tokens_per_second,
+  std::cout << fmt::format("  perplexity {:.4f} +/- {:.4f}  (mean nll {:.5f} nats/token)  {:.0f} tokens/s{}\n",
+                           r.perplexity, r.perplexity_se, r.mean_nll, r.tokens_per_second,
                            world().distributed() ? fmt::format(" on {} MPI ranks", world().size()) : "");
+  if (r.compared_with_float) {
+    const eval::TokenComparison& c = r.vs_float;
+    std::cout << fmt::format("  vs float ({}, {} tokens; reference {}):\n", c.basis, c.tokens, r.float_reference_status)
+              << fmt::format("    mean KLD {:.6f} +/- {:.6f}  median {:.6f}  p99 {:.6f}  max {:.6f}\n", c.kld.mean, c.kld.se,
+                             c.kld_median, c.kld_p99, c.kld_max)
+              << fmt::format("    top-1 agreement {:.3f} +/- {:.3f} %  RMS delta-p {:.4f} %\n", 100.0 * c.top1_agreement.mean,
+                             100.0 * c.top1_agreement.se, 100.0 * c.delta_p_rms)
+              << fmt::format("    perplexity vs float {:+.3f} % (95 % CI {:+.3f} .. {:+.3f} %)\n", c.vs_float.ppl_pct,
+                             c.vs_float.ppl_pct_low, c.vs_float.ppl_pct_high);
+  }
+  if (!o.token_nll_file.empty()) {
+    write_token_values(o.token_nll_file, {r.token_nll, {{"oacim.model", o.model_path}, {"oacim.dataset", o.dataset},
+                                                        {"oacim.backend", o.backend}, {"oacim.seqlen", std::to_string(r.seqlen)},
+                                                        {"oacim.windows", std::to_string(r.windows)}}});
+  }
   if (!json_path.empty()) write_json_result(json_path, eval_json(o, r));
   if (o.backend == "systemc") {
     for (const sim::SampledLayerCheck& c : r.systemc_checks) {

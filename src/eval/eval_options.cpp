@@ -49,6 +49,20 @@ std::vector<Option<T>> build() {
       bind<T>(option("systemc_tokens", K::Int, "8").range(1, 1 << 16).cli("systemc-tokens").key("systemc.tokens").when(systemc)
                   .doc("input rows co-simulated per sampled layer"),
               [](auto& o) -> auto& { return o.systemc_tokens; }),
+      bind<T>(option("float_reference", K::String, "").cli("float-reference")
+                  .doc("directory caching the float model's distributions on the evaluated windows; compare every "
+                       "predicted token with them: KL divergence, top-1 agreement, change of the correct token's "
+                       "probability, loss difference with a 95 % interval (\"\": no comparison)"),
+              [](auto& o) -> auto& { return o.float_reference_dir; }),
+      bind<T>(option("float_reference_full_mib", K::Int, "256").range(0, 1 << 20).unit("MiB").cli("float-reference-full-mib")
+                  .when([](const OptionLookup& v) { return !v("float_reference").empty(); })
+                  .doc("store the float model's whole distribution while it fits this size, else its top-32 tokens "
+                       "and the rest's mass (a lower bound of the KL divergence)"),
+              [](auto& o) -> auto& { return o.float_reference_full_mib; }),
+      bind<T>(option("token_nll", K::String, "").cli("token-nll")
+                  .doc("write the loss of every predicted token, in window order, to this file (safetensors, "
+                       "oacim-token-values/1)"),
+              [](auto& o) -> auto& { return o.token_nll_file; }),
       bind<T>(option("wbits", K::Int, "4").range(2, 4).unit("bits").cli("wbits")
                   .doc("code bits of the RTN weights (ignored by backend float and by quantized models)"),
               [](auto& o) -> auto& { return o.quant.grid.bits; }),

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <optional>
 #include <cmath>
 #include <functional>
 #include <iostream>
@@ -16,6 +18,7 @@
 #include "oacim/core/text_file.hpp"
 #include "oacim/data/datasets.hpp"
 #include "oacim/dist/payload.hpp"
+#include "oacim/eval/float_reference.hpp"
 #include "oacim/eval/perplexity.hpp"
 #include "oacim/model/model_loader.hpp"
 #include "oacim/model/quantized_model.hpp"
@@ -103,17 +106,76 @@ std::unique_ptr<sim::LayerSampler> attach_sampler(model::Decoder& dec, const Eva
   return sampler;
 }
 
-// Every rank's window losses (in rank order, which is window order) and counters to rank 0.
-// Returns whether this rank holds the whole result.
-bool gather_on_root(dist::Communicator& comm, std::vector<double>& nll, hw::HwCounters& counters) {
+// The float model's distributions on this rank's windows: read from the cache, or to be computed
+// (in the evaluation's own pass when it runs the float model itself, else by a float pass here).
+struct ReferencePlan {
+  std::optional<FloatReference> ref;
+  bool build_inline = false;  // the evaluated pass is the float model's: it fills `ref`
+  bool computed = false;      // this rank computed its share (the cache entry must be written)
+  std::string key, path, status;
+};
+
+ReferencePlan plan_reference(const EvalOptions& o, model::LoadedModel& lm, model::Backend backend,
+                             const std::vector<int>& corpus, int seqlen, int windows, WindowShare mine) {
+  ReferencePlan rp;
+  const int vocab = lm.decoder->vocab_size();
+  const bool full = FloatReference::full_fits(windows, seqlen - 1, vocab, std::int64_t{o.float_reference_full_mib} << 20);
+  rp.key = float_reference_key(lm.source_model, corpus, seqlen, windows, full);
+  rp.path = (std::filesystem::path(o.float_reference_dir) / (rp.key + ".safetensors")).string();
+  std::string why;
+  if (auto all = FloatReference::read(rp.path, rp.key, vocab, seqlen - 1, windows, why)) {
+    rp.ref = all->slice(mine.begin, mine.end);
+    rp.status = "read from the cache";
+    return rp;
+  }
+  rp.status = "computed (" + why + ")";
+  rp.computed = true;
+  rp.ref.emplace(vocab, seqlen - 1, mine.begin, full);
+  rp.build_inline = backend == model::Backend::Float && !lm.quantized;
+  if (rp.build_inline) return rp;
+  // Another model's float pass: the float source of a quantized (or tweaked) directory.
+  model::LoadedModel source = model::load_model(lm.source_model, o.tokenizer_path.empty() ? lm.tokenizer_path : o.tokenizer_path);
+  for (int w = mine.begin; w < mine.end; ++w) {
+    const std::vector<int> window(corpus.begin() + static_cast<std::ptrdiff_t>(w) * seqlen,
+                                  corpus.begin() + static_cast<std::ptrdiff_t>(w + 1) * seqlen);
+    rp.ref->append(source.decoder->forward(window, model::Backend::Float), window);
+  }
+  return rp;
+}
+
+// When any rank computed its share, rank 0 collects every share (in window order) and writes the
+// cache entry; collective over the ranks.
+void store_reference(dist::Communicator& comm, const ReferencePlan& rp, const EvalOptions& o, const std::string& source) {
+  bool any = rp.computed;
+  if (comm.distributed()) {
+    any = false;
+    for (const std::string& flag : comm.all_gather(rp.computed ? "1" : "0")) any = any || flag == "1";
+  }
+  if (!any) return;
+  FloatReference whole = *rp.ref;
+  if (comm.distributed()) {
+    const std::vector<std::string> shares = comm.gather(rp.ref->to_bytes(), 0);
+    if (!comm.root()) return;
+    whole = FloatReference::from_bytes(shares[0]);
+    for (std::size_t r = 1; r < shares.size(); ++r) whole.extend(FloatReference::from_bytes(shares[r]));
+  }
+  whole.write(rp.path, rp.key, {{"oacim.model", source}, {"oacim.dataset", o.dataset}});
+}
+
+// Every rank's window losses (in rank order, which is window order), token statistics and
+// counters to rank 0. Returns whether this rank holds the whole result.
+bool gather_on_root(dist::Communicator& comm, std::vector<double>& nll, TokenStats& stats, hw::HwCounters& counters) {
   if (!comm.distributed()) return true;
   const std::vector<std::string> shares = comm.gather(dist::to_bytes(nll), 0);
+  const std::vector<std::string> stat_shares = comm.gather(stats.to_bytes(), 0);
   const std::vector<std::string> rank_counters = comm.gather(dist::to_bytes(counters.values()), 0);
   if (!comm.root()) return false;
   nll.clear();
   for (const std::string& s : shares) {
     for (const double v : dist::from_bytes<double>(s, "window losses")) nll.push_back(v);
   }
+  stats = TokenStats();
+  for (const std::string& s : stat_shares) stats.append(TokenStats::from_bytes(s));
   for (std::size_t r = 1; r < rank_counters.size(); ++r) {
     counters.merge_shard(hw::HwCounters::from_values(dist::from_bytes<std::int64_t>(rank_counters[r], "hw counters")));
   }
@@ -145,13 +207,26 @@ EvalResult run_eval(const EvalOptions& options) {
   std::unique_ptr<sim::LayerSampler> sampler;
   if (backend == model::Backend::SystemC) sampler = attach_sampler(dec, o, comm);
   const auto t0 = std::chrono::steady_clock::now();
-  const WindowShare mine = window_share(perplexity_windows(corpus.size(), seqlen, o.max_windows), comm.rank(), comm.size());
+  const int windows = perplexity_windows(corpus.size(), seqlen, o.max_windows);
+  const WindowShare mine = window_share(windows, comm.rank(), comm.size());
+  ReferencePlan rp;
+  if (!o.float_reference_dir.empty()) rp = plan_reference(o, lm, backend, corpus, seqlen, windows, mine);
+  TokenStats stats;
+  const WindowObserver per_token = [&](int w, const std::vector<int>& window, const at::Tensor& logits) {
+    if (rp.build_inline) rp.ref->append(logits, window);
+    if (rp.ref) {
+      rp.ref->compare(w, logits, window, stats);
+    } else {
+      FloatReference::append_token_nll(logits, window, stats);
+    }
+  };
   std::vector<double> nll = window_nlls([&](const std::vector<int>& ids) { return dec.forward(ids, backend); }, corpus,
-                                        seqlen, mine.begin, mine.end, window_progress(o, comm));
+                                        seqlen, mine.begin, mine.end, window_progress(o, comm), per_token);
+  if (rp.ref) store_reference(comm, rp, o, lm.source_model);
   hw::HwCounters counters;
   // Each layer holds its own weight bits once, so summing layers sums those too.
   for (const model::QuantLinear* lin : dec.linears()) counters += lin->hw_counters();
-  if (!gather_on_root(comm, nll, counters)) {
+  if (!gather_on_root(comm, nll, stats, counters)) {
     res.reporting_rank = false;
     res.window_nll = std::move(nll);
     res.hw_counters = counters;
@@ -174,6 +249,14 @@ EvalResult run_eval(const EvalOptions& options) {
   res.seconds = r.seconds;
   res.tokens_per_second = r.tokens_per_second;
   res.window_nll = r.window_nll;
+  res.perplexity_se = r.ppl * mean_estimate(stats.nll).se;
+  if (rp.ref) {
+    res.compared_with_float = true;
+    res.vs_float = compare_tokens(stats, rp.ref->basis());
+    res.float_reference_file = rp.path;
+    res.float_reference_status = rp.status;
+  }
+  res.token_nll = std::move(stats.nll);
   res.hw_counters = counters;
   if (sampler) {
     for (model::QuantLinear* lin : dec.linears()) lin->set_datapath_observer(nullptr);

@@ -28,7 +28,7 @@ int perplexity_windows(std::size_t corpus_tokens, int seqlen, int max_windows) {
 
 std::vector<double> window_nlls(const std::function<at::Tensor(const std::vector<int>&)>& logits,
                                 const std::vector<int>& corpus, int seqlen, int begin, int end,
-                                const std::function<void(int, int, double)>& progress) {
+                                const std::function<void(int, int, double)>& progress, const WindowObserver& observer) {
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<double> nll;
   for (int i = begin; i < end; ++i) {
@@ -38,6 +38,7 @@ std::vector<double> window_nlls(const std::function<at::Tensor(const std::vector
     std::vector<std::int64_t> next(window.begin() + 1, window.end());
     const at::Tensor target = at::tensor(next, at::kLong);
     nll.push_back(at::cross_entropy_loss(lg.narrow(0, 0, seqlen - 1).to(at::kFloat), target).item<double>());
+    if (observer) observer(i, window, lg);
     if (progress) {
       progress(i + 1 - begin, end - begin, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }

@@ -27,6 +27,8 @@ std::string limit_text(const json& v) {
 std::string value_text(const std::string& check, const json& v) {
   if (v.is_null()) return "-";
   if (v.is_boolean()) return v.get<bool>() ? "bit-exact" : "MISMATCH";
+  if (check.find("kld") != std::string::npos) return fixed(v.get<double>(), 5);
+  if (check.find("top1") != std::string::npos) return fixed(v.get<double>(), 2) + " %";
   if (check.find("_pct") != std::string::npos) return signed_pct(v.get<double>());
   return fmt::format("{}", v.get<long long>());
 }
@@ -99,6 +101,45 @@ std::vector<std::string> point_errors(const json& r) {
   return out;
 }
 
+namespace {
+
+// Token-level agreement of the quantized backends with the float model on one dataset.
+Section agreement_section(const json& points, const std::string& d) {
+  Section s;
+  s.title = "Agreement with the float model: " + dataset_label(d);
+  s.text = "Per predicted token, KL(float || backend) in nats (mean ± standard error, 99th percentile, maximum), "
+           "how often the top-1 tokens agree, and the RMS change of the correct token's probability.";
+  s.table.headers = {"#", "point", "fakequant KLD", "fakequant top-1", "hw KLD", "hw KLD p99", "hw KLD max", "hw top-1",
+                     "hw RMS Δp", "basis"};
+  s.table.numeric = {true, false, true, true, true, true, true, true, true, false};
+  s.plot = "kld:" + d;
+  for (const json& p : points) {
+    if (p.at("status") != "ok") continue;
+    const json* q = backend_result(p, d, "fakequant");
+    const json* h = backend_result(p, d, "hw");
+    const json* qv = q && q->contains("vs_float") ? &q->at("vs_float") : nullptr;
+    const json* hv = h && h->contains("vs_float") ? &h->at("vs_float") : nullptr;
+    if (!qv && !hv) continue;
+    auto kld = [](const json* v) {
+      return v ? fmt::format("{:.5f} ± {:.5f}", v->at("kld_mean").get<double>(), v->at("kld_se").get<double>()) : "-";
+    };
+    auto num = [](const json* v, const char* k, int digits, double scale = 1.0) {
+      return v ? fixed(scale * v->at(k).get<double>(), digits) : "-";
+    };
+    auto top1 = [](const json* v) {
+      return v ? fmt::format("{:.2f} ± {:.2f} %", v->at("top1_agreement_pct").get<double>(),
+                             v->at("top1_agreement_se_pct").get<double>())
+               : "-";
+    };
+    s.table.rows.push_back({point_name(p), p.at("label"), kld(qv), top1(qv), kld(hv), num(hv, "kld_p99", 4),
+                            num(hv, "kld_max", 3), top1(hv), hv ? num(hv, "delta_p_rms", 2, 100.0) + " %" : "-",
+                            (hv ? hv : qv)->at("basis").get<std::string>()});
+  }
+  return s;
+}
+
+}  // namespace
+
 std::vector<Section> report_sections(const json& r) {
   std::vector<Section> sections;
   const json& points = r.at("points");
@@ -128,6 +169,7 @@ std::vector<Section> report_sections(const json& r) {
         (st == "pass" ? it->pass : st == "fail" ? it->fail : it->na)++;
         const json& val = v.at("value");
         double score = val.is_boolean() ? (val.get<bool>() ? 0.0 : 1.0) : val.is_number() ? val.get<double>() : NAN;
+        if (check.find("_min_") != std::string::npos) score = -score;  // a lower bound: the smallest is the worst
         if (std::isfinite(score) && score > it->worst) {
           it->worst = score;
           it->worst_text = value_text(check, val);
@@ -170,21 +212,33 @@ std::vector<Section> report_sections(const json& r) {
     Section s;
     s.title = "Perplexity: " + dataset_label(d);
     s.text = fmt::format("Dataset {}. hw is the bit-accurate datapath; differences are relative perplexity changes.", d);
-    s.table.headers = {"#", "point", "float", "fakequant", "hw", "fakequant vs float", "hw vs fakequant", "tokens"};
-    s.table.numeric = {true, false, true, true, true, true, true, true};
+    s.text += " Perplexities with their standard error; the 95 % interval of hw vs fakequant pairs the two runs "
+              "token by token (docs/signoff.md).";
+    s.table.headers = {"#", "point", "float", "fakequant", "hw", "fakequant vs float", "hw vs fakequant",
+                       "hw vs fakequant 95 % CI", "tokens"};
+    s.table.numeric = {true, false, true, true, true, true, true, true, true};
     s.plot = "ppl:" + d;
     for (const json& p : points) {
       if (p.at("status") != "ok") continue;
       const json* f = backend_result(p, d, "float");
       const json* q = backend_result(p, d, "fakequant");
       const json* h = backend_result(p, d, "hw");
+      const json* paired = backend_result(p, d, "hw_vs_fakequant");
       auto ppl = [](const json* x) { return x ? x->at("perplexity").get<double>() : NAN; };
+      auto ppl_se = [&](const json* x) {
+        if (!x || !x->contains("perplexity_se")) return fixed(ppl(x), 4);
+        return fmt::format("{:.4f} ± {:.4f}", ppl(x), x->at("perplexity_se").get<double>());
+      };
       const json* any = f ? f : q ? q : h;
-      s.table.rows.push_back({point_name(p), p.at("label"), fixed(ppl(f), 4), fixed(ppl(q), 4), fixed(ppl(h), 4),
+      s.table.rows.push_back({point_name(p), p.at("label"), ppl_se(f), ppl_se(q), ppl_se(h),
                               signed_pct(100.0 * (ppl(q) / ppl(f) - 1.0)), signed_pct(100.0 * (ppl(h) / ppl(q) - 1.0)),
+                              paired ? fmt::format("{:+.3f} .. {:+.3f} %", paired->at("ppl_pct_ci95").at(0).get<double>(),
+                                                   paired->at("ppl_pct_ci95").at(1).get<double>())
+                                     : "-",
                               any ? std::to_string(any->at("tokens").get<long long>()) : "-"});
     }
     sections.push_back(std::move(s));
+    if (Section a = agreement_section(points, d); !a.table.rows.empty()) sections.push_back(std::move(a));
   }
   // Hardware counters and co-simulation.
   {

@@ -19,7 +19,7 @@ struct Section {
   std::string title;
   std::string text;   // one paragraph before the table (plain text)
   Table table;
-  std::string plot;   // which plot the HTML puts under the table: "" | "ppl:<dataset>" | "layers" | "ones"
+  std::string plot;   // which plot the HTML puts under the table: "" | "ppl:<dataset>" | "kld:<dataset>" | "layers" | "ones"
 };
 
 // "PASS", "FAIL", "ERROR", "INCOMPLETE".

@@ -118,6 +118,24 @@ std::string ppl_plot(const json& r, const std::string& dataset) {
   return svg_bar_chart(c);
 }
 
+std::string kld_plot(const json& r, const std::string& dataset) {
+  BarChart c;
+  c.title = "Mean KL divergence from the float model on " + dataset_label(dataset) + " per point (lower is better)";
+  c.y_label = "KLD (nats/token)";
+  const char* backends[] = {"fakequant", "hw"};
+  for (int b = 0; b < 2; ++b) c.series.push_back({backends[b], kPalette[b + 1], {}});
+  for (const json& p : r.at("points")) {
+    if (p.at("status") != "ok") continue;
+    c.categories.push_back(fmt::format("point {}", p.at("index").get<int>() + 1));
+    for (int b = 0; b < 2; ++b) {
+      const json* x = backend_result(p, dataset, backends[b]);
+      c.series[static_cast<std::size_t>(b)].values.push_back(
+          x && x->contains("vs_float") ? x->at("vs_float").at("kld_mean").get<double>() : NAN);
+    }
+  }
+  return svg_bar_chart(c);
+}
+
 std::string layer_plots(const json& r) {
   const std::vector<const json*> quants = distinct_quantizations(r);
   if (quants.empty()) return "";
@@ -189,7 +207,8 @@ std::string results_csv(const json& r) {
   std::vector<std::string> swept = r.at("experiment").at("swept").get<std::vector<std::string>>();
   std::string csv = "point,label,status,verdict";
   for (const auto& k : swept) csv += "," + csv_field(k);
-  csv += ",dataset,float_ppl,fakequant_ppl,hw_ppl,hw_vs_fakequant_pct,tree_overflows,acc_overflows,outlier_hits,"
+  csv += ",dataset,float_ppl,fakequant_ppl,hw_ppl,hw_vs_fakequant_pct,hw_vs_fakequant_pct_ci95_low,"
+         "hw_vs_fakequant_pct_ci95_high,fakequant_kld,hw_kld,hw_kld_se,hw_top1_pct,tree_overflows,acc_overflows,outlier_hits,"
          "systemc_bit_exact,bits_per_weight,ones_pct,error\n";
   for (const json& p : r.at("points")) {
     std::string head = fmt::format("{},{},{},{}", p.at("index").get<int>() + 1, csv_field(p.at("label")),
@@ -214,8 +233,17 @@ std::string results_csv(const json& r) {
       if (fq && h) {
         delta = fmt::format("{:.6g}", 100.0 * (h->at("perplexity").get<double>() / fq->at("perplexity").get<double>() - 1));
       }
-      csv += fmt::format("{},{},{},{},{},{}{}\n", head, csv_field(d), num_text(f, "perplexity"),
-                         num_text(fq, "perplexity"), num_text(h, "perplexity"), delta, tail);
+      const json* paired = backend_result(p, d, "hw_vs_fakequant");
+      const auto ci = [&](int end) {
+        return paired ? fmt::format("{:.6g}", paired->at("ppl_pct_ci95").at(end).get<double>()) : std::string();
+      };
+      const auto vs_float = [](const json* x, const char* k) {
+        return x && x->contains("vs_float") ? fmt::format("{:.6g}", x->at("vs_float").at(k).get<double>()) : std::string();
+      };
+      csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}{}\n", head, csv_field(d), num_text(f, "perplexity"),
+                         num_text(fq, "perplexity"), num_text(h, "perplexity"), delta, ci(0), ci(1),
+                         vs_float(fq, "kld_mean"), vs_float(h, "kld_mean"), vs_float(h, "kld_se"),
+                         vs_float(h, "top1_agreement_pct"), tail);
     }
   }
   return csv;
@@ -257,6 +285,7 @@ std::string report_html(const json& r) {
     h += fmt::format("<h2>{}</h2>\n<p class=\"note\">{}</p>\n", html_escape(s.title), html_escape(s.text));
     h += s.table.rows.empty() ? std::string("<p>(none)</p>\n") : html_table(s.table);
     if (s.plot.rfind("ppl:", 0) == 0) h += ppl_plot(r, s.plot.substr(4));
+    if (s.plot.rfind("kld:", 0) == 0) h += kld_plot(r, s.plot.substr(4));
     if (s.plot == "layers") h += layer_plots(r);
   }
   const auto errors = point_errors(r);

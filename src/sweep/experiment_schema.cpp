@@ -41,6 +41,12 @@ std::vector<OptionSpec> own_keys() {
       threshold("hw_vs_fakequant_ppl_pct", "0.5", "pass when 100 * (ppl_hw / ppl_fakequant - 1) <= this, on every dataset"),
       threshold("fakequant_vs_float_ppl_pct", "off", "pass when 100 * (ppl_fakequant / ppl_float - 1) <= this, on every dataset"),
       threshold("hw_vs_float_ppl_pct", "off", "pass when 100 * (ppl_hw / ppl_float - 1) <= this, on every dataset"),
+      threshold("hw_vs_fakequant_ppl_pct_ci95", "off",
+                "pass unless hw is worse than fakequant by more than this many percent of perplexity with 95 % "
+                "confidence: the lower end of the paired interval on the same tokens, on every dataset"),
+      threshold("hw_max_mean_kld", "off", "pass when the hw backend's mean KL divergence from the float model is at most this (nats per token), on every dataset", 0, 1e9),
+      threshold("fakequant_max_mean_kld", "off", "pass when the fakequant backend's mean KL divergence from the float model is at most this (nats per token), on every dataset", 0, 1e9),
+      threshold("hw_min_top1_agreement_pct", "off", "pass when the hw backend's top-1 token agrees with the float model's on at least this percentage of tokens, on every dataset", 0, 100),
       threshold("max_overflows", "0", "pass when adder-tree plus accumulator overflow events of the hw runs are at most this", 0, 1e18),
       option("thresholds.systemc_bit_exact", K::Bool, "true")
           .key("thresholds.systemc_bit_exact")

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/statistics.hpp"
 #include "oacim/core/text_file.hpp"
+#include "oacim/core/token_values_file.hpp"
 
 namespace oacim::sweep {
 
@@ -30,7 +33,27 @@ json eval_numbers(const json& e) {
   json out = {{"perplexity", e.at("perplexity")}, {"mean_nll", e.at("mean_nll")}, {"tokens", e.at("tokens")},
               {"windows", e.at("windows")},       {"seqlen", e.at("seqlen")},     {"seconds", e.at("seconds")}};
   if (e.contains("hw_counters")) out["counters"] = e.at("hw_counters");
+  if (e.contains("perplexity_se")) out["perplexity_se"] = e.at("perplexity_se");
+  if (e.contains("vs_float")) {
+    const json& v = e.at("vs_float");
+    out["vs_float"] = json::object();
+    for (const char* k : {"basis", "tokens", "kld_mean", "kld_se", "kld_median", "kld_p99", "kld_max", "top1_agreement_pct",
+                          "top1_agreement_se_pct", "delta_p_rms", "ppl_pct", "ppl_pct_ci95"}) {
+      out["vs_float"][k] = v.at(k);
+    }
+  }
   return out;
+}
+
+// The paired perplexity change of `b` over `a` on the same tokens (their per-token loss files),
+// with its 95 % interval; null when either run wrote none.
+json paired_change(const json& a, const json& b) {
+  if (!a.contains("token_nll_file") || !b.contains("token_nll_file")) return json();
+  const TokenValues ta = read_token_values(a.at("token_nll_file").get<std::string>());
+  const TokenValues tb = read_token_values(b.at("token_nll_file").get<std::string>());
+  const PairedDifference d = paired_difference(ta.values, tb.values);
+  return {{"tokens", ta.values.size()}, {"nll_diff_mean", d.nll.mean}, {"nll_diff_se", d.nll.se},
+          {"ppl_pct", d.ppl_pct},       {"ppl_pct_ci95", {d.ppl_pct_low, d.ppl_pct_high}}};
 }
 
 json quantization_numbers(const json& q) {
@@ -84,6 +107,36 @@ json point_verdicts(const json& point, const SweepPoint& p) {
       out.push_back(verdict(check, d.at("name"), limit, pct, pct <= limit ? "pass" : "fail"));
     }
   }
+  // The same ratio with confidence: fail only when the whole 95 % interval lies above the limit.
+  if (!p.off("thresholds.hw_vs_fakequant_ppl_pct_ci95")) {
+    const double limit = p.number("thresholds.hw_vs_fakequant_ppl_pct_ci95");
+    for (const json& d : datasets) {
+      if (!d.contains("hw_vs_fakequant")) {
+        out.push_back(verdict("hw_vs_fakequant_ppl_pct_ci95", d.at("name"), limit, json(), "n/a"));
+        continue;
+      }
+      const double low = d.at("hw_vs_fakequant").at("ppl_pct_ci95").at(0).get<double>();
+      out.push_back(verdict("hw_vs_fakequant_ppl_pct_ci95", d.at("name"), limit, low, low <= limit ? "pass" : "fail"));
+    }
+  }
+  // Agreement with the float model, per dataset: mean KL divergence at most, top-1 agreement at least.
+  const std::vector<std::tuple<std::string, std::string, std::string, bool>> agreement = {
+      {"thresholds.hw_max_mean_kld", "hw", "kld_mean", true},
+      {"thresholds.fakequant_max_mean_kld", "fakequant", "kld_mean", true},
+      {"thresholds.hw_min_top1_agreement_pct", "hw", "top1_agreement_pct", false}};
+  for (const auto& [key, backend, field, at_most] : agreement) {
+    if (p.off(key)) continue;
+    const double limit = p.number(key);
+    const std::string check = key.substr(std::string("thresholds.").size());
+    for (const json& d : datasets) {
+      if (!d.contains(backend) || !d.at(backend).contains("vs_float")) {
+        out.push_back(verdict(check, d.at("name"), limit, json(), "n/a"));
+        continue;
+      }
+      const double v = d.at(backend).at("vs_float").at(field).get<double>();
+      out.push_back(verdict(check, d.at("name"), limit, v, (at_most ? v <= limit : v >= limit) ? "pass" : "fail"));
+    }
+  }
   if (!p.off("thresholds.max_overflows")) {
     const double limit = p.number("thresholds.max_overflows");
     if (point.contains("hw_counters") && !point.at("hw_counters").is_null()) {
@@ -123,9 +176,11 @@ void add_task_results(const Plan& plan, const PointPlan& pp, json& point) {
   json counters;
   for (const auto& name : names) {
     json d = {{"name", name}};
+    std::map<std::string, json> runs;
     for (const auto& e : pp.evals) {
       if (e.dataset != name) continue;
       const json r = read_json(plan.tasks[e.task].done_file);
+      runs[e.backend] = r;
       d[e.backend] = eval_numbers(r);
       if (e.backend == "hw" && r.contains("hw_counters")) {
         if (counters.is_null()) {
@@ -156,6 +211,10 @@ void add_task_results(const Plan& plan, const PointPlan& pp, json& point) {
         }
         point["systemc"] = {{"dataset", name}, {"bit_exact", s.at("bit_exact")}, {"layers", layers}};
       }
+    }
+    if (runs.count("hw") && runs.count("fakequant")) {
+      const json change = paired_change(runs.at("fakequant"), runs.at("hw"));
+      if (!change.is_null()) d["hw_vs_fakequant"] = change;
     }
     point["datasets"].push_back(d);
   }

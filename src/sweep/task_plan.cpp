@@ -195,22 +195,29 @@ struct Builder {
 
     const auto& datasets = ex.lists.at("datasets");
     for (std::size_t d = 0; d < datasets.size(); ++d) {
+      // Every eval compares each token with the float model, whose distributions are cached once
+      // per model and dataset in DIR/cache/float-reference; per-token losses go beside the result
+      // so the point can pair two backends on the same tokens.
       auto eval = [&](const std::string& backend, const std::string& model_path, std::vector<std::size_t> deps) {
-        std::map<std::string, std::string> set = {{"model_path", model_path}, {"dataset", datasets[d]}, {"backend", backend}};
+        std::map<std::string, std::string> set = {{"model_path", model_path}, {"dataset", datasets[d]}, {"backend", backend},
+                                                  {"float_reference", (fs::path(dir) / "cache" / "float-reference").string()}};
         if (backend != "float" && backend != "fakequant") set["hw"] = pp.hw_file;
         return add("eval", "eval " + backend + " on " + fs::path(datasets[d]).filename().string(),
-                   command("eval", eval::eval_options(), ex, p, set), {{"--json", ".json"}}, ".json", std::move(deps),
-                   eval_cost(p, backend));
+                   command("eval", eval::eval_options(), ex, p, set), {{"--json", ".json"}, {"--token-nll", ".nll.safetensors"}},
+                   ".json", std::move(deps), eval_cost(p, backend));
       };
-      if (has("float")) pp.evals.push_back({datasets[d], "float", false, eval("float", model, {})});
-      if (!quantized) continue;
-      if (has("fakequant")) {
-        pp.evals.push_back({datasets[d], "fakequant", false, eval("fakequant", quantized_dir, {*model_task})});
+      std::vector<std::size_t> after = {};
+      if (has("float")) {
+        pp.evals.push_back({datasets[d], "float", false, eval("float", model, {})});
+        after.push_back(pp.evals.back().task);  // its pass fills the float reference the others read
       }
+      if (!quantized) continue;
+      after.push_back(*model_task);
+      if (has("fakequant")) pp.evals.push_back({datasets[d], "fakequant", false, eval("fakequant", quantized_dir, after)});
       if (chip) {
         // SystemC co-simulates on the first dataset only; that run also gives its hw numbers.
         const bool systemc = has("systemc") && d == 0;
-        pp.evals.push_back({datasets[d], "hw", systemc, eval(systemc ? "systemc" : "hw", quantized_dir, {*model_task})});
+        pp.evals.push_back({datasets[d], "hw", systemc, eval(systemc ? "systemc" : "hw", quantized_dir, after)});
       }
     }
     // Every task the point needs, dependencies first (task indices grow with dependencies).

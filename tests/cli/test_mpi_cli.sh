@@ -48,6 +48,15 @@ for backend in float fakequant hw systemc; do
   cmp -s "$work/p1" "$work/p3" || fail "eval $backend: printed perplexity differs"
 done
 
+# ---- eval compared with the float model: the reference computed on 3 ranks is the same file, the
+# token statistics the same numbers, the per-token losses the same bytes ----
+args=(eval --model "$model" --dataset wikitext2 --seqlen 64 --max-windows 10 --backend hw --threads 1)
+"$OACIM" "${args[@]}" --float-reference "$work/ref1" --token-nll "$work/ref1/nll" --json "$work/k1.json" >/dev/null 2>&1 || fail "eval vs float (1 process)"
+mpi -n 3 "$OACIM" "${args[@]}" --float-reference "$work/ref3" --token-nll "$work/ref3/nll" --json "$work/k3.json" >/dev/null 2>"$work/k3.err" || fail "eval vs float (3 ranks): $(tail -3 "$work/k3.err")"
+same_json "$work/k1.json" "$work/k3.json" "$work/ref1" "$work/ref3" || fail "eval vs float: 3 ranks differ from 1 process"
+cmp -s "$work"/ref1/*.safetensors "$work"/ref3/*.safetensors || fail "eval vs float: the cached float reference differs"
+cmp -s "$work/ref1/nll" "$work/ref3/nll" || fail "eval vs float: the per-token losses differ"
+
 # ---- quantize: OA with outliers, offsets, true-sequential; 1 process vs 3 ranks; resume across ----
 q=(quantize --model "$model" --method oa --outliers --offsets --true-sequential --nsamples 7 --seqlen 64 --threads 1)
 "$OACIM" "${q[@]}" --out "$work/q1" >/dev/null 2>&1 || fail "quantize (1 process)"

@@ -64,6 +64,11 @@ while read -r _ file; do
   id=$(basename "$file" .json)
   [ "$(grep -c '^\$ oacim' "$run_dir/logs/$id.log")" -eq 1 ] || fail "task $id ran again after the resume"
 done <"$work/before.md5"
+# One float pass serves every backend: one cached reference, every quantized eval read it.
+[ "$(ls "$run_dir"/cache/float-reference/*.safetensors | wc -l)" -eq 1 ] || fail "not one float reference: $(ls "$run_dir/cache/float-reference")"
+for log in $(grep -l -e '--backend \(fakequant\|hw\)' "$run_dir"/logs/eval-*.log); do
+  grep -q "reference read from the cache" "$log" || fail "$log computed its own float reference"
+done
 "$PYTHON" - "$run_dir/results.json" <<'PY' || fail "results.json after the resume"
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -77,6 +82,11 @@ hw = [p["datasets"][0]["hw"]["perplexity"] for p in r["points"]]
 assert len(set(hw)) == 3, hw  # three datapaths, three answers
 for p in r["points"]:
     assert p["hw_counters"]["macs"] > 0
+    d = p["datasets"][0]
+    assert d["float"]["vs_float"]["kld_mean"] == 0 and d["float"]["vs_float"]["top1_agreement_pct"] == 100
+    assert d["hw"]["vs_float"]["kld_mean"] > 0 and d["hw"]["perplexity_se"] > 0
+    lo, hi = d["hw_vs_fakequant"]["ppl_pct_ci95"]
+    assert lo <= d["hw_vs_fakequant"]["ppl_pct"] <= hi, d["hw_vs_fakequant"]
 for key in ("tool", "machine", "experiment", "hw_configs"):
     assert r[key], key
 assert r["tool"]["commit"]

@@ -65,7 +65,7 @@ TEST(Report, HtmlIsSelfContainedAndDeterministic) {
   for (const char* remote : {"<script", " src=", "href=", "url(", "@import", "<link"}) {
     EXPECT_EQ(html.find(remote), std::string::npos) << remote;
   }
-  EXPECT_EQ(count(html, "<svg"), 3u);  // perplexity, weight error, ones-count (RTN has no output error)
+  EXPECT_EQ(count(html, "<svg"), 4u);  // perplexity, KL divergence, weight error, ones-count (RTN: no output error)
   EXPECT_NE(html.find("v-ERROR"), std::string::npos);
   EXPECT_NE(html.find("hardware config hw-"), std::string::npos);  // every resolved config is embedded
   EXPECT_NE(html.find("seqlen: [128, 1024]"), std::string::npos);   // and the experiment file as run
@@ -141,4 +141,41 @@ TEST(Verdicts, EachThresholdPassesFailsOrIsNotApplicable) {
   EXPECT_EQ(v[1]["status"], "pass");  // +5 % <= 10 %
   EXPECT_EQ(v[2]["check"], "systemc_bit_exact");
   EXPECT_EQ(v[2]["status"], "n/a");
+}
+
+TEST(Verdicts, ConfidenceAndAgreementWithTheFloatModel) {
+  const sweep::Experiment ex = sweep::parse_experiment(
+      "model: m\ndatasets: [d, e]\nthresholds:\n  hw_vs_fakequant_ppl_pct: off\n  fakequant_vs_float_ppl_pct: off\n"
+      "  max_overflows: off\n  systemc_bit_exact: false\n  hw_vs_fakequant_ppl_pct_ci95: 0.2\n  hw_max_mean_kld: 0.1\n"
+      "  hw_min_top1_agreement_pct: 80\n",
+      "e.yaml");
+  const sweep::SweepPoint p = sweep::expand(ex).front();
+  // d: hw is worse, but the interval reaches below the limit; e: the whole interval lies above it.
+  json point = {{"datasets", json::array({{{"name", "d"},
+                                           {"hw", {{"perplexity", 10.0}, {"vs_float", {{"kld_mean", 0.05}, {"top1_agreement_pct", 85.0}}}}},
+                                           {"hw_vs_fakequant", {{"ppl_pct_ci95", {0.1, 0.9}}}}},
+                                          {{"name", "e"},
+                                           {"hw", {{"perplexity", 10.0}, {"vs_float", {{"kld_mean", 0.15}, {"top1_agreement_pct", 70.0}}}}},
+                                           {"hw_vs_fakequant", {{"ppl_pct_ci95", {0.3, 0.9}}}}}})},
+                {"hw_counters", nullptr},
+                {"systemc", nullptr}};
+  const json v = sweep::point_verdicts(point, p);
+  ASSERT_EQ(v.size(), 6u);
+  const auto status = [&](const std::string& check, const std::string& dataset) {
+    for (const json& x : v) {
+      if (x["check"] == check && x["dataset"] == dataset) return x["status"].get<std::string>();
+    }
+    return std::string("missing");
+  };
+  EXPECT_EQ(status("hw_vs_fakequant_ppl_pct_ci95", "d"), "pass");
+  EXPECT_EQ(status("hw_vs_fakequant_ppl_pct_ci95", "e"), "fail");
+  EXPECT_EQ(status("hw_max_mean_kld", "d"), "pass");
+  EXPECT_EQ(status("hw_max_mean_kld", "e"), "fail");
+  EXPECT_EQ(status("hw_min_top1_agreement_pct", "d"), "pass");
+  EXPECT_EQ(status("hw_min_top1_agreement_pct", "e"), "fail");
+  // Without a comparison with the float model the checks are not applicable.
+  point["datasets"][0]["hw"].erase("vs_float");
+  point["datasets"][0].erase("hw_vs_fakequant");
+  const json w = sweep::point_verdicts(point, p);
+  EXPECT_EQ(w[0]["status"], "n/a");
 }

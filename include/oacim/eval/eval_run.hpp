@@ -11,6 +11,7 @@
 #include "oacim/hw/hw_config.hpp"
 #include "oacim/sim/layer_sampler.hpp"
 #include "oacim/hw/hw_counters.hpp"
+#include "oacim/eval/token_comparison.hpp"
 
 namespace oacim::eval {
 
@@ -32,6 +33,12 @@ struct EvalOptions {
   hw::HwConfig hw = hw::default_hw_config();
   RtnPackOptions quant;         // RTN for the quantized backends when the model is not a quantized directory
   bool progress = true;         // progress on stderr
+  // Where the float model's distributions on the evaluated windows are cached
+  // (eval/float_reference.hpp): "" = no comparison with the float model. A missing or damaged
+  // entry is computed (loading the float source model beside a quantized one) and written.
+  std::string float_reference_dir;
+  int float_reference_full_mib = 256;  // the full distribution while it fits, else the top-k
+  std::string token_nll_file;  // the caller writes EvalResult::token_nll there ("" = not at all)
   // The ranks that share the windows (docs/scaleout.md): each evaluates a contiguous share, rank 0
   // sums every window's loss in window order and alone returns the whole result, bit for bit that
   // of one process. nullptr: this process alone.
@@ -49,6 +56,12 @@ struct EvalResult {
   double seconds = 0.0;
   double tokens_per_second = 0.0;
   std::vector<double> window_nll;
+  std::vector<float> token_nll;     // the loss of every predicted token, in window order
+  double perplexity_se = 0.0;       // standard error of the perplexity (delta method over token_nll)
+  bool compared_with_float = false; // float_reference_dir was set: vs_float holds the comparison
+  TokenComparison vs_float;
+  std::string float_reference_file;
+  std::string float_reference_status;  // "read from the cache" | "computed (why)"
   bool quantized_model = false;     // the model was a quantized directory
   bool unquantized_source = false;  // backend float on a quantized directory: its float source model ran
   std::int64_t outlier_count = 0;   // quantized backends

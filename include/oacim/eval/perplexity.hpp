@@ -29,10 +29,14 @@ struct PerplexityResult {
 // InvalidArgument("--seqlen") below 2 tokens or for a corpus shorter than one window.
 int perplexity_windows(std::size_t corpus_tokens, int seqlen, int max_windows);
 
+// Sees every window's logits [seqlen, vocab] after its loss: (window index, its tokens, logits).
+using WindowObserver = std::function<void(int window, const std::vector<int>& tokens, const at::Tensor& logits)>;
+
 // The loss of windows begin..end-1 (a rank's share of them), in window order.
 std::vector<double> window_nlls(const std::function<at::Tensor(const std::vector<int>&)>& logits,
                                 const std::vector<int>& corpus, int seqlen, int begin, int end,
-                                const std::function<void(int done, int total, double seconds)>& progress = nullptr);
+                                const std::function<void(int done, int total, double seconds)>& progress = nullptr,
+                                const WindowObserver& observer = nullptr);
 
 // Perplexity of every window's loss, summed in window order (timings left at 0).
 PerplexityResult summarize_windows(std::vector<double> window_nll, int seqlen, std::int64_t corpus_tokens);
