@@ -8,6 +8,7 @@
 #include "oacim/cli/command.hpp"
 #include "oacim/cli/json_output.hpp"
 #include "oacim/core/token_values_file.hpp"
+#include "oacim/data/task_file.hpp"
 #include "oacim/cli/table_options.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/eval/eval_options.hpp"
@@ -107,6 +108,44 @@ nlohmann::json eval_json(const eval::EvalOptions& o, const eval::EvalResult& r) 
   return doc;
 }
 
+nlohmann::json task_json(const eval::TaskScores& t) {
+  nlohmann::json j = {{"name", t.name},
+                      {"kind", data::to_string(t.kind)},
+                      {"documents", t.documents},
+                      {"acc", t.acc.mean},
+                      {"acc_se", t.acc.se},
+                      {"loglikelihood", t.loglikelihood},
+                      {"correct", t.correct}};
+  if (t.kind == data::TaskKind::MultipleChoice) {
+    j["acc_norm"] = t.acc_norm.mean;
+    j["acc_norm_se"] = t.acc_norm.se;
+  } else {
+    j["perplexity"] = t.perplexity;
+  }
+  return j;
+}
+
+// A zero-shot task's outcome: printed, and as JSON with the run's settings and counters.
+int report_task(const eval::EvalOptions& o, const eval::EvalResult& r, const std::string& json_path) {
+  const eval::TaskScores& t = r.task;
+  std::cout << fmt::format("eval: {} on task {} ({} {} documents), backend {}\n", o.model_path, t.name, t.documents,
+                           data::to_string(t.kind), o.backend)
+            << fmt::format("  acc {:.4f} +/- {:.4f}", t.acc.mean, t.acc.se)
+            << (t.kind == data::TaskKind::MultipleChoice
+                    ? fmt::format("  acc_norm {:.4f} +/- {:.4f}\n", t.acc_norm.mean, t.acc_norm.se)
+                    : fmt::format("  perplexity {:.4f}\n", t.perplexity));
+  if (!json_path.empty()) {
+    nlohmann::json doc = eval_json(o, r);
+    for (const char* k : {"perplexity", "mean_nll", "seqlen", "windows", "max_windows", "tokens", "corpus_tokens",
+                          "tokens_per_second", "perplexity_se", "window_nll", "dataset"}) {
+      doc.erase(k);
+    }
+    doc["task"] = task_json(t);
+    write_json_result(json_path, doc);
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int cmd_eval(const std::vector<std::string>& args) {
@@ -131,6 +170,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   o.comm = &world();  // under MPI the ranks share the windows; rank 0 reports
   const eval::EvalResult r = eval::run_eval(o);
   if (!r.reporting_rank) return kExitOk;
+  if (r.task_run) return report_task(o, r, json_path);
   const bool quantized = o.backend != "float";
   std::cout << fmt::format("eval: {} on {} ({} tokens), backend {}{}, seqlen {}, {} windows{}\n", o.model_path,
                            o.dataset, r.corpus_tokens, o.backend,

@@ -22,10 +22,13 @@ std::vector<Option<T>> build() {
               [](auto& o) -> auto& { return o.model_path; }),
       bind<T>(model::tokenizer_spec(), [](auto& o) -> auto& { return o.tokenizer_path; }),
       bind<T>(option("dataset", K::String)
-                  .required()
                   .cli("dataset")
-                  .doc("wikitext2 | ptb | ptb-new | c4 | c4-new (files in the data directory) | a text file"),
+                  .doc("wikitext2 | ptb | ptb-new | c4 | c4-new (files in the data directory) | a text file (or --task)"),
               [](auto& o) -> auto& { return o.dataset; }),
+      bind<T>(option("task", K::Path).cli("task")
+                  .doc("instead of --dataset: a zero-shot task file (JSON lines: multiple choice or last word, "
+                       "docs/models.md) scored by log-likelihood as lm-evaluation-harness does"),
+              [](auto& o) -> auto& { return o.task_file; }),
       bind<T>(model::data_dir_spec(), [](auto& o) -> auto& { return o.data_dir; }),
       bind<T>(option("seqlen", K::Int, "0").range(0, 1 << 20).unit("tokens").cli("seqlen").key("eval.seqlen")
                   .doc("perplexity window in tokens (0: the model's maximum)"),

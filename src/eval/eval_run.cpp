@@ -20,6 +20,7 @@
 #include "oacim/dist/payload.hpp"
 #include "oacim/eval/float_reference.hpp"
 #include "oacim/eval/perplexity.hpp"
+#include "oacim/eval/task_scoring.hpp"
 #include "oacim/model/model_loader.hpp"
 #include "oacim/model/quantized_model.hpp"
 
@@ -182,6 +183,60 @@ bool gather_on_root(dist::Communicator& comm, std::vector<double>& nll, TokenSta
   return true;
 }
 
+// A zero-shot task instead of a dataset: every rank scores a contiguous share of the documents,
+// rank 0 gathers their scores in document order (the same numbers as one process).
+EvalResult run_task(const EvalOptions& o, model::LoadedModel& lm, model::Backend backend, dist::Communicator& comm,
+                    EvalResult res) {
+  const data::TaskFile task = data::read_task_file(o.task_file);
+  model::Decoder& dec = *lm.decoder;
+  const WindowShare mine = window_share(static_cast<int>(task.documents.size()), comm.rank(), comm.size());
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto progress = window_progress(o, comm);
+  std::vector<double> flat;  // per document: continuations, their log-likelihoods, correct, correct_norm
+  for (int i = mine.begin; i < mine.end; ++i) {
+    const DocumentScore d =
+        score_document(task.documents[static_cast<std::size_t>(i)], task.kind,
+                       [&](const std::vector<int>& ids) { return dec.forward(ids, backend); }, lm.tokenize, dec.max_positions());
+    flat.push_back(static_cast<double>(d.loglikelihood.size()));
+    flat.insert(flat.end(), d.loglikelihood.begin(), d.loglikelihood.end());
+    flat.push_back(d.correct ? 1.0 : 0.0);
+    flat.push_back(d.correct_norm ? 1.0 : 0.0);
+    if (progress) progress(i + 1 - mine.begin, mine.end - mine.begin, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  hw::HwCounters counters;
+  for (const model::QuantLinear* lin : dec.linears()) counters += lin->hw_counters();
+  std::vector<double> nll_unused;
+  TokenStats stats_unused;
+  if (comm.distributed()) {
+    const std::vector<std::string> shares = comm.gather(dist::to_bytes(flat), 0);
+    if (comm.root()) {
+      flat.clear();
+      for (const std::string& sh : shares) {
+        for (const double v : dist::from_bytes<double>(sh, "task scores")) flat.push_back(v);
+      }
+    }
+  }
+  if (!gather_on_root(comm, nll_unused, stats_unused, counters)) {
+    res.reporting_rank = false;
+    return res;
+  }
+  std::vector<DocumentScore> scores;
+  for (std::size_t at = 0; at < flat.size();) {
+    DocumentScore d;
+    const auto n = static_cast<std::size_t>(flat[at++]);
+    d.loglikelihood.assign(flat.begin() + static_cast<std::ptrdiff_t>(at), flat.begin() + static_cast<std::ptrdiff_t>(at + n));
+    at += n;
+    d.correct = flat[at++] != 0.0;
+    d.correct_norm = flat[at++] != 0.0;
+    scores.push_back(std::move(d));
+  }
+  res.task_run = true;
+  res.task = summarize_task(task, scores);
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.hw_counters = counters;
+  return res;
+}
+
 }  // namespace
 
 EvalResult run_eval(const EvalOptions& options) {
@@ -190,6 +245,16 @@ EvalResult run_eval(const EvalOptions& options) {
   const model::Backend backend = model::backend_from_string(o.backend, "--backend");
   o.quant.validate();
   if (o.seqlen < 0 || o.max_windows < 0) throw InvalidArgument("--seqlen", "must not be negative");
+  if (o.task_file.empty() == o.dataset.empty()) {
+    throw InvalidArgument("--dataset", o.dataset.empty() ? "is required (or --task FILE.jsonl for a zero-shot task)"
+                                                         : "and --task are given together: one evaluation at a time");
+  }
+  if (!o.task_file.empty() && backend == model::Backend::SystemC) {
+    throw InvalidArgument("--task", "runs on the float, fakequant or hw backend (co-simulation samples perplexity windows)");
+  }
+  if (!o.task_file.empty() && !o.float_reference_dir.empty()) {
+    throw InvalidArgument("--float-reference", "compares perplexity windows; a task compares backends by its accuracy");
+  }
   dist::Communicator& comm = o.comm ? *o.comm : dist::single_process();
 
   model::LoadedModel lm = model::load_model(o.model_path, o.tokenizer_path);
@@ -202,6 +267,7 @@ EvalResult run_eval(const EvalOptions& options) {
   res.quantized_model = lm.quantized;
   res.unquantized_source = lm.quantized && backend == model::Backend::Float;
   if (backend != model::Backend::Float) pack_block_linears(dec, o, backend, res);
+  if (!o.task_file.empty()) return run_task(o, lm, backend, comm, std::move(res));
 
   const std::vector<int> corpus = data::dataset_tokens(o.dataset, o.data_dir, lm.tokenize, seqlen);
   std::unique_ptr<sim::LayerSampler> sampler;

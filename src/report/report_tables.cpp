@@ -29,6 +29,7 @@ std::string value_text(const std::string& check, const json& v) {
   if (v.is_boolean()) return v.get<bool>() ? "bit-exact" : "MISMATCH";
   if (check.find("kld") != std::string::npos) return fixed(v.get<double>(), 5);
   if (check.find("top1") != std::string::npos) return fixed(v.get<double>(), 2) + " %";
+  if (check.find("_pts") != std::string::npos) return fmt::format("{:+.2f} pts", v.get<double>());
   if (check.find("_pct") != std::string::npos) return signed_pct(v.get<double>());
   return fmt::format("{}", v.get<long long>());
 }
@@ -239,6 +240,36 @@ std::vector<Section> report_sections(const json& r) {
     }
     sections.push_back(std::move(s));
     if (Section a = agreement_section(points, d); !a.table.rows.empty()) sections.push_back(std::move(a));
+  }
+  // Zero-shot tasks.
+  {
+    Section s;
+    s.title = "Zero-shot tasks";
+    s.text = "Accuracy (± standard error) by log-likelihood as lm-evaluation-harness scores it; acc_norm divides by the "
+             "choice's bytes; last-word tasks count greedy matches. hw vs float pairs the two runs document by document "
+             "(percentage points, 95 % interval).";
+    s.table.headers = {"#", "point", "task", "documents", "float acc", "fakequant acc", "hw acc", "hw acc_norm",
+                       "hw vs float", "hw vs float 95 % CI"};
+    s.table.numeric = {true, false, false, true, true, true, true, true, true, true};
+    for (const json& p : points) {
+      if (p.at("status") != "ok" || !p.contains("zero_shot")) continue;
+      for (const json& t : p.at("zero_shot")) {
+        auto acc = [&](const char* b, const char* k = "acc") {
+          if (!t.contains(b) || !t.at(b).contains(k)) return std::string("-");
+          return fmt::format("{:.2f} ± {:.2f} %", 100.0 * t.at(b).at(k).get<double>(),
+                             100.0 * t.at(b).at(std::string(k) + "_se").get<double>());
+        };
+        const json* d = t.contains("hw_vs_float_acc_pts") ? &t.at("hw_vs_float_acc_pts") : nullptr;
+        s.table.rows.push_back({point_name(p), p.at("label"), t.at("name").get<std::string>(),
+                                std::to_string(t.at("documents").get<long long>()), acc("float"), acc("fakequant"),
+                                acc("hw"), acc("hw", "acc_norm"),
+                                d ? fmt::format("{:+.2f} pts", d->at("mean").get<double>()) : "-",
+                                d ? fmt::format("{:+.2f} .. {:+.2f}", d->at("ci95").at(0).get<double>(),
+                                                d->at("ci95").at(1).get<double>())
+                                  : "-"});
+      }
+    }
+    if (!s.table.rows.empty()) sections.push_back(std::move(s));
   }
   // Hardware counters and co-simulation.
   {

@@ -15,6 +15,7 @@
 #include "oacim/core/yaml_keys.hpp"
 #include "oacim/data/c4.hpp"
 #include "oacim/data/dataset_files.hpp"
+#include "oacim/data/task_file.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/hw/hw_params.hpp"
 #include "oacim/model/model_layout.hpp"
@@ -396,6 +397,13 @@ void validate(const Experiment& ex, const std::vector<SweepPoint>& points) {
       } catch (const InvalidArgument& e) {
         throw ConfigError(ex.file, 0, "datasets", e.reason());
       }
+    }
+  }
+  for (const auto& t : ex.lists.at("tasks")) {
+    try {
+      (void)data::read_task_file(t);
+    } catch (const Error& e) {
+      fail("tasks", e.what());
     }
   }
   const auto& backends = ex.lists.at("backends");

@@ -28,6 +28,9 @@ std::vector<OptionSpec> own_keys() {
           .key("datasets")
           .required()
           .doc("evaluation sets: wikitext2 | ptb | ptb-new | c4 | c4-new | a text file; every point is evaluated on each"),
+      option("tasks", K::StringList, "")
+          .key("tasks")
+          .doc("zero-shot task files (JSON lines, docs/models.md) scored on the float, fakequant and hw backends of every point"),
       option("normtweak.enabled", K::Bool, "false")
           .key("normtweak.enabled")
           .doc("norm-tweak the quantized model on the calibration samples (needs calibration.source self or a token file)"),
@@ -47,6 +50,9 @@ std::vector<OptionSpec> own_keys() {
       threshold("hw_max_mean_kld", "off", "pass when the hw backend's mean KL divergence from the float model is at most this (nats per token), on every dataset", 0, 1e9),
       threshold("fakequant_max_mean_kld", "off", "pass when the fakequant backend's mean KL divergence from the float model is at most this (nats per token), on every dataset", 0, 1e9),
       threshold("hw_min_top1_agreement_pct", "off", "pass when the hw backend's top-1 token agrees with the float model's on at least this percentage of tokens, on every dataset", 0, 100),
+      threshold("hw_vs_float_acc_drop_pts", "off",
+                "pass unless the hw backend's accuracy is below the float model's by more than this many points with 95 % "
+                "confidence (paired document by document), on every task"),
       threshold("max_overflows", "0", "pass when adder-tree plus accumulator overflow events of the hw runs are at most this", 0, 1e18),
       option("thresholds.systemc_bit_exact", K::Bool, "true")
           .key("thresholds.systemc_bit_exact")

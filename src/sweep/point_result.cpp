@@ -137,6 +137,19 @@ json point_verdicts(const json& point, const SweepPoint& p) {
       out.push_back(verdict(check, d.at("name"), limit, v, (at_most ? v <= limit : v >= limit) ? "pass" : "fail"));
     }
   }
+  if (!p.off("thresholds.hw_vs_float_acc_drop_pts")) {
+    const double limit = p.number("thresholds.hw_vs_float_acc_drop_pts");
+    const json none = json::array();
+    for (const json& t : point.contains("zero_shot") ? point.at("zero_shot") : none) {
+      if (!t.contains("hw_vs_float_acc_pts")) {
+        out.push_back(verdict("hw_vs_float_acc_drop_pts", t.at("file"), limit, json(), "n/a"));
+        continue;
+      }
+      // The smallest drop the 95 % interval allows: a few documents' noise never fails a point.
+      const double drop = 0.0 - t.at("hw_vs_float_acc_pts").at("ci95").at(1).get<double>();
+      out.push_back(verdict("hw_vs_float_acc_drop_pts", t.at("file"), limit, drop, drop <= limit ? "pass" : "fail"));
+    }
+  }
   if (!p.off("thresholds.max_overflows")) {
     const double limit = p.number("thresholds.max_overflows");
     if (point.contains("hw_counters") && !point.at("hw_counters").is_null()) {
@@ -160,6 +173,39 @@ json point_verdicts(const json& point, const SweepPoint& p) {
 
 namespace {
 
+// The zero-shot tasks of a point: accuracy per backend, and hw against float paired document by
+// document (percentage points, with a 95 % interval).
+json zero_shot_results(const Plan& plan, const PointPlan& pp) {
+  json out = json::array();
+  std::vector<std::string> files;
+  for (const auto& e : pp.evals) {
+    if (e.zero_shot && std::find(files.begin(), files.end(), e.dataset) == files.end()) files.push_back(e.dataset);
+  }
+  for (const std::string& file : files) {
+    json t = {{"file", file}};
+    std::map<std::string, std::vector<float>> correct;
+    for (const auto& e : pp.evals) {
+      if (!e.zero_shot || e.dataset != file) continue;
+      const json task = read_json(plan.tasks[e.task].done_file).at("task");
+      t["name"] = task.at("name");
+      t["kind"] = task.at("kind");
+      t["documents"] = task.at("documents");
+      json b = {{"acc", task.at("acc")}, {"acc_se", task.at("acc_se")}};
+      for (const char* k : {"acc_norm", "acc_norm_se", "perplexity"}) {
+        if (task.contains(k)) b[k] = task.at(k);
+      }
+      t[e.backend] = b;
+      correct[e.backend] = task.at("correct").get<std::vector<float>>();
+    }
+    if (correct.count("hw") && correct.count("float")) {
+      const PairedDifference d = paired_difference(correct.at("float"), correct.at("hw"));
+      t["hw_vs_float_acc_pts"] = {{"mean", 100.0 * d.nll.mean}, {"ci95", {100.0 * d.low, 100.0 * d.high}}};
+    }
+    out.push_back(t);
+  }
+  return out;
+}
+
 // Fills the point from its tasks' result files (quantization, tweak, each dataset and backend,
 // counters, SystemC checks) and its verdicts. Throws when a file is missing or malformed.
 void add_task_results(const Plan& plan, const PointPlan& pp, json& point) {
@@ -171,14 +217,14 @@ void add_task_results(const Plan& plan, const PointPlan& pp, json& point) {
   }
   std::vector<std::string> names;  // the datasets, in the plan's order
   for (const auto& e : pp.evals) {
-    if (std::find(names.begin(), names.end(), e.dataset) == names.end()) names.push_back(e.dataset);
+    if (!e.zero_shot && std::find(names.begin(), names.end(), e.dataset) == names.end()) names.push_back(e.dataset);
   }
   json counters;
   for (const auto& name : names) {
     json d = {{"name", name}};
     std::map<std::string, json> runs;
     for (const auto& e : pp.evals) {
-      if (e.dataset != name) continue;
+      if (e.zero_shot || e.dataset != name) continue;
       const json r = read_json(plan.tasks[e.task].done_file);
       runs[e.backend] = r;
       d[e.backend] = eval_numbers(r);
@@ -219,6 +265,7 @@ void add_task_results(const Plan& plan, const PointPlan& pp, json& point) {
     point["datasets"].push_back(d);
   }
   point["hw_counters"] = counters;
+  point["zero_shot"] = zero_shot_results(plan, pp);
   point["verdicts"] = point_verdicts(point, pp.point);
   bool fail = false;
   for (const json& v : point["verdicts"]) fail = fail || v.at("status") == "fail";
@@ -240,6 +287,7 @@ json point_result(const Plan& plan, const PointPlan& pp, const std::string& fail
                 {"datasets", json::array()},
                 {"hw_counters", json()},
                 {"systemc", json()},
+                {"zero_shot", json::array()},
                 {"verdicts", json::array()},
                 {"verdict", "error"}};
   json tasks = json::array();

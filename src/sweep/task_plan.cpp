@@ -220,6 +220,20 @@ struct Builder {
         pp.evals.push_back({datasets[d], "hw", systemc, eval(systemc ? "systemc" : "hw", quantized_dir, after)});
       }
     }
+    // Zero-shot tasks: the same backends (the hw run without co-simulation), no float reference.
+    for (const std::string& file : ex.lists.at("tasks")) {
+      auto eval = [&](const std::string& backend, const std::string& model_path, std::vector<std::size_t> deps) {
+        std::map<std::string, std::string> set = {{"model_path", model_path}, {"task", file}, {"backend", backend}};
+        if (backend == "hw") set["hw"] = pp.hw_file;
+        return add("eval", "eval " + backend + " on task " + fs::path(file).filename().string(),
+                   command("eval", eval::eval_options(), ex, p, set), {{"--json", ".json"}}, ".json", std::move(deps),
+                   eval_cost(p, backend));
+      };
+      if (has("float")) pp.evals.push_back({file, "float", false, eval("float", model, {}), true});
+      if (!quantized) continue;
+      if (has("fakequant")) pp.evals.push_back({file, "fakequant", false, eval("fakequant", quantized_dir, {*model_task}), true});
+      if (chip) pp.evals.push_back({file, "hw", false, eval("hw", quantized_dir, {*model_task}), true});
+    }
     // Every task the point needs, dependencies first (task indices grow with dependencies).
     std::vector<std::size_t> todo;
     for (const auto& e : pp.evals) todo.push_back(e.task);

@@ -56,5 +56,26 @@ expect_rc 1 "truncated" eval --model "$work/trunc.bin" --dataset "$text"
 expect_rc 1 "missing.txt" eval --model "$model" --dataset "$work/missing.txt"
 expect_rc 2 "C4" eval --model "$model" --dataset c4
 
+# Zero-shot tasks: scored on float and hw, JSON with the per-document outcome; refusals.
+for b in float hw; do
+  "$OACIM" eval --model "$model" --task "$SRC/tests/data/tasks/tiny_choice.jsonl" --backend $b --threads 1 \
+    --json "$work/task-$b.json" >"$work/task-$b.log" 2>&1 || fail "eval --task ($b): $(cat "$work/task-$b.log")"
+done
+grep -q "acc .* acc_norm" "$work/task-float.log" || fail "eval --task output: $(cat "$work/task-float.log")"
+"$PYTHON" - "$work" <<'PY' || fail "eval --task JSON"
+import json, sys
+w = sys.argv[1]
+f, h = (json.load(open(f"{w}/task-{b}.json"))["task"] for b in ("float", "hw"))
+assert f["name"] == "tiny_choice" and f["kind"] == "multiple_choice" and f["documents"] == 16, f
+assert len(f["correct"]) == 16 and abs(sum(f["correct"]) / 16 - f["acc"]) < 1e-12
+assert 0.5 < f["acc"] <= 1.0 and "acc_norm" in f and "perplexity" not in f
+assert "perplexity" not in json.load(open(f"{w}/task-hw.json"))  # no dataset perplexity in a task result
+PY
+expect_rc 2 "given together" eval --model "$model" --dataset "$text" --task "$SRC/tests/data/tasks/tiny_choice.jsonl"
+expect_rc 2 "float, fakequant or hw" eval --model "$model" --task "$SRC/tests/data/tasks/tiny_choice.jsonl" --backend systemc
+printf '{"context": "a", "choices": ["b"], "gold": 1}\n' >"$work/bad-task.jsonl"
+expect_rc 1 "bad-task.jsonl: line 1: 'gold' 1 is outside the 1 choices" eval --model "$model" --task "$work/bad-task.jsonl"
+expect_rc 2 "is required (or --task" eval --model "$model"
+
 echo "eval cli: $fails failure(s)"
 [ "$fails" -eq 0 ]

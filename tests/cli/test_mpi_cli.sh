@@ -57,6 +57,12 @@ same_json "$work/k1.json" "$work/k3.json" "$work/ref1" "$work/ref3" || fail "eva
 cmp -s "$work"/ref1/*.safetensors "$work"/ref3/*.safetensors || fail "eval vs float: the cached float reference differs"
 cmp -s "$work/ref1/nll" "$work/ref3/nll" || fail "eval vs float: the per-token losses differ"
 
+# ---- a zero-shot task: the documents shared over 3 ranks, the same scores ----
+args=(eval --model "$model" --task "$SRC/tests/data/tasks/tiny_last_word.jsonl" --backend hw --threads 1)
+"$OACIM" "${args[@]}" --json "$work/t1.json" >/dev/null 2>&1 || fail "eval --task (1 process)"
+mpi -n 3 "$OACIM" "${args[@]}" --json "$work/t3.json" >/dev/null 2>"$work/t3.err" || fail "eval --task (3 ranks): $(tail -3 "$work/t3.err")"
+same_json "$work/t1.json" "$work/t3.json" x x || fail "eval --task: 3 ranks differ from 1 process"
+
 # ---- quantize: OA with outliers, offsets, true-sequential; 1 process vs 3 ranks; resume across ----
 q=(quantize --model "$model" --method oa --outliers --offsets --true-sequential --nsamples 7 --seqlen 64 --threads 1)
 "$OACIM" "${q[@]}" --out "$work/q1" >/dev/null 2>&1 || fail "quantize (1 process)"

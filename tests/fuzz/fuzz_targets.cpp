@@ -13,6 +13,7 @@
 #include "oacim/core/safetensors.hpp"
 #include "oacim/core/token_file.hpp"
 #include "oacim/data/c4.hpp"
+#include "oacim/data/task_file.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/model/bpe_tokenizer.hpp"
 #include "oacim/model/hf_checkpoint.hpp"
@@ -181,6 +182,13 @@ void c4_jsonl(const std::string& bytes) {
   (void)data::c4_calibration_windows(docs, words, 2, 8, 1);
 }
 
+void task_jsonl(const std::string& bytes) {
+  const data::TaskFile f = data::parse_task_file(bytes, "task.jsonl");
+  for (const auto& d : f.documents) {
+    if (d.continuations.empty() || d.continuations.size() != d.norm_bytes.size()) throw Error("a document without continuations");
+  }
+}
+
 }  // namespace
 
 #ifdef OACIM_FUZZ_WITH_TORCH
@@ -196,7 +204,7 @@ const std::vector<Target>& targets() {
         {"vocab_merges", vocab_merges},     {"hf_config", hf_config},
         {"token_file", token_file},         {"hw_yaml", hw_yaml},
         {"experiment_yaml", experiment_yaml}, {"results_json", results_json},
-        {"c4_jsonl", c4_jsonl},
+        {"c4_jsonl", c4_jsonl},             {"task_jsonl", task_jsonl},
     };
 #ifdef OACIM_FUZZ_WITH_TORCH
     add_torch_targets(t);

@@ -140,6 +140,9 @@ def main():
     # C4 JSON lines
     put("c4_jsonl", "docs.json", "".join(json.dumps({"text": " ".join(["word"] * (5 + 7 * i)), "url": f"u{i}"}) + "\n"
                                          for i in range(6)))
+    # zero-shot task files
+    for f in ("tiny_choice.jsonl", "tiny_last_word.jsonl"):
+        put("task_jsonl", f, open(f"{ROOT}/tests/data/tasks/{f}", "rb").read())
     # torch targets: a quantized directory of the bundled model, and a tiny HF LLaMA directory
     oacim("quantize", "--model", "tests/data/stories260K/stories260K.bin", "--method", "rtn", "--out", f"{tmp}/q", "--threads", "1")
     put("quantized_dir", "rtn.safetensors", open(f"{tmp}/q/quantized.safetensors", "rb").read())

@@ -147,7 +147,7 @@ TEST(Verdicts, ConfidenceAndAgreementWithTheFloatModel) {
   const sweep::Experiment ex = sweep::parse_experiment(
       "model: m\ndatasets: [d, e]\nthresholds:\n  hw_vs_fakequant_ppl_pct: off\n  fakequant_vs_float_ppl_pct: off\n"
       "  max_overflows: off\n  systemc_bit_exact: false\n  hw_vs_fakequant_ppl_pct_ci95: 0.2\n  hw_max_mean_kld: 0.1\n"
-      "  hw_min_top1_agreement_pct: 80\n",
+      "  hw_min_top1_agreement_pct: 80\n  hw_vs_float_acc_drop_pts: 5\n",
       "e.yaml");
   const sweep::SweepPoint p = sweep::expand(ex).front();
   // d: hw is worse, but the interval reaches below the limit; e: the whole interval lies above it.
@@ -158,9 +158,14 @@ TEST(Verdicts, ConfidenceAndAgreementWithTheFloatModel) {
                                            {"hw", {{"perplexity", 10.0}, {"vs_float", {{"kld_mean", 0.15}, {"top1_agreement_pct", 70.0}}}}},
                                            {"hw_vs_fakequant", {{"ppl_pct_ci95", {0.3, 0.9}}}}}})},
                 {"hw_counters", nullptr},
-                {"systemc", nullptr}};
+                {"systemc", nullptr},
+                // f: hw 12 points worse, but the interval reaches -3: not 5 points worse with confidence;
+                // g: the whole interval lies more than 5 points down.
+                {"zero_shot", json::array({{{"file", "f"}, {"hw_vs_float_acc_pts", {{"mean", -12.0}, {"ci95", {-21.0, -3.0}}}}},
+                                           {{"file", "g"}, {"hw_vs_float_acc_pts", {{"mean", -12.0}, {"ci95", {-18.0, -6.0}}}}},
+                                           {{"file", "h"}}})}};
   const json v = sweep::point_verdicts(point, p);
-  ASSERT_EQ(v.size(), 6u);
+  ASSERT_EQ(v.size(), 9u);
   const auto status = [&](const std::string& check, const std::string& dataset) {
     for (const json& x : v) {
       if (x["check"] == check && x["dataset"] == dataset) return x["status"].get<std::string>();
@@ -173,6 +178,9 @@ TEST(Verdicts, ConfidenceAndAgreementWithTheFloatModel) {
   EXPECT_EQ(status("hw_max_mean_kld", "e"), "fail");
   EXPECT_EQ(status("hw_min_top1_agreement_pct", "d"), "pass");
   EXPECT_EQ(status("hw_min_top1_agreement_pct", "e"), "fail");
+  EXPECT_EQ(status("hw_vs_float_acc_drop_pts", "f"), "pass");
+  EXPECT_EQ(status("hw_vs_float_acc_drop_pts", "g"), "fail");
+  EXPECT_EQ(status("hw_vs_float_acc_drop_pts", "h"), "n/a");
   // Without a comparison with the float model the checks are not applicable.
   point["datasets"][0]["hw"].erase("vs_float");
   point["datasets"][0].erase("hw_vs_fakequant");

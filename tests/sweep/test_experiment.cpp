@@ -20,6 +20,8 @@ using namespace oacim::sweep;
 
 namespace {
 
+namespace fs = std::filesystem;
+
 const std::string kSrc = OACIM_SOURCE_DIR;
 const std::string kModel = kSrc + "/tests/data/stories260K/stories260K.bin";
 const std::string kText = kSrc + "/tests/data/tinystories-valid-slice.txt";
@@ -166,6 +168,31 @@ TEST(Experiment, ValidationRejectsWhatCannotRunBeforeAnythingRuns) {
   EXPECT_NE(nt.find("normtweak.enabled"), std::string::npos) << nt;
   EXPECT_NE(error_of(base() + "systemc:\n  layers: [layers.0.attention.wq]\n").find("'systemc' is not among the backends"),
             std::string::npos);
+  // A task file that cannot be scored: named with its line.
+  const std::string bad_task = (fs::temp_directory_path() / "oacim_bad_task.jsonl").string();
+  std::ofstream(bad_task) << "{\"context\": \"c\", \"choices\": [\"a\"], \"gold\": 2}\n";
+  const std::string task = error_of(base() + "tasks: [" + bad_task + "]\n");
+  EXPECT_NE(task.find("tasks:"), std::string::npos) << task;
+  EXPECT_NE(task.find("line 1: 'gold' 2 is outside the 1 choices"), std::string::npos) << task;
+  fs::remove(bad_task);
+}
+
+TEST(TaskPlan, ZeroShotTasksRunOnEveryBackendWithoutAFloatReference) {
+  const Experiment ex = parse_experiment(base() + "tasks: [" + std::string(OACIM_SOURCE_DIR) +
+                                             "/tests/data/tasks/tiny_choice.jsonl]\nbackends: [float, fakequant, hw, systemc]\n",
+                                         "exp.yaml");
+  const Plan plan = make_plan(ex, expand(ex), "/tmp/out");
+  int zero_shot = 0;
+  for (const auto& e : plan.points[0].evals) {
+    if (!e.zero_shot) continue;
+    ++zero_shot;
+    const auto& args = plan.tasks[e.task].args;
+    EXPECT_NE(std::find(args.begin(), args.end(), "--task"), args.end());
+    EXPECT_EQ(std::find(args.begin(), args.end(), "--float-reference"), args.end());
+    EXPECT_EQ(std::find(args.begin(), args.end(), "--dataset"), args.end());
+    EXPECT_EQ(std::find(args.begin(), args.end(), "systemc"), args.end());  // the hw run is plain hw
+  }
+  EXPECT_EQ(zero_shot, 3);  // float, fakequant, hw
 }
 
 TEST(TaskPlan, PointsShareCalibrationQuantizationAndFloatRuns) {

@@ -11,6 +11,7 @@
 #include "oacim/hw/hw_config.hpp"
 #include "oacim/sim/layer_sampler.hpp"
 #include "oacim/hw/hw_counters.hpp"
+#include "oacim/eval/task_scores.hpp"
 #include "oacim/eval/token_comparison.hpp"
 
 namespace oacim::eval {
@@ -19,6 +20,7 @@ struct EvalOptions {
   std::string model_path;       // llama2.c .bin, a Hugging Face directory, or an `oacim quantize` output
   std::string tokenizer_path;   // "" = tokenizer.bin or tok<vocab>.bin beside the model
   std::string dataset;          // wikitext2 | ptb | ptb-new | a text file
+  std::string task_file;        // instead of a dataset: a zero-shot task file (data/task_file.hpp)
   std::string data_dir;  // empty: the bundled datasets (eval/dataset_files.hpp)
   int seqlen = 0;               // 0 = the model's maximum
   int max_windows = 0;          // 0 = all
@@ -62,6 +64,8 @@ struct EvalResult {
   TokenComparison vs_float;
   std::string float_reference_file;
   std::string float_reference_status;  // "read from the cache" | "computed (why)"
+  bool task_run = false;            // task_file was given: `task` holds the outcome, no perplexity
+  TaskScores task;
   bool quantized_model = false;     // the model was a quantized directory
   bool unquantized_source = false;  // backend float on a quantized directory: its float source model ran
   std::int64_t outlier_count = 0;   // quantized backends

@@ -30,10 +30,11 @@ struct Task {
 // One evaluation of a point: `backend` is float, fakequant or hw; `systemc` marks the hw run that
 // also co-simulated the sampled layers.
 struct EvalRef {
-  std::string dataset;
+  std::string dataset;  // the dataset, or the task file when `zero_shot`
   std::string backend;
   bool systemc = false;
   std::size_t task = 0;
+  bool zero_shot = false;  // a task file (eval --task) instead of a perplexity dataset
 };
 
 struct PointPlan {
