@@ -23,6 +23,7 @@ tweak|core hw data model eval optim runtime|torch|
 report|core||
 sweep|core hw data report dist||
 cli|core hw data sim model eval quant tweak report sweep runtime dist||
+python|core hw data model optim quant runtime dist|torch|
 "
 
 dirs_of() {

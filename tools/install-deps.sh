@@ -14,6 +14,7 @@ PACKAGES=(
   zlib1g-dev              # C4 shards are gzip JSON lines
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy   # independent reader used by the safetensors interoperability test
+  pybind11-dev python3-torch python3-pytest   # the Python module oacim and its tests (docs/library.md)
   chromium-headless-shell # renders report.html in a test and for the README's screenshot
 )
 

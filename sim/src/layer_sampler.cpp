@@ -13,7 +13,7 @@ namespace oacim::sim {
 
 LayerSampler::LayerSampler(hw::HwConfig config, std::vector<std::string> layers, int tokens)
     : config_(std::move(config)), layers_(std::move(layers)), tokens_(tokens) {
-  if (tokens < 1) throw InvalidArgument("--systemc-tokens", fmt::format("{} is not a positive count", tokens));
+  if (tokens < 1) throw InvalidArgument("systemc_tokens", fmt::format("{} is not a positive count", tokens));
 }
 
 bool LayerSampler::wants(const std::string& layer) const {

@@ -131,6 +131,17 @@ CosimLayer load_layer(const CosimSource& s) {
     l.weights.emplace(pack_rtn(cap.weight, cap.rows, cap.cols, rtn, nullptr));
     l.x = cap.inputs;
     l.tokens = cap.tokens;
+    if (!s.save_prefix.empty()) {
+      save_packed(s.save_prefix + ".weights.safetensors", *l.weights);
+      SafetensorsWriter wr;
+      wr.add("x", DType::F32, {l.tokens, cap.cols}, l.x);
+      wr.write(s.save_prefix + ".inputs.safetensors");
+      SafetensorsWriter fw;  // the float weight, for re-quantizing it elsewhere (the Python tests do)
+      fw.add("weight", DType::F32, {cap.rows, cap.cols}, cap.weight);
+      fw.set_metadata("oacim.layer", s.layer);
+      fw.set_metadata("oacim.block_size", std::to_string(s.block));
+      fw.write(s.save_prefix + ".float_weight.safetensors");
+    }
     l.source = fmt::format("{} layer {} on {} tokens of {}", s.model_path, s.layer, l.tokens, s.text_path);
   } else {
     l.weights.emplace(load_packed(SafetensorsFile::open(s.weights_path), s.prefix));
@@ -243,7 +254,7 @@ int cmd_cosim(const std::vector<std::string>& args) {
       ("text", po::value(&src.text_path)->default_value(src.text_path), "text run through --model to capture the activations")
       ("seed", po::value(&src.seed)->default_value(0), "seed of --random")
       ("block-size", po::value(&src.block)->default_value(32), "block size of --random weights")
-      ("save", po::value(&src.save_prefix), "with --random: write PREFIX.weights.safetensors and PREFIX.inputs.safetensors")
+      ("save", po::value(&src.save_prefix), "with --random or --model: write PREFIX.weights.safetensors, PREFIX.inputs.safetensors, PREFIX.outputs.safetensors (the hw model's) and, with --model, PREFIX.float_weight.safetensors")
       ("json", po::value(&json_path), "write the comparison, cycles and counters to this JSON file");
   add_threads_option(opts, threads);
   po::variables_map vm;
@@ -255,7 +266,9 @@ int cmd_cosim(const std::vector<std::string>& args) {
   if (sources != 1) throw InvalidArgument("--weights", "give one of --weights/--inputs, --random, or --model/--layer");
   if (!src.model_path.empty() && src.layer.empty()) throw InvalidArgument("--layer", "required with --model");
   if (!src.weights_path.empty() && src.inputs_path.empty()) throw InvalidArgument("--inputs", "required with --weights");
-  if (!src.save_prefix.empty() && src.random.empty()) throw InvalidArgument("--save", "only with --random");
+  if (!src.save_prefix.empty() && src.random.empty() && src.model_path.empty()) {
+    throw InvalidArgument("--save", "only with --random or --model");
+  }
 
   const hw::HwConfig cfg = hw_path.empty() ? hw::default_hw_config() : hw::load_hw_config(hw_path);
   const CosimLayer layer = load_layer(src);
@@ -289,6 +302,11 @@ int cmd_cosim(const std::vector<std::string>& args) {
                         sc_wall, hw_wall};
   print_report(rep);
   if (!json_path.empty()) write_json_result(json_path, report_json(rep));
+  if (!src.save_prefix.empty()) {
+    SafetensorsWriter out;  // the hw model's outputs, checked against SystemC above
+    out.add("y", DType::F32, {tokens, w.rows()}, hw_res.y);
+    out.write(src.save_prefix + ".outputs.safetensors");
+  }
   if (!bit_exact || !counters_match) {
     print_error("cosim", fmt::format("SystemC and the hw model disagree: {} outputs differ, counters {}", mismatches,
                                      counters_match ? "equal" : "differ"));

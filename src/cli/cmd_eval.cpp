@@ -150,6 +150,7 @@ int report_task(const eval::EvalOptions& o, const eval::EvalResult& r, const std
 
 int cmd_eval(const std::vector<std::string>& args) {
   eval::EvalOptions o;
+  o.progress = stderr_progress();
   TableCommand cmd{"eval", "--model M.bin --dataset NAME_OR_FILE [--backend B] [--json OUT]",
                    "write the result to this JSON file"};
   const int parsed = parse_table_command(cmd, eval::eval_options(), o, args);

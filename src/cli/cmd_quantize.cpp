@@ -19,6 +19,7 @@ namespace oacim::cli {
 
 int cmd_quantize(const std::vector<std::string>& args) {
   quant::QuantizeRunOptions o;
+  o.progress = stderr_progress();
   TableCommand cmd{"quantize", "--model M --method rtn|gptq|oa|discquant [options] --out DIR",
                    "write per-layer statistics to this JSON file"};
   const int parsed = parse_table_command(cmd, quant::quantize_options(), o, args);

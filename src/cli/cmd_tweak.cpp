@@ -20,6 +20,7 @@ namespace oacim::cli {
 
 int cmd_tweak(const std::vector<std::string>& args) {
   tweak::TweakRunOptions o;
+  o.progress = stderr_progress();
   TableCommand cmd{"tweak", "--quantized DIR --calib FILE [--lr 1e-5 --scale 5] --out DIR",
                    "write every grid point and per-block losses to this JSON file"};
   const int parsed = parse_table_command(cmd, tweak::tweak_options(), o, args);

@@ -9,6 +9,10 @@
 #include "oacim/cli/command.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/dist/communicator.hpp"
+#include "oacim/eval/eval_options.hpp"
+#include "oacim/model/calibration_options.hpp"
+#include "oacim/quant/quantize_options.hpp"
+#include "oacim/tweak/tweak_options.hpp"
 #include "oacim/version.hpp"
 
 namespace po = boost::program_options;
@@ -60,7 +64,44 @@ std::map<std::string, std::string>& spellings() {
 }
 }  // namespace
 
-void set_option_spellings(std::map<std::string, std::string> s) { spellings() = std::move(s); }
+void set_option_spellings(std::map<std::string, std::string> s) {
+  for (auto& [name, cli] : s) spellings()[name] = std::move(cli);
+}
+
+namespace {
+
+template <class T>
+void add_spellings(const std::vector<Option<T>>& table) {
+  for (const auto& o : table) {
+    if (!o.cli.empty()) spellings().emplace(o.name, o.cli);
+  }
+}
+
+// How the CLI names an option the library names in an error (the library says `max_abs_offset`, the
+// user typed `--max-offset`): every table's spelling, else the name in kebab case.
+std::string cli_spelling(const std::string& key) {
+  static const bool every_table = [] {
+    add_spellings(eval::eval_options());
+    add_spellings(quant::quantize_options());
+    add_spellings(tweak::tweak_options());
+    add_spellings(model::calib_options());
+    return true;
+  }();
+  (void)every_table;
+  if (const auto it = spellings().find(key); it != spellings().end()) return "--" + it->second;
+  if (key.empty() || key.rfind("--", 0) == 0 || key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
+    return key;  // already a flag, or not an option's name (a file, a dotted key)
+  }
+  std::string flag = "--" + key;
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
+}  // namespace
+
+ProgressFn stderr_progress() {
+  return [](const std::string& line) { std::cerr << printable(line) << "\n" << std::flush; };
+}
 
 void print_error(const std::string& command, const std::string& message) {
   std::cerr << "oacim " << command << ": " << printable(message) << "\n";
@@ -175,8 +216,7 @@ int dispatch(const std::vector<std::string>& args) {
     if (world().root()) print_error(it->name, e.what());
     return e.exit_code();
   } catch (const InvalidArgument& e) {
-    const auto sp = spellings().find(e.key());
-    return fail_rank(it->name, sp == spellings().end() ? e.what() : "--" + sp->second + ": " + e.reason(), kExitUsage);
+    return fail_rank(it->name, cli_spelling(e.key()) + ": " + e.reason(), kExitUsage);
   } catch (const std::exception& e) {
     return fail_rank(it->name, e.what(), kExitFailure);
   }

@@ -63,7 +63,7 @@ TokenSamples read_token_file(const std::string& path) {
 
 std::vector<std::vector<int>> first_samples(const TokenSamples& t, const std::string& source, int n, int max_len, int vocab) {
   if (static_cast<int>(t.samples.size()) < n) {
-    throw InvalidArgument("--nsamples", fmt::format("{} holds {} samples, fewer than {}", source, t.samples.size(), n));
+    throw InvalidArgument("nsamples", fmt::format("{} holds {} samples, fewer than {}", source, t.samples.size(), n));
   }
   std::vector<std::vector<int>> out;
   for (int i = 0; i < n; ++i) {

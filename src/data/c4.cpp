@@ -77,7 +77,7 @@ std::vector<int> draw_window(const std::vector<std::string>& docs, const Tokeniz
   const auto n = static_cast<std::int64_t>(docs.size());
   for (int attempt = 0;; ++attempt) {
     if (attempt == 100000) {
-      throw InvalidArgument("--seqlen", fmt::format("no C4 document among 100000 draws reaches {} tokens", seqlen));
+      throw InvalidArgument("seqlen", fmt::format("no C4 document among 100000 draws reaches {} tokens", seqlen));
     }
     const std::vector<int> toks = tokenize(docs[static_cast<std::size_t>(rng.randint(0, n - 1))]);
     const auto len = static_cast<std::int64_t>(toks.size());
@@ -91,7 +91,7 @@ std::vector<int> draw_window(const std::vector<std::string>& docs, const Tokeniz
 }  // namespace
 
 std::vector<int> c4_eval_tokens(const std::vector<std::string>& docs, const Tokenize& tokenize, int seqlen, int windows) {
-  if (seqlen < 2 || windows < 1) throw InvalidArgument("--seqlen", "C4 windows need seqlen >= 2");
+  if (seqlen < 2 || windows < 1) throw InvalidArgument("seqlen", "C4 windows need seqlen >= 2");
   PyRandom rng(0);  // fixed, independent of any --seed (docs/algorithms.md E.2)
   std::vector<int> out;
   for (int w = 0; w < windows; ++w) {
@@ -102,7 +102,7 @@ std::vector<int> c4_eval_tokens(const std::vector<std::string>& docs, const Toke
 }
 
 std::vector<int> c4_new_eval_tokens(const std::vector<std::string>& docs, const Tokenize& tokenize, int seqlen, int windows) {
-  if (seqlen < 2 || windows < 1) throw InvalidArgument("--seqlen", "C4 windows need seqlen >= 2");
+  if (seqlen < 2 || windows < 1) throw InvalidArgument("seqlen", "C4 windows need seqlen >= 2");
   std::string joined;
   for (std::size_t i = 0; i < docs.size() && i < 1100; ++i) joined += (i ? " " : "") + docs[i];
   std::vector<int> toks = tokenize(joined);
@@ -113,7 +113,7 @@ std::vector<int> c4_new_eval_tokens(const std::vector<std::string>& docs, const 
 
 std::vector<std::vector<int>> c4_calibration_windows(const std::vector<std::string>& docs, const Tokenize& tokenize,
                                                      int nsamples, int seqlen, std::uint64_t seed) {
-  if (seqlen < 2 || nsamples < 1) throw InvalidArgument("--nsamples", "C4 calibration needs nsamples >= 1 and seqlen >= 2");
+  if (seqlen < 2 || nsamples < 1) throw InvalidArgument("nsamples", "C4 calibration needs nsamples >= 1 and seqlen >= 2");
   PyRandom rng(seed);
   std::vector<std::vector<int>> out;
   for (int s = 0; s < nsamples; ++s) out.push_back(draw_window(docs, tokenize, seqlen, rng));

@@ -9,11 +9,11 @@ namespace oacim::data {
 
 std::vector<CalibrationWindow> calibration_windows(const std::vector<int>& corpus, int nsamples, int seqlen,
                                                    std::uint64_t seed) {
-  if (nsamples <= 0) throw InvalidArgument("--nsamples", fmt::format("{} is not a positive count", nsamples));
-  if (seqlen <= 0) throw InvalidArgument("--seqlen", fmt::format("{} is not a positive length", seqlen));
+  if (nsamples <= 0) throw InvalidArgument("nsamples", fmt::format("{} is not a positive count", nsamples));
+  if (seqlen <= 0) throw InvalidArgument("seqlen", fmt::format("{} is not a positive length", seqlen));
   const auto L = static_cast<std::int64_t>(corpus.size());
   if (L < static_cast<std::int64_t>(seqlen) + 1) {
-    throw InvalidArgument("--seqlen", fmt::format("the calibration text has {} tokens, fewer than seqlen {} + 1", L, seqlen));
+    throw InvalidArgument("seqlen", fmt::format("the calibration text has {} tokens, fewer than seqlen {} + 1", L, seqlen));
   }
   PyRandom rng(seed);
   std::vector<CalibrationWindow> out;

@@ -47,7 +47,7 @@ std::string dataset_text(const std::string& name, const std::string& data_dir) {
     return join(rows, name == "ptb" ? "\n\n" : " ");
   }
   if (name == "c4" || name == "c4-new") {
-    throw InvalidArgument("--dataset", fmt::format("'{}' is built from documents, not one text (dataset_tokens)", name));
+    throw InvalidArgument("dataset", fmt::format("'{}' is built from documents, not one text (dataset_tokens)", name));
   }
   return read_whole_file(name);
 }
@@ -55,7 +55,7 @@ std::string dataset_text(const std::string& name, const std::string& data_dir) {
 std::vector<int> dataset_tokens(const std::string& name, const std::string& data_dir,
                                 const std::function<std::vector<int>(const std::string&)>& tokenize, int seqlen) {
   if (name == "c4" || name == "c4-new") {
-    const std::string shard = find_c4_shard(data_dir, kC4ValidationShard, "--dataset");
+    const std::string shard = find_c4_shard(data_dir, kC4ValidationShard, "dataset");
     return name == "c4" ? c4_eval_tokens(read_c4_documents(shard), tokenize, seqlen)
                         : c4_new_eval_tokens(read_c4_documents(shard, 1100), tokenize, seqlen);
   }

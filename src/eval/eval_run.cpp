@@ -7,7 +7,6 @@
 #include <optional>
 #include <cmath>
 #include <functional>
-#include <iostream>
 #include <memory>
 
 #include <ATen/core/Tensor.h>
@@ -36,7 +35,7 @@ void check_systemc_layers(model::Decoder& dec, const std::vector<std::string>& l
     bool found = false;
     for (model::QuantLinear* lin : dec.linears()) found = found || (lin->name() == l && lin->has_packed());
     if (!found) {
-      throw InvalidArgument("--systemc-layers", fmt::format("'{}' is not a quantized Linear of {} (it has: {})", l,
+      throw InvalidArgument("systemc_layers", fmt::format("'{}' is not a quantized Linear of {} (it has: {})", l,
                                                             model_path, names.substr(0, 300)));
     }
   }
@@ -79,17 +78,16 @@ void pack_block_linears(model::Decoder& dec, const EvalOptions& o, model::Backen
   res.weight_bits = ones.stored_bits;
 }
 
-// A redrawn line on a terminal; in a log, a line about every tenth of the run. Rank 0 speaks for
-// the job (its share of the windows).
-std::function<void(int, int, double)> window_progress(const EvalOptions& o, const dist::Communicator& comm) {
+// A line about every tenth of the run (and the last), to the caller's progress function. Rank 0
+// speaks for the job (its share of the windows).
+std::function<void(int, int, double)> window_progress(const EvalOptions& o, const dist::Communicator& comm,
+                                                      const char* what = "window") {
   if (!o.progress || !comm.root()) return nullptr;
-  const bool tty = ::isatty(2) != 0;
   const std::string of_ranks = comm.distributed() ? fmt::format(" on rank 0 of {}", comm.size()) : "";
-  return [tty, of_ranks](int done, int total, double s) {
-    if (!tty && done != total && done % std::max(1, total / 10) != 0) return;
-    std::cerr << fmt::format("{}eval: window {}/{}{} ({:.1f} s, ETA {:.0f} s){}", tty ? "\r" : "", done, total,
-                             of_ranks, s, s / done * (total - done), tty && done != total ? "   " : "\n")
-              << std::flush;
+  const ProgressFn sink = o.progress;
+  return [sink, of_ranks, what](int done, int total, double s) {
+    if (done != total && done % std::max(1, total / 10) != 0) return;
+    sink(fmt::format("eval: {} {}/{}{} ({:.1f} s, ETA {:.0f} s)", what, done, total, of_ranks, s, s / done * (total - done)));
   };
 }
 
@@ -191,7 +189,7 @@ EvalResult run_task(const EvalOptions& o, model::LoadedModel& lm, model::Backend
   model::Decoder& dec = *lm.decoder;
   const WindowShare mine = window_share(static_cast<int>(task.documents.size()), comm.rank(), comm.size());
   const auto t0 = std::chrono::steady_clock::now();
-  const auto progress = window_progress(o, comm);
+  const auto progress = window_progress(o, comm, "document");
   std::vector<double> flat;  // per document: continuations, their log-likelihoods, correct, correct_norm
   for (int i = mine.begin; i < mine.end; ++i) {
     const DocumentScore d =
@@ -242,18 +240,18 @@ EvalResult run_task(const EvalOptions& o, model::LoadedModel& lm, model::Backend
 EvalResult run_eval(const EvalOptions& options) {
   EvalOptions o = options;
   resolve_backend(o);
-  const model::Backend backend = model::backend_from_string(o.backend, "--backend");
+  const model::Backend backend = model::backend_from_string(o.backend, "backend");
   o.quant.validate();
-  if (o.seqlen < 0 || o.max_windows < 0) throw InvalidArgument("--seqlen", "must not be negative");
+  if (o.seqlen < 0 || o.max_windows < 0) throw InvalidArgument("seqlen", "must not be negative");
   if (o.task_file.empty() == o.dataset.empty()) {
-    throw InvalidArgument("--dataset", o.dataset.empty() ? "is required (or --task FILE.jsonl for a zero-shot task)"
+    throw InvalidArgument("dataset", o.dataset.empty() ? "is required (or --task FILE.jsonl for a zero-shot task)"
                                                          : "and --task are given together: one evaluation at a time");
   }
   if (!o.task_file.empty() && backend == model::Backend::SystemC) {
-    throw InvalidArgument("--task", "runs on the float, fakequant or hw backend (co-simulation samples perplexity windows)");
+    throw InvalidArgument("task", "runs on the float, fakequant or hw backend (co-simulation samples perplexity windows)");
   }
   if (!o.task_file.empty() && !o.float_reference_dir.empty()) {
-    throw InvalidArgument("--float-reference", "compares perplexity windows; a task compares backends by its accuracy");
+    throw InvalidArgument("float_reference", "compares perplexity windows; a task compares backends by its accuracy");
   }
   dist::Communicator& comm = o.comm ? *o.comm : dist::single_process();
 
@@ -261,7 +259,7 @@ EvalResult run_eval(const EvalOptions& options) {
   model::Decoder& dec = *lm.decoder;
   const int seqlen = o.seqlen == 0 ? dec.max_positions() : o.seqlen;
   if (seqlen > dec.max_positions()) {
-    throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", seqlen, dec.max_positions()));
+    throw InvalidArgument("seqlen", fmt::format("{} exceeds the model's {} positions", seqlen, dec.max_positions()));
   }
   EvalResult res;
   res.quantized_model = lm.quantized;
@@ -326,7 +324,7 @@ EvalResult run_eval(const EvalOptions& options) {
   res.hw_counters = counters;
   if (sampler) {
     for (model::QuantLinear* lin : dec.linears()) lin->set_datapath_observer(nullptr);
-    if (o.progress) std::cerr << "eval: co-simulating the sampled layers in SystemC\n";
+    if (o.progress) o.progress("eval: co-simulating the sampled layers in SystemC");
     res.systemc_checks = sampler->run();
   }
   return res;
@@ -349,13 +347,13 @@ LayerCapture capture_layer(const std::string& model_path, const std::string& tok
     if (lin->name() == layer) target = lin;
     if (names.size() < 300) names += (names.empty() ? "" : ", ") + lin->name();
   }
-  if (!target) throw InvalidArgument("--layer", fmt::format("'{}' is not a Linear of {} (it has: {}, ...)", layer, model_path, names));
+  if (!target) throw InvalidArgument("layer", fmt::format("'{}' is not a Linear of {} (it has: {}, ...)", layer, model_path, names));
   if (tokens <= 0 || tokens > lm.decoder->max_positions()) {
-    throw InvalidArgument("--tokens", fmt::format("{} is outside 1..{} (the model's positions)", tokens, lm.decoder->max_positions()));
+    throw InvalidArgument("tokens", fmt::format("{} is outside 1..{} (the model's positions)", tokens, lm.decoder->max_positions()));
   }
   std::vector<int> ids = lm.tokenize(read_whole_file(text_file));
   if (static_cast<int>(ids.size()) < tokens) {
-    throw InvalidArgument("--tokens", fmt::format("{} has only {} tokens", text_file, ids.size()));
+    throw InvalidArgument("tokens", fmt::format("{} has only {} tokens", text_file, ids.size()));
   }
   ids.resize(static_cast<std::size_t>(tokens));
   LayerCapture c;

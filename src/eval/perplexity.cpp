@@ -13,14 +13,14 @@
 namespace oacim::eval {
 
 int perplexity_windows(std::size_t corpus_tokens, int seqlen, int max_windows) {
-  if (seqlen < 2) throw InvalidArgument("--seqlen", fmt::format("{} is below 2 tokens", seqlen));
+  if (seqlen < 2) throw InvalidArgument("seqlen", fmt::format("{} is below 2 tokens", seqlen));
   const std::size_t windows = corpus_tokens / static_cast<std::size_t>(seqlen);
   if (windows == 0) {
-    throw InvalidArgument("--seqlen", fmt::format("the corpus has {} tokens, fewer than one window of {}",
+    throw InvalidArgument("seqlen", fmt::format("the corpus has {} tokens, fewer than one window of {}",
                                                   corpus_tokens, seqlen));
   }
   if (windows > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-    throw InvalidArgument("--seqlen", fmt::format("{} windows of {} tokens are more than this tool counts", windows, seqlen));
+    throw InvalidArgument("seqlen", fmt::format("{} windows of {} tokens are more than this tool counts", windows, seqlen));
   }
   const int w = static_cast<int>(windows);
   return max_windows > 0 ? std::min(w, max_windows) : w;

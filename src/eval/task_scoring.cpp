@@ -24,9 +24,9 @@ EncodedPair encode_pair(const Tokenize& tokenize, const std::string& context, co
 
 ContinuationScore score_continuation(const Logits& logits, const EncodedPair& pair, int max_positions) {
   const int n = static_cast<int>(pair.continuation.size());
-  if (n == 0) throw InvalidArgument("--task", "a continuation has no tokens of its own");
+  if (n == 0) throw InvalidArgument("task", "a continuation has no tokens of its own");
   if (n > max_positions) {
-    throw InvalidArgument("--task", fmt::format("a continuation of {} tokens exceeds the model's {} positions", n, max_positions));
+    throw InvalidArgument("task", fmt::format("a continuation of {} tokens exceeds the model's {} positions", n, max_positions));
   }
   std::vector<int> all = pair.context;
   all.insert(all.end(), pair.continuation.begin(), pair.continuation.end());

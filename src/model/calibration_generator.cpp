@@ -40,26 +40,26 @@ std::string join(const std::vector<int>& v) {
 }
 
 void validate(const LoadedModel& m, const CalibrationGenOptions& o) {
-  if (o.n < 1) throw InvalidArgument("--n", fmt::format("{} is not a positive sample count", o.n));
+  if (o.n < 1) throw InvalidArgument("nsamples", fmt::format("{} is not a positive sample count", o.n));
   const int positions = m.decoder->max_positions();
   const int length = o.length == 0 ? positions : o.length;
   const int longest_greedy = o.greedy_lengths.empty() ? 0 : *std::max_element(o.greedy_lengths.begin(), o.greedy_lengths.end());
   if (length < 1 || length > positions) {
-    throw InvalidArgument("--len", fmt::format("{} is outside 1..{} (the model's positions)", length, positions));
+    throw InvalidArgument("seqlen", fmt::format("{} is outside 1..{} (the model's positions)", length, positions));
   }
   if (o.greedy_lengths.empty() || *std::min_element(o.greedy_lengths.begin(), o.greedy_lengths.end()) < 1) {
-    throw InvalidArgument("--greedy", "needs at least one greedy length, each >= 1 (the first token counts)");
+    throw InvalidArgument("greedy", "needs at least one greedy length, each >= 1 (the first token counts)");
   }
   if (static_cast<int>(m.prefix_ids.size()) + longest_greedy > length) {
-    throw InvalidArgument("--len", fmt::format("{} leaves no room for {} greedy tokens after a prefix of {}", length,
+    throw InvalidArgument("seqlen", fmt::format("{} leaves no room for {} greedy tokens after a prefix of {}", length,
                                                longest_greedy, m.prefix_ids.size()));
   }
-  if (o.top_k < 1) throw InvalidArgument("--top-k", fmt::format("{} is not a positive count", o.top_k));
-  if (!(o.temperature > 0.0f)) throw InvalidArgument("--temperature", "must be > 0");
-  if (o.chunk < 0) throw InvalidArgument("--chunk", "must not be negative");
+  if (o.top_k < 1) throw InvalidArgument("top_k", fmt::format("{} is not a positive count", o.top_k));
+  if (!(o.temperature > 0.0f)) throw InvalidArgument("temperature", "must be > 0");
+  if (o.chunk < 0) throw InvalidArgument("chunk", "must not be negative");
   for (int id : o.allowed_first_tokens) {
     if (id < 0 || id >= m.decoder->vocab_size()) {
-      throw InvalidArgument("--first-token-ids", fmt::format("id {} is outside the vocabulary of {}", id, m.decoder->vocab_size()));
+      throw InvalidArgument("first_token_ids", fmt::format("id {} is outside the vocabulary of {}", id, m.decoder->vocab_size()));
     }
   }
 }
@@ -72,7 +72,7 @@ std::vector<int> eligible_first_tokens(const LoadedModel& m, const CalibrationGe
     try {
       re = std::regex(o.first_token_regex, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {
-      throw InvalidArgument("--first-token-regex", fmt::format("'{}' is not a valid regex: {}", o.first_token_regex, e.what()));
+      throw InvalidArgument("first_token_regex", fmt::format("'{}' is not a valid regex: {}", o.first_token_regex, e.what()));
     }
   }
   const std::set<int> special(m.special_ids.begin(), m.special_ids.end());
@@ -95,7 +95,7 @@ TokenSamples generate_calibration(const LoadedModel& m, const CalibrationGenOpti
   const int length = o.length == 0 ? m.decoder->max_positions() : o.length;
   std::vector<int> pool = eligible_first_tokens(m, o);
   if (static_cast<int>(pool.size()) < o.n) {
-    throw InvalidArgument("--n", fmt::format("only {} first tokens pass the filters, fewer than the {} samples asked for "
+    throw InvalidArgument("nsamples", fmt::format("only {} first tokens pass the filters, fewer than the {} samples asked for "
                                              "(first tokens never repeat)",
                                              pool.size(), o.n));
   }
@@ -149,7 +149,7 @@ TokenSamples generate_calibration(const std::string& model_path, const std::stri
                                   const CalibrationGenOptions& options, const std::function<void(int, int)>& progress) {
   const LoadedModel m = load_model(model_path, tokenizer_path);
   if (m.quantized) {
-    throw InvalidArgument("--model", fmt::format("{} is already quantized; calibration text comes from the float model", model_path));
+    throw InvalidArgument("model_path", fmt::format("{} is already quantized; calibration text comes from the float model", model_path));
   }
   return generate_calibration(m, options, progress);
 }

@@ -25,7 +25,7 @@ std::string tokenizer_beside(const std::string& model, int vocab) {
   for (const std::string& name : {std::string("tokenizer.bin"), fmt::format("tok{}.bin", vocab)}) {
     if (fs::exists(dir / name)) return (dir / name).string();
   }
-  throw InvalidArgument("--tokenizer", fmt::format("no tokenizer.bin or tok{}.bin next to {}; give --tokenizer", vocab,
+  throw InvalidArgument("tokenizer_path", fmt::format("no tokenizer.bin or tok{}.bin next to {}; give --tokenizer", vocab,
                                                    model));
 }
 
@@ -72,7 +72,7 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
   const int vocab = lm.decoder->vocab_size();
   int tok_vocab = 0;
   if (type == "opt" || type == "gpt2") {
-    if (!tokenizer_path.empty()) throw InvalidArgument("--tokenizer", "OPT and GPT-2 read their tokenizer (vocab.json + merges.txt, or tokenizer.json) from their directory");
+    if (!tokenizer_path.empty()) throw InvalidArgument("tokenizer_path", "OPT and GPT-2 read their tokenizer (vocab.json + merges.txt, or tokenizer.json) from their directory");
     const fs::path dir(model_path);
     const bool pair = fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt");
     if (!pair && !fs::exists(dir / "tokenizer.json")) {
@@ -103,7 +103,7 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
         if (tok_path.empty() && fs::exists(fs::path(model_path) / name)) tok_path = (fs::path(model_path) / name).string();
       }
       if (tok_path.empty()) {
-        throw InvalidArgument("--tokenizer", fmt::format("{} has neither tokenizer.model nor tokenizer.json; give --tokenizer",
+        throw InvalidArgument("tokenizer_path", fmt::format("{} has neither tokenizer.model nor tokenizer.json; give --tokenizer",
                                                          model_path));
       }
     }

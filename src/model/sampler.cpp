@@ -50,7 +50,7 @@ int sample_mult(const std::vector<float>& p, float coin) {
 
 Llama2cSampler::Llama2cSampler(float temperature, float topp, std::uint64_t seed)
     : temperature_(temperature), topp_(topp), rng_(seed) {
-  if (!(temperature >= 0.0f)) throw InvalidArgument("--temperature", "must be >= 0");
+  if (!(temperature >= 0.0f)) throw InvalidArgument("temperature", "must be >= 0");
 }
 
 int Llama2cSampler::sample(std::vector<float> logits) {
@@ -86,8 +86,8 @@ int Llama2cSampler::sample(std::vector<float> logits) {
 }
 
 TopKSampler::TopKSampler(int k, float temperature, std::uint64_t seed) : k_(k), temperature_(temperature), rng_(seed) {
-  if (k <= 0) throw InvalidArgument("--top-k", fmt::format("{} is not a positive count", k));
-  if (!(temperature > 0.0f)) throw InvalidArgument("--temperature", "top-k sampling needs a temperature > 0");
+  if (k <= 0) throw InvalidArgument("top_k", fmt::format("{} is not a positive count", k));
+  if (!(temperature > 0.0f)) throw InvalidArgument("temperature", "top-k sampling needs a temperature > 0");
 }
 
 int TopKSampler::sample(const std::vector<float>& logits) {

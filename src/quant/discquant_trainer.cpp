@@ -85,7 +85,7 @@ class DiscQuantTrainer {
       }
     }
     delta2 /= static_cast<double>(layers_.size());
-    if (!(delta2 > 0)) throw InvalidArgument("--method", "RTN reproduces every weight exactly: nothing to learn");
+    if (!(delta2 > 0)) throw InvalidArgument("method", "RTN reproduces every weight exactly: nothing to learn");
     res_.delta2 = delta2;
   }
 
@@ -312,8 +312,8 @@ DiscQuantResult discquant_model(model::Decoder& m, const std::vector<std::vector
                                 const LayerQuantOptions& layer, const DiscQuantOptions& o,
                                 const std::function<void(const DiscQuantStep&, int)>& progress) {
   o.validate();
-  if (layer.method != Method::DiscQuant) throw InvalidArgument("--method", "discquant_model needs --method discquant");
-  if (windows.empty()) throw InvalidArgument("--calib", "DiscQuant needs calibration windows");
+  if (layer.method != Method::DiscQuant) throw InvalidArgument("method", "discquant_model needs --method discquant");
+  if (windows.empty()) throw InvalidArgument("calib", "DiscQuant needs calibration windows");
   return DiscQuantTrainer(m, windows, layer, o, progress).run();
 }
 

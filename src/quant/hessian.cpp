@@ -37,14 +37,14 @@ void add_damping(at::Tensor& h, float percdamp) {
 at::Tensor inverse_cholesky_upper(const at::Tensor& h, const std::string& layer) {
   const auto [l, info] = at::linalg_cholesky_ex(h);
   if (info.item<int>() != 0) {
-    throw InvalidArgument("--percdamp", fmt::format("{}: the damped Hessian is not positive definite (leading minor {} "
+    throw InvalidArgument("percdamp", fmt::format("{}: the damped Hessian is not positive definite (leading minor {} "
                                                     "fails); raise --percdamp or add calibration data",
                                                     layer, info.item<int>()));
   }
   const at::Tensor hinv = at::cholesky_inverse(l);
   const auto [u, info2] = at::linalg_cholesky_ex(hinv, /*upper=*/true);
   if (info2.item<int>() != 0) {
-    throw InvalidArgument("--percdamp", fmt::format("{}: H^-1 is numerically not positive definite; raise --percdamp", layer));
+    throw InvalidArgument("percdamp", fmt::format("{}: H^-1 is numerically not positive definite; raise --percdamp", layer));
   }
   return u;
 }

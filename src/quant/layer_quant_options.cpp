@@ -35,43 +35,43 @@ void LayerQuantOptions::validate() const {
   if (check.grid.block_size == 0) check.grid.block_size = 4;  // per-row blocks: checked per layer
   check.validate();
   if (grid.grid.bits > kCellBits) {
-    throw InvalidArgument("--wbits", fmt::format("{} bits do not fit the {}-bit CIM cell", grid.grid.bits, kCellBits));
+    throw InvalidArgument("wbits", fmt::format("{} bits do not fit the {}-bit CIM cell", grid.grid.bits, kCellBits));
   }
   offset_search.validate(grid.grid);
   // Measured on stories260K (OA, outliers and offsets, 4-bit, docs/quantization.md): perplexity 6.21
   // at 1, 6.54 at 2, 7.47 at 3, 147.8 at 7, for 47.4 -> 45.1 % of stored bits set.
   if (offsets && offset_search.sign == OffsetSign::Minimise && offset_search.max_abs_offset > kMaxMinimiseOffset) {
-    throw InvalidArgument("--max-offset",
+    throw InvalidArgument("max_abs_offset",
                           fmt::format("{} with offset_sign minimise: the exact popcount minimiser then moves most codes "
                                       "towards the code with one 1 bit and ruins accuracy (stories260K: perplexity 6.21 "
                                       "at 1, 7.47 at 3, 147.8 at 7 for 2 points fewer ones); use at most {}",
                                       offset_search.max_abs_offset, kMaxMinimiseOffset));
   }
   if (!(percdamp >= 0.0f && percdamp < 1.0f)) {
-    throw InvalidArgument("--percdamp", fmt::format("{} is outside [0, 1)", percdamp));
+    throw InvalidArgument("percdamp", fmt::format("{} is outside [0, 1)", percdamp));
   }
-  if (gptq_block < 1) throw InvalidArgument("--gptq-block", fmt::format("{} must be >= 1", gptq_block));
+  if (gptq_block < 1) throw InvalidArgument("gptq_block", fmt::format("{} must be >= 1", gptq_block));
   if (method == Method::Gptq && (outliers || offsets)) {
-    throw InvalidArgument(outliers ? "--outliers" : "--offsets",
+    throw InvalidArgument(outliers ? "outliers" : "offsets",
                           "GPTQ has no outliers or offsets; the outlier-aware GPTQ is --method oa");
   }
   if (method != Method::Gptq && (act_order || static_groups)) {
-    throw InvalidArgument(act_order ? "--act-order" : "--static-groups",
+    throw InvalidArgument(act_order ? "act_order" : "static_groups",
                           fmt::format("applies to --method gptq only ({} orders blocks by itself or not at all)",
                                       to_string(method)));
   }
   if ((outliers || method == Method::Oa) && grid.grid.block_size == 0) {
-    throw InvalidArgument("--block-size", "the outlier-aware quantizer needs blocks (0 = per row is GPTQ/RTN only)");
+    throw InvalidArgument("block_size", "the outlier-aware quantizer needs blocks (0 = per row is GPTQ/RTN only)");
   }
   if (outliers && !grid.per_row) {
-    throw InvalidArgument("--outliers", "outliers need per-row statistics (remove --per-block-stats)");
+    throw InvalidArgument("outliers", "outliers need per-row statistics (remove --per-block-stats)");
   }
 }
 
 void LayerQuantOptions::check_packable() const {
   validate();
   if (method == Method::Gptq && act_order && !static_groups && grid.grid.block_size != 0) {
-    throw InvalidArgument("--act-order", "with groups, act-order scatters each group over the row and the packed "
+    throw InvalidArgument("act_order", "with groups, act-order scatters each group over the row and the packed "
                                          "format cannot hold that: add --static-groups (or use per-row grids, --block-size 0)");
   }
 }

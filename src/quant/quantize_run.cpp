@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <iostream>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -63,7 +62,7 @@ std::vector<LayerQuantStats> resume_from_checkpoints(const fs::path& partial, mo
       throw FormatError(file, "not an oacim quantize checkpoint");
     }
     if (f.metadata_value("oacim.options") != opts || f.metadata_value("oacim.source_model") != source_model) {
-      throw InvalidArgument("--out", fmt::format("{} holds a partial run of another model or other options; rerun with "
+      throw InvalidArgument("out", fmt::format("{} holds a partial run of another model or other options; rerun with "
                                                  "those or delete it",
                                                  partial.string()));
     }
@@ -88,18 +87,18 @@ std::vector<LayerQuantStats> resume_from_checkpoints(const fs::path& partial, mo
 
 void validate_run_options(const QuantizeRunOptions& o) {
   o.layer.check_packable();
-  if (o.out_dir.empty()) throw InvalidArgument("--out", "is required");
-  if (o.nsamples < 1) throw InvalidArgument("--nsamples", fmt::format("{} must be >= 1", o.nsamples));
+  if (o.out_dir.empty()) throw InvalidArgument("out", "is required");
+  if (o.nsamples < 1) throw InvalidArgument("nsamples", fmt::format("{} must be >= 1", o.nsamples));
   if (o.incoherence != "none" && o.incoherence != "hadamard") {
-    throw InvalidArgument("--incoherence", fmt::format("'{}' is not none or hadamard", o.incoherence));
+    throw InvalidArgument("incoherence", fmt::format("'{}' is not none or hadamard", o.incoherence));
   }
   if (o.layer.method == Method::DiscQuant) {
     o.discquant.validate();
-    if (o.max_blocks != 0) throw InvalidArgument("--max-blocks", "DiscQuant trains every block together; it has no block slices");
+    if (o.max_blocks != 0) throw InvalidArgument("max_blocks", "DiscQuant trains every block together; it has no block slices");
   }
-  if (o.seqlen < 0) throw InvalidArgument("--seqlen", "must not be negative");
+  if (o.seqlen < 0) throw InvalidArgument("seqlen", "must not be negative");
   if (model::is_quantized_model_dir(o.model_path)) {
-    throw InvalidArgument("--model", fmt::format("{} is already quantized; give its float source model", o.model_path));
+    throw InvalidArgument("model_path", fmt::format("{} is already quantized; give its float source model", o.model_path));
   }
 }
 
@@ -117,11 +116,11 @@ std::vector<std::vector<int>> calibration_windows_of(const QuantizeRunOptions& o
   }
   if (is_token_file(o.calib)) return first_samples(read_token_file(o.calib), o.calib, o.nsamples, seqlen, dec.vocab_size());
   if (o.calib == "c4") {
-    const std::string shard = data::find_c4_shard(o.data_dir, data::kC4TrainShard, "--calib");
+    const std::string shard = data::find_c4_shard(o.data_dir, data::kC4TrainShard, "calib");
     return data::c4_calibration_windows(data::read_c4_documents(shard), lm.tokenize, o.nsamples, seqlen, o.seed);
   }
   if (o.calib == "wikitext2" || o.calib == "ptb" || o.calib == "ptb-new") {
-    std::cerr << fmt::format("warning: --calib {} is an evaluation split; perplexity on it is no longer held out\n", o.calib);
+    if (o.progress) o.progress(fmt::format("warning: calib {} is an evaluation split; perplexity on it is no longer held out", o.calib));
   }
   std::vector<std::vector<int>> windows;
   const std::vector<int> corpus = lm.tokenize(data::dataset_text(o.calib, o.data_dir));
@@ -160,8 +159,8 @@ void apply_incoherence(const QuantizeRunOptions& o, model::Decoder& dec, Quantiz
     }
   }
   if (!res.unrotated_sides.empty() && o.progress && (o.comm == nullptr || o.comm->root())) {
-    std::cerr << fmt::format("warning: --incoherence hadamard: no Hadamard matrix for {} side(s), left unrotated: {}\n",
-                             res.unrotated_sides.size(), fmt::join(res.unrotated_sides, ", "));
+    o.progress(fmt::format("warning: incoherence hadamard: no Hadamard matrix for {} side(s), left unrotated: {}",
+                           res.unrotated_sides.size(), fmt::join(res.unrotated_sides, ", ")));
   }
 }
 
@@ -192,14 +191,12 @@ bool run_discquant(const QuantizeRunOptions& o, model::Decoder& dec, const std::
   const auto dq_progress = [&](const DiscQuantStep& s, int total) {
     if (!o.progress) return;
     if (s.group < 0) {
-      std::cerr << fmt::format("quantize: discquant resuming after step {}/{} from {}\n", s.step + 1, total,
-                               dqo.checkpoint_file);
+      o.progress(fmt::format("quantize: discquant resuming after step {}/{} from {}", s.step + 1, total, dqo.checkpoint_file));
       return;
     }
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::cerr << fmt::format("quantize: discquant step {}/{}  lr {:.3g}  KL {:.5f}  fractional x {:.1f} %  ({:.0f} s)\n",
-                             s.step + 1, total, s.lr, s.kl, 100.0 * s.fractional, el)
-              << std::flush;
+    o.progress(fmt::format("quantize: discquant step {}/{}  lr {:.3g}  KL {:.5f}  fractional x {:.1f} %  ({:.0f} s)", s.step + 1,
+                           total, s.lr, s.kl, 100.0 * s.fractional, el));
   };
   DiscQuantResult dq = discquant_model(dec, windows, o.layer, dqo, dq_progress);
   if (!dq.complete) return false;
@@ -237,11 +234,11 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   QuantizeRunResult res;
   res.seqlen = o.seqlen == 0 ? dec.max_positions() : o.seqlen;
   if (res.seqlen > dec.max_positions()) {
-    throw InvalidArgument("--seqlen", fmt::format("{} exceeds the model's {} positions", res.seqlen, dec.max_positions()));
+    throw InvalidArgument("seqlen", fmt::format("{} exceeds the model's {} positions", res.seqlen, dec.max_positions()));
   }
   dist::Communicator& comm = o.comm ? *o.comm : dist::single_process();
   if (comm.distributed() && o.layer.method == Method::DiscQuant) {
-    throw InvalidArgument("--method", "discquant optimises the whole model in one process; run it without mpirun/srun");
+    throw InvalidArgument("method", "discquant optimises the whole model in one process; run it without mpirun/srun");
   }
   res.reporting_rank = comm.root();
   std::vector<std::vector<int>> windows;
@@ -262,19 +259,18 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   res.resumed_blocks = so.resume_blocks;
   so.comm = &comm;
   if (so.resume_blocks > 0 && o.progress && comm.root()) {
-    std::cerr << fmt::format("quantize: resuming after block {}/{} from {}\n", so.resume_blocks, dec.num_blocks(), partial.string());
+    o.progress(fmt::format("quantize: resuming after block {}/{} from {}", so.resume_blocks, dec.num_blocks(), partial.string()));
   }
   so.on_block_done = [&](int l, const std::vector<LayerQuantStats>& block_stats) {
     if (comm.root()) write_block_checkpoint(partial, l, dec, block_stats, opts, lm.source_model, uses_hessian(o.layer.method));
   };
   const auto progress = [&](const LayerQuantStats& s, int block, int done, int total) {
     if (!o.progress || !comm.root()) return;
-    std::cerr << fmt::format("quantize: [{}/{}] block {} {} {}x{}  out-err {:.3g}  outliers {:.2f} %  ones {:.1f} %  "
-                             "{:.2f} s  (ETA {:.0f} s)\n",
-                             done, total, block, s.layer, s.rows, s.cols, s.output_error, 100.0 * s.outlier_share,
-                             s.stored_bits ? 100.0 * static_cast<double>(s.ones) / static_cast<double>(s.stored_bits) : 0.0,
-                             s.seconds, seconds() / done * (total - done))
-              << std::flush;
+    o.progress(fmt::format("quantize: [{}/{}] block {} {} {}x{}  out-err {:.3g}  outliers {:.2f} %  ones {:.1f} %  "
+                           "{:.2f} s  (ETA {:.0f} s)",
+                           done, total, block, s.layer, s.rows, s.cols, s.output_error, 100.0 * s.outlier_share,
+                           s.stored_bits ? 100.0 * static_cast<double>(s.ones) / static_cast<double>(s.stored_bits) : 0.0,
+                           s.seconds, seconds() / done * (total - done)));
   };
   res.blocks = dec.num_blocks();
   if (o.layer.method == Method::DiscQuant) {

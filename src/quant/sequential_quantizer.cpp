@@ -55,7 +55,7 @@ class BlockwiseQuantizer {
 
   std::vector<LayerQuantStats> run() {
     o_.layer.check_packable();
-    if (needs_h_ && windows_.empty()) throw InvalidArgument("--nsamples", "GPTQ and OA need calibration windows");
+    if (needs_h_ && windows_.empty()) throw InvalidArgument("nsamples", "GPTQ and OA need calibration windows");
     if (o_.resume_blocks < 0 || o_.resume_blocks > m_.num_blocks()) throw InvalidArgument("resume_blocks", "out of range");
     for (int l = o_.resume_blocks; l < m_.num_blocks(); ++l) total_ += static_cast<int>(m_.block_linears(l).size());
     // Layers not yet quantized run fp32 inside the fake-quant forward passes.

@@ -132,7 +132,7 @@ class SweepRun {
  private:
   // Another rank: agrees with rank 0, then runs the tasks it is sent.
   void serve(dist::Communicator& comm) {
-    if (o_.jobs < 1) throw InvalidArgument("--jobs", "must be at least 1");
+    if (o_.jobs < 1) throw InvalidArgument("jobs", "must be at least 1");
     const RankAgreement a = agree_as_worker(comm, o_.config, o_.out_dir, o_.jobs);
     const std::string exe = o_.exe.empty() ? fs::read_symlink("/proc/self/exe").string() : o_.exe;
     const long long threads = task_threads(a.threads, o_.jobs, a.ranks_on_host(comm.rank()));
@@ -184,8 +184,8 @@ class SweepRun {
 
   // Everything is checked before the output directory is touched; then the plan and its files.
   void prepare() {
-    if (o_.jobs < 1) throw InvalidArgument("--jobs", "must be at least 1");
-    if (o_.out_dir.empty()) throw InvalidArgument("--out", "must name a directory");
+    if (o_.jobs < 1) throw InvalidArgument("jobs", "must be at least 1");
+    if (o_.out_dir.empty()) throw InvalidArgument("out", "must name a directory");
     ex_ = load_experiment(o_.config);
     points_ = expand(ex_);
     validate(ex_, points_);

@@ -14,19 +14,19 @@
 namespace oacim::tweak {
 
 void NormTweakOptions::validate() const {
-  if (!(lr >= 0.0) || !std::isfinite(lr)) throw InvalidArgument("--lr", fmt::format("{} must be a finite value >= 0", lr));
-  if (!(scale >= 0.0) || !std::isfinite(scale)) throw InvalidArgument("--scale", fmt::format("{} must be a finite value >= 0", scale));
-  if (iters < 1) throw InvalidArgument("--iters", fmt::format("{} is not a positive count", iters));
-  if (backend == model::Backend::Float) throw InvalidArgument("--backend", "tweaking needs a quantized backend (fakequant or hw)");
+  if (!(lr >= 0.0) || !std::isfinite(lr)) throw InvalidArgument("lr", fmt::format("{} must be a finite value >= 0", lr));
+  if (!(scale >= 0.0) || !std::isfinite(scale)) throw InvalidArgument("scale", fmt::format("{} must be a finite value >= 0", scale));
+  if (iters < 1) throw InvalidArgument("iters", fmt::format("{} is not a positive count", iters));
+  if (backend == model::Backend::Float) throw InvalidArgument("backend", "tweaking needs a quantized backend (fakequant or hw)");
 }
 
 std::vector<BlockTweakStats> tweak_norms(model::Decoder& m, const std::vector<std::vector<int>>& samples,
                                          const NormTweakOptions& o,
                                          const std::function<void(const BlockTweakStats&, int, int)>& progress) {
   o.validate();
-  if (samples.empty()) throw InvalidArgument("--calib", "norm tweaking needs calibration samples");
+  if (samples.empty()) throw InvalidArgument("calib", "norm tweaking needs calibration samples");
   for (const auto& s : samples) {
-    if (s.size() < 2) throw InvalidArgument("--calib", "every calibration sample needs at least 2 tokens");
+    if (s.size() < 2) throw InvalidArgument("calib", "every calibration sample needs at least 2 tokens");
   }
   const int L = m.num_blocks();
   std::vector<at::Tensor> x;

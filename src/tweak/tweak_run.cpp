@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <iostream>
 #include <limits>
 
 #include <ATen/ATen.h>
@@ -35,15 +34,15 @@ std::string tweak_options_json(const TweakRunOptions& o, const TweakPoint& chose
 namespace {
 
 void validate(const TweakRunOptions& o) {
-  if (o.quantized_dir.empty()) throw InvalidArgument("--quantized", "is required");
-  if (o.out_dir.empty()) throw InvalidArgument("--out", "is required");
-  if (o.calib.empty()) throw InvalidArgument("--calib", "is required (a token file from `oacim calib`)");
-  if (o.lrs.empty() || o.scales.empty()) throw InvalidArgument("--grid-lr", "the grid needs at least one lr and one scale");
+  if (o.quantized_dir.empty()) throw InvalidArgument("quantized_dir", "is required");
+  if (o.out_dir.empty()) throw InvalidArgument("out", "is required");
+  if (o.calib.empty()) throw InvalidArgument("calib", "is required (a token file from `oacim calib`)");
+  if (o.lrs.empty() || o.scales.empty()) throw InvalidArgument("grid_lr", "the grid needs at least one lr and one scale");
   if (o.nsamples < 0 || o.seqlen < 0 || o.heldout < -1 || o.select_seqlen < 0) {
-    throw InvalidArgument("--nsamples", "counts must not be negative");
+    throw InvalidArgument("nsamples", "counts must not be negative");
   }
   if (o.backend != "fakequant" && o.backend != "hw") {
-    throw InvalidArgument("--backend", fmt::format("'{}' is not one of fakequant, hw", o.backend));
+    throw InvalidArgument("backend", fmt::format("'{}' is not one of fakequant, hw", o.backend));
   }
   for (double lr : o.lrs) {
     NormTweakOptions n;
@@ -59,10 +58,10 @@ void validate(const TweakRunOptions& o) {
   n.iters = o.iters;
   n.validate();
   if (!model::is_quantized_model_dir(o.quantized_dir)) {
-    throw InvalidArgument("--quantized", fmt::format("{} is not a quantized model directory (`oacim quantize --out`)", o.quantized_dir));
+    throw InvalidArgument("quantized_dir", fmt::format("{} is not a quantized model directory (`oacim quantize --out`)", o.quantized_dir));
   }
   if (!is_token_file(o.calib)) {
-    throw InvalidArgument("--calib", fmt::format("{} is not a token sample file (write one with `oacim calib`)", o.calib));
+    throw InvalidArgument("calib", fmt::format("{} is not a token sample file (write one with `oacim calib`)", o.calib));
   }
 }
 
@@ -120,7 +119,7 @@ bool load_point(const std::string& path, const std::string& key, double lr, doub
     throw FormatError(path, fmt::format("oacim.point is not JSON: {}", e.what()));
   }
   if (f.metadata_value("oacim.key") != key || j.value("lr", -1.0) != lr || j.value("scale", -1.0) != scale) {
-    throw InvalidArgument("--out", fmt::format("{} holds a partial tweak run with other settings; rerun with those or "
+    throw InvalidArgument("out", fmt::format("{} holds a partial tweak run with other settings; rerun with those or "
                                                "delete it",
                                                fs::path(path).parent_path().string()));
   }
@@ -180,12 +179,12 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
   const model::QuantizedModelInfo info = model::read_quantized_info(o.quantized_dir);
   if (!o.model_path.empty() &&
       fs::absolute(o.model_path).lexically_normal() != fs::absolute(info.source_model).lexically_normal()) {
-    throw InvalidArgument("--model", fmt::format("{} was quantized from {}, not {}", o.quantized_dir, info.source_model, o.model_path));
+    throw InvalidArgument("model_path", fmt::format("{} was quantized from {}, not {}", o.quantized_dir, info.source_model, o.model_path));
   }
-  if (!info.tweak_json.empty()) throw InvalidArgument("--quantized", fmt::format("{} is already norm-tweaked", o.quantized_dir));
+  if (!info.tweak_json.empty()) throw InvalidArgument("quantized_dir", fmt::format("{} is already norm-tweaked", o.quantized_dir));
   model::LoadedModel lm = model::load_model(o.quantized_dir);
   model::Decoder& dec = *lm.decoder;
-  const model::Backend backend = model::backend_from_string(o.backend, "--backend");
+  const model::Backend backend = model::backend_from_string(o.backend, "backend");
   if (backend == model::Backend::Hw) {
     for (model::QuantLinear* lin : dec.linears()) {
       if (lin->has_packed()) lin->set_packed(lin->packed_shared(), &o.hw);
@@ -200,22 +199,24 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
   const bool grid = o.lrs.size() * o.scales.size() > 1;
   const int heldout = o.heldout >= 0 ? o.heldout : (grid ? std::max(1, n / 8) : 0);
   if (grid && heldout == 0 && o.select_on.empty()) {
-    throw InvalidArgument("--heldout", "a grid search needs held-out samples (or --select-on) to choose a point");
+    throw InvalidArgument("heldout", "a grid search needs held-out samples (or --select-on) to choose a point");
   }
-  if (heldout >= n) throw InvalidArgument("--heldout", fmt::format("{} held-out samples leave none of {} to tweak on", heldout, n));
+  if (heldout >= n) throw InvalidArgument("heldout", fmt::format("{} held-out samples leave none of {} to tweak on", heldout, n));
   std::vector<std::vector<int>> tweak_set, heldout_set;
   for (int i = 0; i < n; ++i) {
     std::vector<int>& cut = samples[static_cast<std::size_t>(i)];
     if (cut.size() < 2) continue;  // nothing to learn from a lone token
     (i < n - heldout ? tweak_set : heldout_set).push_back(std::move(cut));
   }
-  if (tweak_set.empty()) throw InvalidArgument("--calib", "no calibration sample has 2 or more tokens");
+  if (tweak_set.empty()) throw InvalidArgument("calib", "no calibration sample has 2 or more tokens");
 
   std::vector<int> select_corpus;
   if (!o.select_on.empty()) {
-    std::cerr << fmt::format("warning: --select-on {} picks the grid point on evaluation text (upstream practice); "
-                             "its perplexity is no longer held out\n",
-                             o.select_on);
+    if (o.progress) {
+      o.progress(fmt::format("warning: select_on {} picks the grid point on evaluation text (upstream practice); "
+                             "its perplexity is no longer held out",
+                             o.select_on));
+    }
     select_corpus = data::dataset_tokens(o.select_on, o.data_dir, lm.tokenize,
                                          o.select_seqlen == 0 ? dec.max_positions() : o.select_seqlen);
   }
@@ -255,7 +256,7 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
       TweakPoint p;
       std::vector<at::Tensor> state;
       if (load_point(ckpt, key, lr, scale, norms, &p, &state)) {
-        if (o.progress) std::cerr << fmt::format("tweak: point lr {:g} scale {:g} resumed from {}\n", lr, scale, ckpt);
+        if (o.progress) o.progress(fmt::format("tweak: point lr {:g} scale {:g} resumed from {}", lr, scale, ckpt));
         tweaked.push_back(std::move(state));
         res.points.push_back(std::move(p));
         ++res.resumed_points;
@@ -273,9 +274,8 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
       p.scale = scale;
       const auto progress = [&](const BlockTweakStats& b, int done, int blocks) {
         if (!o.progress) return;
-        std::cerr << fmt::format("tweak: [point {}/{} lr {:g} scale {:g}] block {}/{}  loss {:.5g} -> {:.5g}  {:.2f} s\n",
-                                 res.points.size() + 1, total, lr, scale, done, blocks, b.loss_before, b.loss_after, b.seconds)
-                  << std::flush;
+        o.progress(fmt::format("tweak: [point {}/{} lr {:g} scale {:g}] block {}/{}  loss {:.5g} -> {:.5g}  {:.2f} s",
+                               res.points.size() + 1, total, lr, scale, done, blocks, b.loss_before, b.loss_after, b.seconds));
       };
       for (const BlockTweakStats& b : tweak_norms(dec, tweak_set, nt, progress)) {
         p.blocks.push_back({b.block, b.lr, b.loss_before, b.loss_after, b.seconds});
@@ -284,8 +284,8 @@ TweakRunResult run_tweak(const TweakRunOptions& o) {
       p.select_ppl = select_ppl(p.heldout_ppl);
       p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tp).count();
       if (o.progress) {
-        std::cerr << fmt::format("tweak: point lr {:g} scale {:g}: held-out ppl {:.4f} (before tweaking {:.4f})\n", lr, scale,
-                                 p.heldout_ppl, res.baseline_heldout_ppl);
+        o.progress(fmt::format("tweak: point lr {:g} scale {:g}: held-out ppl {:.4f} (before tweaking {:.4f})", lr, scale,
+                               p.heldout_ppl, res.baseline_heldout_ppl));
       }
       for (auto& [name, t] : norms) state.push_back(t->clone());
       save_point(ckpt, key, p, norms);

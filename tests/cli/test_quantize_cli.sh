@@ -80,7 +80,7 @@ cmp -s "$work/whole/quantized.safetensors" "$work/killed/quantized.safetensors" 
 
 expect_rc 2 "fewer than 5" quantize --model "$model" --method gptq --calib "$work/cal1.safetensors" --nsamples 5 --out "$work/x"
 expect_rc 2 "--n" calib --model "$model" --n 0 --out "$work/x.safetensors"
-expect_rc 2 "--len" calib --model "$model" --len 9999 --out "$work/x.safetensors"
+expect_rc 2 "--seqlen" calib --model "$model" --len 9999 --out "$work/x.safetensors"
 expect_rc 2 "not a valid regex" calib --model "$model" --first-token-regex "([" --out "$work/x.safetensors"
 expect_rc 2 "pass the filters" calib --model "$model" --n 4 --first-token-regex "^ Tim$" --out "$work/x.safetensors"
 expect_rc 2 "--greedy" calib --model "$model" --greedy "3,x" --out "$work/x.safetensors"

@@ -98,7 +98,7 @@ class FloatComparisonRun : public ::testing::Test {
     o.seqlen = 128;
     o.max_windows = 3;
     o.backend = backend;
-    o.progress = false;
+    o.progress = nullptr;
     o.float_reference_dir = dir_.string();
     o.float_reference_full_mib = full_mib;
     return run_eval(o);

@@ -111,7 +111,7 @@ TEST(EvalRun, BundledModelGivesStableNumbers) {
   o.dataset = std::string(OACIM_SOURCE_DIR) + "/tests/data/tinystories-valid-slice.txt";
   o.seqlen = 256;
   o.max_windows = 8;
-  o.progress = false;
+  o.progress = nullptr;
   const EvalResult a = run_eval(o);
   const EvalResult b = run_eval(o);
   EXPECT_EQ(a.perplexity, b.perplexity);
@@ -174,7 +174,7 @@ TEST(EvalRun, Gpt2DirectoryWithItsBpeTokenizer) {
   o.dataset = std::string(OACIM_SOURCE_DIR) + "/tests/data/tinystories-valid-slice.txt";
   o.seqlen = 64;
   o.max_windows = 3;
-  o.progress = false;
+  o.progress = nullptr;
   const EvalResult f = run_eval(o);
   EXPECT_EQ(f.windows, 3);
   EXPECT_GT(f.corpus_tokens, 6000);  // ~4 characters per GPT-2 token over 30 kB

@@ -90,7 +90,7 @@ TEST(TaskScoring, TheBundledModelScoresTheShippedTasks) {
   o.model_path = std::string(OACIM_SOURCE_DIR) + "/tests/data/stories260K/stories260K.bin";
   o.task_file = std::string(OACIM_SOURCE_DIR) + "/tests/data/tasks/tiny_choice.jsonl";
   o.backend = "float";
-  o.progress = false;
+  o.progress = nullptr;
   const EvalResult r = run_eval(o);
   ASSERT_TRUE(r.task_run);
   EXPECT_EQ(r.task.documents, 16u);

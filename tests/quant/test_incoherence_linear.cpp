@@ -76,7 +76,7 @@ TEST(IncoherentLinear, QuantizedDirectoryKeepsTheRotation) {
   o.incoherence = "hadamard";
   o.incoherence_seed = 5;
   o.out_dir = dir;
-  o.progress = false;
+  o.progress = nullptr;
   const QuantizeRunResult r = run_quantize(o);
   EXPECT_EQ(r.rotated_both, 20);  // attention (64 x 64) both sides; 172-wide FFN sides have no H_172
   EXPECT_EQ(r.unrotated_sides.size(), 15u);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "oacim/core/progress.hpp"
+
 namespace boost::program_options {
 class options_description;
 class variables_map;
@@ -58,6 +60,8 @@ void set_option_spellings(std::map<std::string, std::string> spellings);
 
 // Prints "oacim <command>: <message>" on stderr, as one line (printable()).
 void print_error(const std::string& command, const std::string& message);
+// The library's progress lines and warnings, each on its own line of stderr.
+ProgressFn stderr_progress();
 
 // Subcommand implementations.
 int cmd_pack_demo(const std::vector<std::string>& args);

@@ -72,7 +72,7 @@ int parse_table_command(TableCommand& c, const std::vector<Option<T>>& table, T&
   add_table_options(opts, table);
   std::map<std::string, std::string> spellings;
   for (const auto& o : table) {
-    if (!o.cli.empty() && o.name != o.cli) spellings[o.name] = o.cli;
+    if (!o.cli.empty()) spellings[o.name] = o.cli;  // this command's spelling wins over another's
   }
   set_option_spellings(std::move(spellings));
   add_run_options(opts, c.threads, c.json_path, c.json_doc);

@@ -21,7 +21,7 @@ void write_token_file(const std::string& path, const TokenSamples& samples);
 // FormatError naming the file for a missing tensor, a wrong dtype or lengths that do not add up.
 TokenSamples read_token_file(const std::string& path);
 // The first `n` samples of `samples`, each cut to at most `max_len` tokens: InvalidArgument
-// ("--nsamples") when there are fewer, FormatError naming `source` for an id >= `vocab`.
+// ("nsamples") when there are fewer, FormatError naming `source` for an id >= `vocab`.
 std::vector<std::vector<int>> first_samples(const TokenSamples& samples, const std::string& source, int n, int max_len,
                                             int vocab);
 // True when `path` is a regular file that names the token format in its first MiB (where a token

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "oacim/core/progress.hpp"
 #include "oacim/core/rtn_packer.hpp"
 #include "oacim/dist/communicator.hpp"
 #include "oacim/hw/hw_config.hpp"
@@ -34,7 +35,7 @@ struct EvalOptions {
   std::string hw_file;          // where `hw` was read from ("" = the built-in defaults); the caller loads it
   hw::HwConfig hw = hw::default_hw_config();
   RtnPackOptions quant;         // RTN for the quantized backends when the model is not a quantized directory
-  bool progress = true;         // progress on stderr
+  ProgressFn progress;          // progress lines and warnings (core/progress.hpp); empty: silent
   // Where the float model's distributions on the evaluated windows are cached
   // (eval/float_reference.hpp): "" = no comparison with the float model. A missing or damaged
   // entry is computed (loading the float source model beside a quantized one) and written.

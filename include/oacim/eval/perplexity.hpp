@@ -26,7 +26,7 @@ struct PerplexityResult {
 };
 
 // The number of windows the protocol evaluates: floor(L / seqlen), at most `max_windows` when > 0.
-// InvalidArgument("--seqlen") below 2 tokens or for a corpus shorter than one window.
+// InvalidArgument("seqlen") below 2 tokens or for a corpus shorter than one window.
 int perplexity_windows(std::size_t corpus_tokens, int seqlen, int max_windows);
 
 // Sees every window's logits [seqlen, vocab] after its loss: (window index, its tokens, logits).

@@ -35,7 +35,7 @@ at::Tensor dead_columns(const at::Tensor& h);
 void fix_dead_columns(at::Tensor& h, at::Tensor& w, const at::Tensor& dead);
 // H += percdamp * mean(|diag H|) * I, in place.
 void add_damping(at::Tensor& h, float percdamp);
-// U upper-triangular with H^-1 = U^T U. Throws InvalidArgument("--percdamp") naming `layer` when
+// U upper-triangular with H^-1 = U^T U. Throws InvalidArgument("percdamp") naming `layer` when
 // H is not positive definite.
 at::Tensor inverse_cholesky_upper(const at::Tensor& h, const std::string& layer);
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "oacim/core/progress.hpp"
 #include "oacim/dist/communicator.hpp"
 #include "oacim/quant/discquant_options.hpp"
 #include "oacim/quant/layer_quant_options.hpp"
@@ -30,7 +31,7 @@ struct QuantizeRunOptions {
   LayerQuantOptions layer;
   int max_offset = -1;          // largest |offset|; < 0: the default for the sign and outliers (resolve())
   std::string out_dir;
-  bool progress = true;
+  ProgressFn progress;          // progress lines and warnings (core/progress.hpp); empty: silent
   int max_blocks = 0;           // quantize at most this many more blocks, checkpoint and stop (0 = all)
   DiscQuantOptions discquant;   // --method discquant
   // Random Hadamard incoherence (docs/algorithms.md D.4, core/incoherence.hpp): "none" | "hadamard".

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "oacim/core/progress.hpp"
+
 #include "oacim/dist/communicator.hpp"
 
 namespace oacim::sweep {
@@ -22,7 +24,7 @@ struct RunOptions {
   std::string out_dir;
   int jobs = 1;              // tasks run in parallel
   std::string exe;           // the oacim binary the tasks run ("" = this process's own executable)
-  std::function<void(const std::string& line)> progress;  // one line per event; empty: silent
+  ProgressFn progress;  // one line per event (core/progress.hpp); empty: silent
   // The ranks of an MPI job (docs/scaleout.md): rank 0 plans, schedules and writes every result;
   // the others run the tasks it hands them. nullptr: this process alone.
   dist::Communicator* comm = nullptr;

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "oacim/core/progress.hpp"
 #include "oacim/hw/hw_config.hpp"
 
 namespace oacim::tweak {
@@ -34,7 +35,7 @@ struct TweakRunOptions {
   std::string data_dir;  // empty: the bundled datasets (eval/dataset_files.hpp)
   int select_seqlen = 0;       // windows for select_on (0 = the model's maximum)
   std::string out_dir;
-  bool progress = true;
+  ProgressFn progress;          // progress lines and warnings (core/progress.hpp); empty: silent
 };
 
 struct TweakBlock {
