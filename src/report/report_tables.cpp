@@ -139,6 +139,37 @@ Section agreement_section(const json& points, const std::string& d) {
   return s;
 }
 
+// Zero-shot tasks: accuracy per backend and hw against float, per point and task file.
+Section zero_shot_section(const json& points) {
+  Section s;
+  s.title = "Zero-shot tasks";
+  s.text = "Accuracy (± standard error) by log-likelihood as lm-evaluation-harness scores it; acc_norm divides by the "
+           "choice's bytes; last-word tasks count greedy matches. hw vs float pairs the two runs document by document "
+           "(percentage points, 95 % interval).";
+  s.table.headers = {"#", "point", "task", "documents", "float acc", "fakequant acc", "hw acc", "hw acc_norm",
+                     "hw vs float", "hw vs float 95 % CI"};
+  s.table.numeric = {true, false, false, true, true, true, true, true, true, true};
+  for (const json& p : points) {
+    if (p.at("status") != "ok" || !p.contains("zero_shot")) continue;
+    for (const json& t : p.at("zero_shot")) {
+      auto acc = [&](const char* b, const char* k = "acc") {
+        if (!t.contains(b) || !t.at(b).contains(k)) return std::string("-");
+        return fmt::format("{:.2f} ± {:.2f} %", 100.0 * t.at(b).at(k).get<double>(),
+                           100.0 * t.at(b).at(std::string(k) + "_se").get<double>());
+      };
+      const json* d = t.contains("hw_vs_float_acc_pts") ? &t.at("hw_vs_float_acc_pts") : nullptr;
+      s.table.rows.push_back({point_name(p), p.at("label"), t.at("name").get<std::string>(),
+                              std::to_string(t.at("documents").get<long long>()), acc("float"), acc("fakequant"),
+                              acc("hw"), acc("hw", "acc_norm"),
+                              d ? fmt::format("{:+.2f} pts", d->at("mean").get<double>()) : "-",
+                              d ? fmt::format("{:+.2f} .. {:+.2f}", d->at("ci95").at(0).get<double>(),
+                                              d->at("ci95").at(1).get<double>())
+                                : "-"});
+    }
+  }
+  return s;
+}
+
 }  // namespace
 
 std::vector<Section> report_sections(const json& r) {
@@ -241,36 +272,7 @@ std::vector<Section> report_sections(const json& r) {
     sections.push_back(std::move(s));
     if (Section a = agreement_section(points, d); !a.table.rows.empty()) sections.push_back(std::move(a));
   }
-  // Zero-shot tasks.
-  {
-    Section s;
-    s.title = "Zero-shot tasks";
-    s.text = "Accuracy (± standard error) by log-likelihood as lm-evaluation-harness scores it; acc_norm divides by the "
-             "choice's bytes; last-word tasks count greedy matches. hw vs float pairs the two runs document by document "
-             "(percentage points, 95 % interval).";
-    s.table.headers = {"#", "point", "task", "documents", "float acc", "fakequant acc", "hw acc", "hw acc_norm",
-                       "hw vs float", "hw vs float 95 % CI"};
-    s.table.numeric = {true, false, false, true, true, true, true, true, true, true};
-    for (const json& p : points) {
-      if (p.at("status") != "ok" || !p.contains("zero_shot")) continue;
-      for (const json& t : p.at("zero_shot")) {
-        auto acc = [&](const char* b, const char* k = "acc") {
-          if (!t.contains(b) || !t.at(b).contains(k)) return std::string("-");
-          return fmt::format("{:.2f} ± {:.2f} %", 100.0 * t.at(b).at(k).get<double>(),
-                             100.0 * t.at(b).at(std::string(k) + "_se").get<double>());
-        };
-        const json* d = t.contains("hw_vs_float_acc_pts") ? &t.at("hw_vs_float_acc_pts") : nullptr;
-        s.table.rows.push_back({point_name(p), p.at("label"), t.at("name").get<std::string>(),
-                                std::to_string(t.at("documents").get<long long>()), acc("float"), acc("fakequant"),
-                                acc("hw"), acc("hw", "acc_norm"),
-                                d ? fmt::format("{:+.2f} pts", d->at("mean").get<double>()) : "-",
-                                d ? fmt::format("{:+.2f} .. {:+.2f}", d->at("ci95").at(0).get<double>(),
-                                                d->at("ci95").at(1).get<double>())
-                                  : "-"});
-      }
-    }
-    if (!s.table.rows.empty()) sections.push_back(std::move(s));
-  }
+  if (Section z = zero_shot_section(points); !z.table.rows.empty()) sections.push_back(std::move(z));
   // Hardware counters and co-simulation.
   {
     Section s;
