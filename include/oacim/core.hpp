@@ -5,6 +5,7 @@
 #include "oacim/core/bf16.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/core/fp16.hpp"
+#include "oacim/core/gguf.hpp"
 #include "oacim/core/hadamard.hpp"
 #include "oacim/core/incoherence.hpp"
 #include "oacim/core/offset_search.hpp"

@@ -14,6 +14,7 @@
 #include "oacim/core/token_file.hpp"
 #include "oacim/data/c4.hpp"
 #include "oacim/data/task_file.hpp"
+#include "oacim/core/gguf.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/model/bpe_tokenizer.hpp"
 #include "oacim/model/hf_checkpoint.hpp"
@@ -182,6 +183,21 @@ void c4_jsonl(const std::string& bytes) {
   (void)data::c4_calibration_windows(docs, words, 2, 8, 1);
 }
 
+void gguf(const std::string& bytes) {
+  const GgufFile f = GgufFile::from_bytes(bytes, "fuzz.gguf");
+  for (const auto& [key, v] : f.metadata()) {
+    if (v.type == GgufType::String) (void)f.string_value(key);
+  }
+  for (const GgufTensor& t : f.tensors()) {
+    if (ggml_block(t.type).weights > 0 && t.numel() <= (1 << 20)) {
+      try {
+        (void)f.dequantize(t);
+      } catch (const FormatError&) {  // a non-finite value: refused, as it must be
+      }
+    }
+  }
+}
+
 void task_jsonl(const std::string& bytes) {
   const data::TaskFile f = data::parse_task_file(bytes, "task.jsonl");
   for (const auto& d : f.documents) {
@@ -205,6 +221,7 @@ const std::vector<Target>& targets() {
         {"token_file", token_file},         {"hw_yaml", hw_yaml},
         {"experiment_yaml", experiment_yaml}, {"results_json", results_json},
         {"c4_jsonl", c4_jsonl},             {"task_jsonl", task_jsonl},
+        {"gguf", gguf},
     };
 #ifdef OACIM_FUZZ_WITH_TORCH
     add_torch_targets(t);

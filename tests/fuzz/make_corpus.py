@@ -22,6 +22,31 @@ SEP = b"\n=====\n"
 rng = random.Random(0)
 
 
+def small_gguf():
+    """A GGUF v3 file: a few metadata keys (u32, f32, string, string array) and tensors F32, F16,
+    Q4_0, Q4_1, Q8_0 and Q4_K of one block each, 32-byte aligned."""
+    def string(v):
+        b = v.encode()
+        return struct.pack("<Q", len(b)) + b
+    kv = [(b"general.architecture", 8, string("llama")), (b"llama.block_count", 4, struct.pack("<I", 1)),
+          (b"llama.attention.layer_norm_rms_epsilon", 6, struct.pack("<f", 1e-5)),
+          (b"tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, 3) + string("<s>") + string("a") + string("b"))]
+    blocks = [("f32", 0, 4, struct.pack("<4f", 1, 2, 3, 4)), ("f16", 1, 2, struct.pack("<2e", 0.5, -1)),
+              ("q4_0", 2, 32, struct.pack("<e", 0.5) + bytes(range(16))),
+              ("q4_1", 3, 32, struct.pack("<ee", 0.25, -1) + bytes(range(16))),
+              ("q8_0", 8, 32, struct.pack("<e", 0.125) + bytes(range(32))),
+              ("q4_k", 12, 256, struct.pack("<ee", 1, 0.5) + bytes(range(12)) + bytes([0x33]) * 128)]
+    out = struct.pack("<IIQQ", 0x46554747, 3, len(blocks), len(kv))
+    for k, t, v in kv:
+        out += struct.pack("<Q", len(k)) + k + struct.pack("<I", t) + v
+    data, offset = b"", 0
+    for name, t, n, payload in blocks:
+        out += string(name) + struct.pack("<IQIQ", 1, n, t, len(data))
+        data += payload + b"\0" * ((32 - len(payload) % 32) % 32)
+    out += b"\0" * ((32 - len(out) % 32) % 32)
+    return out + data
+
+
 def put(target, name, data):
     d = os.path.join(OUT, target)
     os.makedirs(d, exist_ok=True)
@@ -140,6 +165,8 @@ def main():
     # C4 JSON lines
     put("c4_jsonl", "docs.json", "".join(json.dumps({"text": " ".join(["word"] * (5 + 7 * i)), "url": f"u{i}"}) + "\n"
                                          for i in range(6)))
+    # GGUF: metadata of every kind and one tensor of each block format oacim reads
+    put("gguf", "small.gguf", small_gguf())
     # zero-shot task files
     for f in ("tiny_choice.jsonl", "tiny_last_word.jsonl"):
         put("task_jsonl", f, open(f"{ROOT}/tests/data/tasks/{f}", "rb").read())
