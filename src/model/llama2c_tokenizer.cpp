@@ -140,6 +140,20 @@ Llama2cTokenizer Llama2cTokenizer::load_sentencepiece(const std::string& path) {
   return t;
 }
 
+Llama2cTokenizer Llama2cTokenizer::from_pieces(const std::vector<std::string>& pieces, const std::vector<float>& scores,
+                                               const std::string& source) {
+  if (pieces.size() != scores.size()) {
+    throw FormatError(source, fmt::format("{} pieces but {} scores", pieces.size(), scores.size()));
+  }
+  if (pieces.size() < 3) throw FormatError(source, fmt::format("holds {} pieces: not a SentencePiece vocabulary", pieces.size()));
+  Llama2cTokenizer t;
+  for (std::size_t id = 0; id < pieces.size(); ++id) {
+    if (!std::isfinite(scores[id])) throw FormatError(source, fmt::format("piece {} has a non-finite score", id));
+    t.add_piece(export_piece(pieces[id], static_cast<int>(id) == kBos, static_cast<int>(id) == kEos), scores[id]);
+  }
+  return t;
+}
+
 Llama2cTokenizer Llama2cTokenizer::load_tokenizer_json(const std::string& path) {
   const TokenizerJson tj = read_tokenizer_json(path);
   if (tj.byte_level) {

@@ -23,6 +23,13 @@ class BpeTokenizer {
   // model.vocab, model.merges ("a b" strings or [a, b] pairs) and added_tokens.
   static BpeTokenizer load_tokenizer_json(const std::string& path);
 
+  // From a vocabulary (piece, id) and ranked merges ("a b" split in two) held anywhere: a GGUF
+  // file's tokenizer.ggml.tokens and .merges. `source` names it in errors.
+  static BpeTokenizer from_vocabulary(const std::string& source, const std::vector<std::pair<std::string, int>>& vocab,
+                                      const std::vector<std::pair<std::string, std::string>>& merges) {
+    return build(source, vocab, merges);
+  }
+
   std::vector<int> encode(const std::string& text) const;
   std::string decode(const std::vector<int>& ids) const;
   int vocab_size() const { return static_cast<int>(id_to_piece_.size()); }

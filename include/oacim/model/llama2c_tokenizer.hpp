@@ -26,6 +26,11 @@ class Llama2cTokenizer {
   // <0xNN> byte fallback; a merged piece scores minus the rank of its first merge.
   static Llama2cTokenizer load_tokenizer_json(const std::string& path);
 
+  // SentencePiece pieces (U+2581 for a space) with their scores, in id order, from any container
+  // (a GGUF file's tokenizer.ggml.tokens and .scores); `source` names it in errors.
+  static Llama2cTokenizer from_pieces(const std::vector<std::string>& pieces, const std::vector<float>& scores,
+                                      const std::string& source);
+
   std::vector<int> encode(const std::string& text, bool bos, bool eos) const;
   // The text of `token` following `prev` (what llama2.c prints).
   std::string decode(int prev, int token) const;
