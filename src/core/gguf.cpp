@@ -15,6 +15,7 @@
 #include "oacim/core/bf16.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/core/fp16.hpp"
+#include "oacim/core/safetensors.hpp"
 
 namespace oacim {
 
@@ -421,5 +422,146 @@ std::vector<float> GgufFile::dequantize(const GgufTensor& t) const {
   }
   return out;
 }
+
+namespace {
+
+template <class T>
+void append(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+void append_string(std::string& out, const std::string& s) {
+  append<std::uint64_t>(out, s.size());
+  out += s;
+}
+
+// ggml's quantize_row_q4_0_reference: d = (the value of largest magnitude) / -8, codes
+// min(15, (int8)(x / d + 8.5)).
+void quantize_q4_0(const float* x, std::string& out) {
+  float amax = 0.0f, max = 0.0f;
+  for (int j = 0; j < 32; ++j) {
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  const float d = max / -8.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  append<std::uint16_t>(out, fp16_bits_from_float(d));
+  for (int j = 0; j < 16; ++j) {
+    const int x0 = std::min(15, static_cast<int>(static_cast<std::int8_t>(x[j] * id + 8.5f)));
+    const int x1 = std::min(15, static_cast<int>(static_cast<std::int8_t>(x[16 + j] * id + 8.5f)));
+    out += static_cast<char>(x0 | (x1 << 4));
+  }
+}
+
+}  // namespace
+
+void GgufWriter::set_u32(const std::string& key, std::uint32_t v) {
+  std::string b;
+  append<std::uint32_t>(b, 4);
+  append(b, v);
+  kv_.emplace_back(key, b);
+}
+
+void GgufWriter::set_f32(const std::string& key, float v) {
+  std::string b;
+  append<std::uint32_t>(b, 6);
+  append(b, v);
+  kv_.emplace_back(key, b);
+}
+
+void GgufWriter::set_bool(const std::string& key, bool v) {
+  std::string b;
+  append<std::uint32_t>(b, 7);
+  append<std::uint8_t>(b, v ? 1 : 0);
+  kv_.emplace_back(key, b);
+}
+
+void GgufWriter::set_string(const std::string& key, const std::string& v) {
+  std::string b;
+  append<std::uint32_t>(b, 8);
+  append_string(b, v);
+  kv_.emplace_back(key, b);
+}
+
+void GgufWriter::set_strings(const std::string& key, const std::vector<std::string>& v) {
+  std::string b;
+  append<std::uint32_t>(b, 9);
+  append<std::uint32_t>(b, 8);
+  append<std::uint64_t>(b, v.size());
+  for (const std::string& s : v) append_string(b, s);
+  kv_.emplace_back(key, b);
+}
+
+void GgufWriter::set_f32s(const std::string& key, const std::vector<float>& v) {
+  std::string b;
+  append<std::uint32_t>(b, 9);
+  append<std::uint32_t>(b, 6);
+  append<std::uint64_t>(b, v.size());
+  for (const float x : v) append(b, x);
+  kv_.emplace_back(key, b);
+}
+
+void GgufWriter::set_i32s(const std::string& key, const std::vector<std::int32_t>& v) {
+  std::string b;
+  append<std::uint32_t>(b, 9);
+  append<std::uint32_t>(b, 5);
+  append<std::uint64_t>(b, v.size());
+  for (const std::int32_t x : v) append(b, x);
+  kv_.emplace_back(key, b);
+}
+
+void GgufWriter::add_tensor(const std::string& name, const std::vector<std::int64_t>& shape, const std::vector<float>& values,
+                            GgmlType type) {
+  std::int64_t n = 1;
+  for (const std::int64_t d : shape) n *= d;
+  if (n != static_cast<std::int64_t>(values.size())) {
+    throw InvalidArgument("values", fmt::format("tensor '{}': {} values for {} elements", name, values.size(), n));
+  }
+  Tensor t{name, shape, type, {}};
+  switch (type) {
+    case GgmlType::F32: t.data.assign(reinterpret_cast<const char*>(values.data()), values.size() * 4); break;
+    case GgmlType::F16:
+      for (const float v : values) append<std::uint16_t>(t.data, fp16_bits_from_float(v));
+      break;
+    case GgmlType::Q4_0:
+      if (shape.empty() || shape[0] % 32 != 0) throw InvalidArgument("shape", fmt::format("tensor '{}': rows are not whole Q4_0 blocks", name));
+      for (std::size_t i = 0; i < values.size(); i += 32) quantize_q4_0(values.data() + i, t.data);
+      break;
+    default: throw InvalidArgument("type", fmt::format("tensor '{}': the writer stores F32, F16 or Q4_0", name));
+  }
+  tensors_.push_back(std::move(t));
+}
+
+std::string GgufWriter::bytes() const {
+  constexpr std::size_t kAlign = 32;
+  std::string out;
+  append<std::uint32_t>(out, kMagic);
+  append<std::uint32_t>(out, 3);
+  append<std::uint64_t>(out, tensors_.size());
+  append<std::uint64_t>(out, kv_.size());
+  for (const auto& [key, value] : kv_) {
+    append_string(out, key);
+    out += value;
+  }
+  std::uint64_t offset = 0;
+  for (const Tensor& t : tensors_) {
+    append_string(out, t.name);
+    append<std::uint32_t>(out, static_cast<std::uint32_t>(t.shape.size()));
+    for (const std::int64_t d : t.shape) append<std::uint64_t>(out, static_cast<std::uint64_t>(d));
+    append<std::uint32_t>(out, static_cast<std::uint32_t>(t.type));
+    append<std::uint64_t>(out, offset);
+    offset += (t.data.size() + kAlign - 1) / kAlign * kAlign;
+  }
+  out.resize((out.size() + kAlign - 1) / kAlign * kAlign, '\0');
+  for (const Tensor& t : tensors_) {
+    out += t.data;
+    out.resize((out.size() + kAlign - 1) / kAlign * kAlign, '\0');
+  }
+  return out;
+}
+
+void GgufWriter::write(const std::string& path) const { write_file_atomically(path, bytes()); }
 
 }  // namespace oacim

@@ -20,10 +20,10 @@ at::Tensor tensor_from(const std::vector<float>& v, std::vector<std::int64_t> sh
 
 }  // namespace
 
-LlamaModel LlamaModel::from_llama2c(const Llama2cWeights& w) {
+LlamaModel LlamaModel::from_llama2c(const Llama2cWeights& w, float norm_eps, float rope_theta) {
   const Llama2cConfig& c = w.config;
   LlamaModel m;
-  m.spec_ = {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len, 1e-5f, 10000.0f, true};
+  m.spec_ = {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.seq_len, norm_eps, rope_theta, true};
   const std::int64_t D = c.dim, H = c.hidden_dim, KV = c.kv_dim();
   m.embed_ = tensor_from(w.tok_embeddings, {c.vocab_size, D});
   for (int l = 0; l < c.n_layers; ++l) {

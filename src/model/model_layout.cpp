@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/model/gguf_model.hpp"
 #include "oacim/model/hf_checkpoint.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
 
@@ -104,6 +105,8 @@ std::vector<std::string> model_linear_names(const std::string& path) {
     } else {
       throw FormatError(path + "/config.json", fmt::format("model_type '{}' is not llama, opt or gpt2", type));
     }
+  } else if (is_gguf_file(path)) {
+    layers = gguf_llama_config(GgufFile::open(path)).n_layers;
   } else {
     layers = read_llama2c_config(path).n_layers;
   }

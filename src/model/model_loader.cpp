@@ -1,5 +1,8 @@
 #include "oacim/model/model_loader.hpp"
 
+#include "oacim/model/gguf_model.hpp"
+#include "oacim/model/gguf_vocabulary.hpp"
+
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -29,6 +32,29 @@ std::string tokenizer_beside(const std::string& model, int vocab) {
                                                    model));
 }
 
+// A LLaMA GGUF file: weights and tokenizer from the one file (a given tokenizer overrides it).
+LoadedModel load_gguf(const std::string& model_path, const std::string& tokenizer_path, LoadedModel lm) {
+  const GgufFile file = GgufFile::open(model_path);
+  const GgufLlama g = gguf_llama(file);
+  lm.decoder = std::make_unique<LlamaModel>(LlamaModel::from_llama2c(g.weights, g.norm_eps, g.rope_theta));
+  lm.decoder->classifier()->set_float_fallback(true);
+  const std::string ext = fs::path(tokenizer_path).extension().string();
+  auto tok = std::make_shared<Llama2cTokenizer>(tokenizer_path.empty() ? llama_tokenizer_from_gguf(file)
+                                                : ext == ".model"     ? Llama2cTokenizer::load_sentencepiece(tokenizer_path)
+                                                : ext == ".json"      ? Llama2cTokenizer::load_tokenizer_json(tokenizer_path)
+                                                                      : Llama2cTokenizer::load(tokenizer_path, g.weights.config.vocab_size));
+  if (tok->vocab_size() > g.weights.config.vocab_size) {
+    throw FormatError(model_path, fmt::format("the tokenizer has {} pieces, more than the model's vocabulary of {}",
+                                              tok->vocab_size(), g.weights.config.vocab_size));
+  }
+  lm.tokenize = [tok](const std::string& text) { return tok->encode(text, true, false); };
+  lm.token_text = [tok](int id) { return tok->decode(0, id); };
+  lm.prefix_ids = {Llama2cTokenizer::kBos};
+  lm.special_ids = {0, Llama2cTokenizer::kBos, Llama2cTokenizer::kEos};
+  lm.stop_ids = {Llama2cTokenizer::kEos};
+  return lm;
+}
+
 }  // namespace
 
 LoadedModel load_model(const std::string& model_path, const std::string& tokenizer_path) {
@@ -54,6 +80,7 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
   lm.model_path = model_path;
   lm.source_model = fs::absolute(model_path).lexically_normal().string();
   lm.tokenizer_path = tokenizer_path.empty() ? "" : fs::absolute(tokenizer_path).lexically_normal().string();
+  if (is_gguf_file(model_path)) return load_gguf(model_path, tokenizer_path, std::move(lm));
   const bool hf = fs::is_directory(model_path);
   std::string type = "llama2c";
   if (hf) {

@@ -109,6 +109,34 @@ class GgufFile {
   std::vector<GgufTensor> tensors_;
 };
 
+// Writes GGUF v3 files (tests, conversions): metadata of the common types, tensors in F32, F16 or
+// Q4_0 (quantized as ggml's quantize_row_q4_0_reference does), 32-byte aligned.
+class GgufWriter {
+ public:
+  void set_u32(const std::string& key, std::uint32_t v);
+  void set_f32(const std::string& key, float v);
+  void set_bool(const std::string& key, bool v);
+  void set_string(const std::string& key, const std::string& v);
+  void set_strings(const std::string& key, const std::vector<std::string>& v);
+  void set_f32s(const std::string& key, const std::vector<float>& v);
+  void set_i32s(const std::string& key, const std::vector<std::int32_t>& v);
+  // `shape` in ggml order (row length first); `values` row after row.
+  void add_tensor(const std::string& name, const std::vector<std::int64_t>& shape, const std::vector<float>& values,
+                  GgmlType type);
+  std::string bytes() const;
+  void write(const std::string& path) const;  // atomically
+
+ private:
+  std::vector<std::pair<std::string, std::string>> kv_;  // key -> type and value bytes
+  struct Tensor {
+    std::string name;
+    std::vector<std::int64_t> shape;
+    GgmlType type;
+    std::string data;
+  };
+  std::vector<Tensor> tensors_;
+};
+
 // Dequantization of `blocks` consecutive blocks of `type` from `src` into `dst`
 // (blocks x ggml_block(type).weights floats), as ggml's dequantize_row_* does.
 void ggml_dequantize(std::uint32_t type, const std::uint8_t* src, std::int64_t blocks, float* dst);

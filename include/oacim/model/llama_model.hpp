@@ -34,7 +34,7 @@ struct LlamaSpec {
 
 class LlamaModel : public Decoder {
  public:
-  static LlamaModel from_llama2c(const Llama2cWeights& w);
+  static LlamaModel from_llama2c(const Llama2cWeights& w, float norm_eps = 1e-5f, float rope_theta = 10000.0f);
   // model_type "llama"; FormatError naming the file and tensor for anything missing or misshapen.
   static LlamaModel from_hf(const HfCheckpoint& ckpt);
 

@@ -1,0 +1,29 @@
+#pragma once
+// LLaMA models in GGUF files (llama.cpp's format; docs/models.md "GGUF"): the hyper-parameters from
+// the metadata (llama.embedding_length, feed_forward_length, block_count, attention.head_count(_kv),
+// context_length, attention.layer_norm_rms_epsilon, rope.freq_base) and the tensors token_embd,
+// blk.N.{attn_norm, attn_q, attn_k, attn_v, attn_output, ffn_norm, ffn_gate, ffn_down, ffn_up},
+// output_norm and output (absent: tied to token_embd), dequantized to fp32 as ggml does. GGUF keeps
+// Q and K in the interleaved rotary layout (pairs 2i, 2i+1), as llama2.c does, so the weights go
+// into the llama2.c layout unchanged. FormatError naming the file and the key or tensor. No torch.
+#include <string>
+
+#include "oacim/core/gguf.hpp"
+#include "oacim/model/llama2c_checkpoint.hpp"
+
+namespace oacim::model {
+
+// Whether `path` is a regular file that starts with GGUF's magic.
+bool is_gguf_file(const std::string& path);
+
+struct GgufLlama {
+  Llama2cWeights weights;
+  float norm_eps = 1e-5f;
+  float rope_theta = 10000.0f;
+};
+
+// The configuration alone (no tensor is read): for the Linear layout.
+Llama2cConfig gguf_llama_config(const GgufFile& file);
+GgufLlama gguf_llama(const GgufFile& file);
+
+}  // namespace oacim::model

@@ -1,0 +1,100 @@
+#include "oacim/model/gguf_model.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "oacim/core/error.hpp"
+
+namespace oacim::model {
+
+bool is_gguf_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  return in.read(magic, 4) && std::string(magic, 4) == "GGUF";
+}
+
+namespace {
+
+constexpr int kMaxBlocks = 1024;  // as for Hugging Face configs (docs/hardening.md)
+
+int positive(const GgufFile& f, const std::string& key, std::int64_t max) {
+  const std::int64_t v = f.int_value(key);
+  if (v < 1 || v > max) throw FormatError(f.path(), fmt::format("metadata key '{}': {} is outside 1..{}", key, v, max));
+  return static_cast<int>(v);
+}
+
+// The tensor `name` with the ggml shape `shape` (row length first), dequantized, appended to `out`.
+void append_tensor(const GgufFile& f, const std::string& name, const std::vector<std::int64_t>& shape, std::vector<float>& out) {
+  const GgufTensor* t = f.find_tensor(name);
+  if (t == nullptr) throw FormatError(f.path(), fmt::format("tensor '{}' is missing", name));
+  if (t->shape != shape) {
+    throw FormatError(f.path(), fmt::format("tensor '{}' has shape [{}], the metadata says [{}]", name, fmt::join(t->shape, ", "),
+                                            fmt::join(shape, ", ")));
+  }
+  const std::vector<float> v = f.dequantize(*t);
+  out.insert(out.end(), v.begin(), v.end());
+}
+
+}  // namespace
+
+Llama2cConfig gguf_llama_config(const GgufFile& f) {
+  const std::string arch = f.string_value("general.architecture");
+  if (arch != "llama") {
+    throw FormatError(f.path(), fmt::format("metadata key 'general.architecture' is '{}'; oacim reads 'llama' GGUF models", arch));
+  }
+  Llama2cConfig c;
+  c.dim = positive(f, "llama.embedding_length", 1 << 20);
+  c.hidden_dim = positive(f, "llama.feed_forward_length", 1 << 22);
+  c.n_layers = positive(f, "llama.block_count", kMaxBlocks);
+  c.n_heads = positive(f, "llama.attention.head_count", 1 << 16);
+  c.n_kv_heads = f.has("llama.attention.head_count_kv") ? positive(f, "llama.attention.head_count_kv", 1 << 16) : c.n_heads;
+  c.seq_len = positive(f, "llama.context_length", 1 << 24);
+  if (c.dim % c.n_heads != 0 || c.n_heads % c.n_kv_heads != 0 || (c.dim / c.n_heads) % 2 != 0) {
+    throw FormatError(f.path(), fmt::format("{} heads ({} for keys and values) do not divide the width {} into even heads",
+                                            c.n_heads, c.n_kv_heads, c.dim));
+  }
+  const GgufTensor* embed = f.find_tensor("token_embd.weight");
+  if (embed == nullptr || embed->shape.size() != 2 || embed->shape[0] != c.dim) {
+    throw FormatError(f.path(), fmt::format("tensor 'token_embd.weight' is missing or not [{}, vocab]", c.dim));
+  }
+  c.vocab_size = static_cast<int>(embed->shape[1]);
+  c.shared_classifier = f.find_tensor("output.weight") == nullptr;
+  return c;
+}
+
+GgufLlama gguf_llama(const GgufFile& f) {
+  GgufLlama m;
+  Llama2cWeights& w = m.weights;
+  w.config = gguf_llama_config(f);
+  const Llama2cConfig& c = w.config;
+  if (f.has("llama.attention.layer_norm_rms_epsilon")) m.norm_eps = static_cast<float>(f.float_value("llama.attention.layer_norm_rms_epsilon"));
+  if (f.has("llama.rope.freq_base")) m.rope_theta = static_cast<float>(f.float_value("llama.rope.freq_base"));
+  if (!(m.norm_eps > 0) || !(m.rope_theta > 0)) throw FormatError(f.path(), "the RMSNorm epsilon and the rotary base must be positive");
+  const std::int64_t D = c.dim, H = c.hidden_dim, KV = c.kv_dim(), V = c.vocab_size;
+  append_tensor(f, "token_embd.weight", {D, V}, w.tok_embeddings);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string b = fmt::format("blk.{}.", l);
+    append_tensor(f, b + "attn_norm.weight", {D}, w.rms_att);
+    append_tensor(f, b + "attn_q.weight", {D, D}, w.wq);
+    append_tensor(f, b + "attn_k.weight", {D, KV}, w.wk);
+    append_tensor(f, b + "attn_v.weight", {D, KV}, w.wv);
+    append_tensor(f, b + "attn_output.weight", {D, D}, w.wo);
+    append_tensor(f, b + "ffn_norm.weight", {D}, w.rms_ffn);
+    append_tensor(f, b + "ffn_gate.weight", {D, H}, w.w1);
+    append_tensor(f, b + "ffn_down.weight", {H, D}, w.w2);
+    append_tensor(f, b + "ffn_up.weight", {D, H}, w.w3);
+  }
+  append_tensor(f, "output_norm.weight", {D}, w.rms_final);
+  if (c.shared_classifier) {
+    w.wcls = w.tok_embeddings;
+  } else {
+    append_tensor(f, "output.weight", {D, V}, w.wcls);
+  }
+  return m;
+}
+
+}  // namespace oacim::model
