@@ -1,6 +1,8 @@
 // oacim inspect: opens a safetensors file, validates every packed layer in it, and prints shape,
-// format, outliers, ones-count and storage bits per layer.
+// format, outliers, ones-count and storage bits per layer; or a GGUF file: its metadata and its
+// tensors by type.
 #include <iostream>
+#include <map>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -8,13 +10,53 @@
 
 #include "oacim/cli/command.hpp"
 #include "oacim/cli/json_output.hpp"
+#include "oacim/core/gguf.hpp"
 #include "oacim/core/ones_count.hpp"
 #include "oacim/core/packed_io.hpp"
 #include "oacim/core/storage_bits.hpp"
+#include "oacim/model/gguf_model.hpp"
 
 namespace po = boost::program_options;
 
 namespace oacim::cli {
+
+namespace {
+
+// A GGUF file: architecture, tokenizer and tensors counted per type, every tensor's bounds checked.
+int inspect_gguf(const std::string& file, const std::string& json_path) {
+  const GgufFile f = GgufFile::open(file);
+  const auto text = [&](const char* key) { return f.has(key) ? f.string_value(key) : std::string("-"); };
+  std::map<std::string, std::pair<int, std::int64_t>> by_type;  // type -> tensors, elements
+  std::int64_t elements = 0;
+  for (const GgufTensor& t : f.tensors()) {
+    auto& [n, e] = by_type[ggml_type_name(t.type)];
+    ++n;
+    e += t.numel();
+    elements += t.numel();
+  }
+  std::string types;
+  for (const auto& [type, ne] : by_type) types += fmt::format("{}{} {} ({} weights)", types.empty() ? "" : ", ", ne.first, type, ne.second);
+  std::cout << fmt::format("{}: GGUF v{}, {} metadata keys, architecture {}, tokenizer {}, {} tensors{}{}\n", file, f.version(),
+                           f.metadata().size(), text("general.architecture"), text("tokenizer.ggml.model"), f.tensors().size(),
+                           types.empty() ? "" : ": ", types);
+  if (!json_path.empty()) {
+    nlohmann::json t = nlohmann::json::object();
+    for (const auto& [type, ne] : by_type) t[type] = {{"tensors", ne.first}, {"weights", ne.second}};
+    write_json_result(json_path, {{"command", "inspect"},
+                                  {"file", file},
+                                  {"format", "gguf"},
+                                  {"version", f.version()},
+                                  {"architecture", text("general.architecture")},
+                                  {"tokenizer", text("tokenizer.ggml.model")},
+                                  {"metadata_keys", f.metadata().size()},
+                                  {"tensors", f.tensors().size()},
+                                  {"weights", elements},
+                                  {"types", t}});
+  }
+  return kExitOk;
+}
+
+}  // namespace
 
 int cmd_inspect(const std::vector<std::string>& args) {
   std::string file;
@@ -22,11 +64,12 @@ int cmd_inspect(const std::vector<std::string>& args) {
   po::options_description opts("inspect options");
   opts.add_options()("json", po::value(&json_path), "write the layer summaries to this JSON file");
   po::options_description pos;
-  pos.add_options()("file", po::value(&file)->required(), "safetensors file");
+  pos.add_options()("file", po::value(&file)->required(), "safetensors or GGUF file");
   po::variables_map vm;
-  const int parsed = parse_command_line("inspect", "FILE.safetensors [--json OUT]", opts, pos, {"file"}, args, vm);
+  const int parsed = parse_command_line("inspect", "FILE.safetensors|FILE.gguf [--json OUT]", opts, pos, {"file"}, args, vm);
   if (parsed >= 0) return parsed;
 
+  if (model::is_gguf_file(file)) return inspect_gguf(file, json_path);
   const SafetensorsFile f = SafetensorsFile::open(file);
   // A packed layer is announced by a metadata key "<prefix>format" naming the packed format.
   std::vector<std::string> prefixes;
