@@ -1,11 +1,6 @@
 #include "oacim/core/gguf.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -15,6 +10,7 @@
 #include "oacim/core/bf16.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/core/fp16.hpp"
+#include "oacim/core/mapped_file.hpp"
 #include "oacim/core/safetensors.hpp"
 
 namespace oacim {
@@ -186,22 +182,10 @@ std::int64_t GgufTensor::numel() const {
   return n;
 }
 
-struct GgufFile::Mapping {
-  const std::uint8_t* data = nullptr;
-  std::size_t size = 0;
-  std::string owned;
-  ~Mapping() {
-    if (owned.empty() && data != nullptr && size > 0) munmap(const_cast<std::uint8_t*>(data), size);
-  }
-};
-
 GgufFile GgufFile::from_bytes(std::string bytes, const std::string& name) {
   GgufFile f;
   f.path_ = name;
-  f.mapping_ = std::make_shared<Mapping>();
-  f.mapping_->owned = std::move(bytes);
-  f.mapping_->data = reinterpret_cast<const std::uint8_t*>(f.mapping_->owned.data());
-  f.mapping_->size = f.mapping_->owned.size();
+  f.mapping_ = MappedFile::from_bytes(std::move(bytes));
   f.parse();
   return f;
 }
@@ -209,32 +193,15 @@ GgufFile GgufFile::from_bytes(std::string bytes, const std::string& name) {
 GgufFile GgufFile::open(const std::string& path) {
   GgufFile f;
   f.path_ = path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw FormatError(path, fmt::format("cannot open: {}", std::strerror(errno)));
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw FormatError(path, "not a regular file");
-  }
-  f.mapping_ = std::make_shared<Mapping>();
-  f.mapping_->size = static_cast<std::size_t>(st.st_size);
-  if (f.mapping_->size > 0) {
-    void* p = mmap(nullptr, f.mapping_->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      ::close(fd);
-      throw FormatError(path, fmt::format("cannot map: {}", std::strerror(errno)));
-    }
-    f.mapping_->data = static_cast<const std::uint8_t*>(p);
-  }
-  ::close(fd);
+  f.mapping_ = MappedFile::open(path);
   f.parse();
   return f;
 }
 
 void GgufFile::parse() {
   const std::string& path = path_;
-  const std::size_t size = mapping_->size;
-  Cursor c(mapping_->data, size, path);
+  const std::size_t size = mapping_->size();
+  Cursor c(mapping_->data(), size, path);
   if (c.read<std::uint32_t>("the magic") != kMagic) throw FormatError(path, "not a GGUF file (no 'GGUF' magic)");
   version_ = c.read<std::uint32_t>("the version");
   if (version_ != 2 && version_ != 3) throw FormatError(path, fmt::format("GGUF version {} (oacim reads 2 and 3)", version_));
@@ -295,7 +262,7 @@ void GgufFile::parse() {
       throw FormatError(path, fmt::format("tensor '{}': {} bytes at offset {} run past the end of the file ({} bytes)", t.name,
                                           t.nbytes, data_start + t.offset, size));
     }
-    t.data = mapping_->data + data_start + t.offset;
+    t.data = mapping_->data() + data_start + t.offset;
   }
 }
 

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/mapped_file.hpp"
 
 namespace oacim {
 
@@ -78,24 +79,10 @@ std::int64_t TensorView::numel() const {
   return n;
 }
 
-// Read-only memory mapping of a whole file.
-// Read-only memory mapping of a whole file, or bytes held in memory (from_bytes).
-struct SafetensorsFile::Mapping {
-  const std::uint8_t* data = nullptr;
-  std::size_t size = 0;
-  std::string owned;  // from_bytes: the bytes themselves (nothing mapped)
-  ~Mapping() {
-    if (owned.empty() && data != nullptr && size > 0) munmap(const_cast<std::uint8_t*>(data), size);
-  }
-};
-
 SafetensorsFile SafetensorsFile::from_bytes(std::string bytes, const std::string& name) {
   SafetensorsFile f;
   f.path_ = name;
-  f.mapping_ = std::make_shared<Mapping>();
-  f.mapping_->owned = std::move(bytes);
-  f.mapping_->data = reinterpret_cast<const std::uint8_t*>(f.mapping_->owned.data());
-  f.mapping_->size = f.mapping_->owned.size();
+  f.mapping_ = MappedFile::from_bytes(std::move(bytes));
   f.parse();
   return f;
 }
@@ -103,24 +90,7 @@ SafetensorsFile SafetensorsFile::from_bytes(std::string bytes, const std::string
 SafetensorsFile SafetensorsFile::open(const std::string& path) {
   SafetensorsFile f;
   f.path_ = path;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw FormatError(path, fmt::format("cannot open: {}", std::strerror(errno)));
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw FormatError(path, "not a regular file");
-  }
-  f.mapping_ = std::make_shared<Mapping>();
-  f.mapping_->size = static_cast<std::size_t>(st.st_size);
-  if (f.mapping_->size > 0) {
-    void* p = mmap(nullptr, f.mapping_->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      ::close(fd);
-      throw FormatError(path, fmt::format("cannot map: {}", std::strerror(errno)));
-    }
-    f.mapping_->data = static_cast<const std::uint8_t*>(p);
-  }
-  ::close(fd);
+  f.mapping_ = MappedFile::open(path);
   f.parse();
   return f;
 }
@@ -128,10 +98,10 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
 void SafetensorsFile::parse() {
   SafetensorsFile& f = *this;
   const std::string& path = path_;
-  const std::size_t size = f.mapping_->size;
+  const std::size_t size = f.mapping_->size();
   if (size < 8) throw FormatError(path, fmt::format("truncated: {} bytes, shorter than the 8-byte header length", size));
   std::uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | f.mapping_->data[i];
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | f.mapping_->data()[i];
   // The format's own bound (the reference reader refuses headers over 100 MB).
   if (header_len > kMaxSafetensorsHeaderBytes) {
     throw FormatError(path, fmt::format("header length {} exceeds the format's limit of {} bytes", header_len,
@@ -141,7 +111,7 @@ void SafetensorsFile::parse() {
     throw FormatError(path, fmt::format("header length {} exceeds the {} bytes after the length field", header_len,
                                         size - 8));
   }
-  const char* hbegin = reinterpret_cast<const char*>(f.mapping_->data + 8);
+  const char* hbegin = reinterpret_cast<const char*>(f.mapping_->data() + 8);
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(hbegin, hbegin + header_len);
@@ -150,7 +120,7 @@ void SafetensorsFile::parse() {
   }
   if (!header.is_object()) throw FormatError(path, "header is not a JSON object");
 
-  const std::uint8_t* data_begin = f.mapping_->data + 8 + header_len;
+  const std::uint8_t* data_begin = f.mapping_->data() + 8 + header_len;
   const std::uint64_t data_size = size - 8 - header_len;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> spans;
   std::vector<std::string> span_names;

@@ -105,10 +105,10 @@ check "inspect truncated one line" one_line_err "cut.safetensors"
 check "inspect missing file" run 1 inspect "$work/none.safetensors"
 check "inspect needs a file" run 2 inspect
 # GGUF files: llama.cpp's own vocabulary file, and a truncated copy refused in one line.
-check "inspect gguf" run 0 inspect "${SRC:-.}/tests/data/gguf/ggml-vocab-llama-spm.gguf" --json "$work/g.json"
+check "inspect gguf" run 0 inspect "${SRC:-.}/tests/data/tokenizers/ggml-vocab-llama-spm.gguf" --json "$work/g.json"
 check "inspect gguf says what it is" grep -q "GGUF v3, .* architecture llama, tokenizer llama, 0 tensors" "$work/out"
 check "inspect gguf json" "$PYTHON" -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d['format']=='gguf' and d['metadata_keys']>10 else 1)" "$work/g.json"
-head -c 5000 "${SRC:-.}/tests/data/gguf/ggml-vocab-llama-spm.gguf" >"$work/cut.gguf"
+head -c 5000 "${SRC:-.}/tests/data/tokenizers/ggml-vocab-llama-spm.gguf" >"$work/cut.gguf"
 check "inspect truncated gguf" run 1 inspect "$work/cut.gguf"
 check "inspect truncated gguf one line" one_line_err "cut.gguf: "
 

@@ -15,7 +15,7 @@
 namespace oacim {
 namespace {
 
-const std::string kDir = std::string(OACIM_SOURCE_DIR) + "/tests/data/gguf/";
+const std::string kDir = std::string(OACIM_SOURCE_DIR) + "/tests/data/tokenizers/";
 
 // Builds a GGUF file in memory, field by field.
 struct Writer {

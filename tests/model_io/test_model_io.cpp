@@ -15,6 +15,7 @@
 #include "oacim/core/text_file.hpp"
 #include "oacim/model/gguf_vocabulary.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
+#include "../support/vocab_vectors.hpp"
 #include "oacim/model/llama2c_tokenizer.hpp"
 #include "oacim/model/model_layout.hpp"
 
@@ -83,40 +84,12 @@ TEST(ModelIo, HfConfigOfMillionsOfBlocksIsRefusedAtOnce) {
 }  // namespace
 }  // namespace oacim::model
 
-namespace {
-
-// llama.cpp's tokenizer test vectors: texts separated by "\n__ggml_vocab_test__\n" in .inp, the ids
-// llama.cpp gives, one line per text, in .out.
-std::vector<std::pair<std::string, std::vector<int>>> llama_cpp_vectors(const std::string& stem) {
-  const std::string inp = oacim::read_whole_file(stem + ".inp"), out = oacim::read_whole_file(stem + ".out");
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> texts;
-  for (std::size_t at = 0;;) {
-    const std::size_t next = inp.find(sep, at);
-    if (next == std::string::npos) break;
-    texts.push_back(inp.substr(at, next - at));
-    at = next + sep.size();
-  }
-  std::vector<std::pair<std::string, std::vector<int>>> cases;
-  std::istringstream lines(out);
-  std::string line;
-  for (const std::string& text : texts) {
-    std::getline(lines, line);
-    std::istringstream ids(line);
-    std::vector<int> v;
-    for (int id; ids >> id;) v.push_back(id);
-    cases.emplace_back(text, v);
-  }
-  return cases;
-}
-
-}  // namespace
 
 TEST(GgufVocabulary, LlamaTokenizerFromGgufMetadataMatchesLlamaCpp) {
-  const std::string stem = std::string(OACIM_SOURCE_DIR) + "/tests/data/gguf/ggml-vocab-llama-spm.gguf";
+  const std::string stem = std::string(OACIM_SOURCE_DIR) + "/tests/data/tokenizers/ggml-vocab-llama-spm.gguf";
   const oacim::model::Llama2cTokenizer t = oacim::model::llama_tokenizer_from_gguf(oacim::GgufFile::open(stem));
   EXPECT_EQ(t.vocab_size(), 32000);
-  const auto cases = llama_cpp_vectors(stem);
+  const auto cases = oacim::test::vocab_vectors(stem);
   ASSERT_GE(cases.size(), 40u);
   int mismatches = 0;
   for (const auto& [text, ids] : cases) {
@@ -130,11 +103,13 @@ TEST(GgufVocabulary, LlamaTokenizerFromGgufMetadataMatchesLlamaCpp) {
 }
 
 TEST(GgufVocabulary, Gpt2TokenizerFromGgufMetadataMatchesLlamaCpp) {
-  const std::string stem = std::string(OACIM_SOURCE_DIR) + "/tests/data/gguf/ggml-vocab-gpt-2.gguf";
+  const std::string stem = std::string(OACIM_SOURCE_DIR) + "/tests/data/tokenizers/ggml-vocab-gpt-2.gguf";
   const oacim::model::BpeTokenizer t = oacim::model::gpt2_tokenizer_from_gguf(oacim::GgufFile::open(stem));
   EXPECT_EQ(t.vocab_size(), 50257);
+  const auto cases = oacim::test::vocab_vectors(stem);
+  ASSERT_GE(cases.size(), 40u);
   int mismatches = 0;
-  for (const auto& [text, ids] : llama_cpp_vectors(stem)) {
+  for (const auto& [text, ids] : cases) {
     if (t.encode(text) != ids) {
       ++mismatches;
       ADD_FAILURE() << "text '" << text << "': llama.cpp gives " << ids.size() << " ids";
@@ -144,7 +119,7 @@ TEST(GgufVocabulary, Gpt2TokenizerFromGgufMetadataMatchesLlamaCpp) {
 }
 
 TEST(GgufVocabulary, AGpt2VocabularyIsNotTakenForSentencePiece) {
-  const std::string path = std::string(OACIM_SOURCE_DIR) + "/tests/data/gguf/ggml-vocab-gpt-2.gguf";
+  const std::string path = std::string(OACIM_SOURCE_DIR) + "/tests/data/tokenizers/ggml-vocab-gpt-2.gguf";
   try {
     (void)oacim::model::llama_tokenizer_from_gguf(oacim::GgufFile::open(path));
     FAIL() << "a GPT-2 vocabulary was read as SentencePiece";

@@ -18,6 +18,8 @@
 
 namespace oacim {
 
+class MappedFile;
+
 // The metadata value types, by their numbers in the file.
 enum class GgufType : std::uint32_t {
   U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7, String = 8, Array = 9, U64 = 10,
@@ -91,7 +93,6 @@ class GgufFile {
   std::vector<float> dequantize(const GgufTensor& t) const;
 
  private:
-  struct Mapping;
   void parse();
   template <class F>
   auto in_file(const std::string& key, F&& read) const -> decltype(read()) {
@@ -102,7 +103,7 @@ class GgufFile {
     }
   }
   std::string path_;
-  std::shared_ptr<Mapping> mapping_;
+  std::shared_ptr<const MappedFile> mapping_;
   std::uint32_t version_ = 0;
   std::uint64_t alignment_ = 32;
   std::map<std::string, GgufValue> metadata_;

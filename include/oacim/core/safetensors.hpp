@@ -15,6 +15,8 @@
 
 namespace oacim {
 
+class MappedFile;
+
 // The largest JSON header a safetensors file may have (the format's reference limit).
 inline constexpr std::uint64_t kMaxSafetensorsHeaderBytes = 100000000;
 
@@ -55,10 +57,9 @@ class SafetensorsFile {
   std::vector<T> read(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape) const;
 
  private:
-  struct Mapping;
   void parse();  // header and tensor table of mapping_, every bound checked
   std::string path_;
-  std::shared_ptr<Mapping> mapping_;
+  std::shared_ptr<const MappedFile> mapping_;
   std::map<std::string, std::string> metadata_;
   std::map<std::string, TensorView> tensors_;
 };
