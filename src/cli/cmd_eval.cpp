@@ -21,26 +21,36 @@ namespace oacim::cli {
 
 namespace {
 
-// The result file of one evaluation: perplexity, windows, the weights' quantization, the datapath's
-// counters and the SystemC checks.
-nlohmann::json eval_json(const eval::EvalOptions& o, const eval::EvalResult& r) {
-  const bool quantized = o.backend != "float";
-  const bool chip = o.backend == "hw" || o.backend == "systemc";
-  nlohmann::json doc = {{"command", "eval"},
-                        {"model", o.model_path},
-                        {"dataset", o.dataset},
-                        {"backend", o.backend},
-                        {"perplexity", r.perplexity},
-                        {"mean_nll", r.mean_nll},
-                        {"seqlen", r.seqlen},
-                        {"windows", r.windows},
-                        {"max_windows", o.max_windows},
-                        {"tokens", r.tokens},
-                        {"corpus_tokens", r.corpus_tokens},
-                        {"seconds", r.seconds},
-                        {"tokens_per_second", r.tokens_per_second},
-                        {"perplexity_se", r.perplexity_se},
-                        {"window_nll", r.window_nll}};
+nlohmann::json task_json(const eval::TaskScores& t) {
+  nlohmann::json j = {{"name", t.name},
+                      {"kind", data::to_string(t.kind)},
+                      {"documents", t.documents},
+                      {"acc", t.acc.mean},
+                      {"acc_se", t.acc.se},
+                      {"loglikelihood", t.loglikelihood},
+                      {"correct", t.correct}};
+  if (t.kind == data::TaskKind::MultipleChoice) {
+    j["acc_norm"] = t.acc_norm.mean;
+    j["acc_norm_se"] = t.acc_norm.se;
+  } else {
+    j["perplexity"] = t.perplexity;
+  }
+  return j;
+}
+
+// The perplexity side of a result: windows, losses, and the comparison with the float model.
+void add_perplexity_json(const eval::EvalOptions& o, const eval::EvalResult& r, nlohmann::json& doc) {
+  doc.update({{"dataset", o.dataset},
+              {"perplexity", r.perplexity},
+              {"mean_nll", r.mean_nll},
+              {"seqlen", r.seqlen},
+              {"windows", r.windows},
+              {"max_windows", o.max_windows},
+              {"tokens", r.tokens},
+              {"corpus_tokens", r.corpus_tokens},
+              {"tokens_per_second", r.tokens_per_second},
+              {"perplexity_se", r.perplexity_se},
+              {"window_nll", r.window_nll}});
   if (r.compared_with_float) {
     const eval::TokenComparison& c = r.vs_float;
     doc["vs_float"] = {{"basis", c.basis},
@@ -57,12 +67,25 @@ nlohmann::json eval_json(const eval::EvalOptions& o, const eval::EvalResult& r) 
                        {"delta_p_mean", c.delta_p.mean},
                        {"delta_p_se", c.delta_p.se},
                        {"delta_p_rms", c.delta_p_rms},
-                       {"nll_diff_mean", c.vs_float.nll.mean},
-                       {"nll_diff_se", c.vs_float.nll.se},
+                       {"nll_diff_mean", c.vs_float.difference.mean},
+                       {"nll_diff_se", c.vs_float.difference.se},
                        {"ppl_pct", c.vs_float.ppl_pct},
                        {"ppl_pct_ci95", {c.vs_float.ppl_pct_low, c.vs_float.ppl_pct_high}}};
   }
   if (!o.token_nll_file.empty()) doc["token_nll_file"] = o.token_nll_file;
+}
+
+// The result file of one evaluation: perplexity (or a task's scores), the weights' quantization,
+// the datapath's counters and the SystemC checks.
+nlohmann::json eval_json(const eval::EvalOptions& o, const eval::EvalResult& r) {
+  const bool quantized = o.backend != "float";
+  const bool chip = o.backend == "hw" || o.backend == "systemc";
+  nlohmann::json doc = {{"command", "eval"}, {"model", o.model_path}, {"backend", o.backend}, {"seconds", r.seconds}};
+  if (r.task_run) {
+    doc["task"] = task_json(r.task);
+  } else {
+    add_perplexity_json(o, r, doc);
+  }
   if (r.unquantized_source) doc["weights"] = "unquantized float source model of the quantized directory";
   if (quantized && r.quantized_model) {
     doc["quantization"] = {{"method", "quantized model directory"},
@@ -108,23 +131,6 @@ nlohmann::json eval_json(const eval::EvalOptions& o, const eval::EvalResult& r) 
   return doc;
 }
 
-nlohmann::json task_json(const eval::TaskScores& t) {
-  nlohmann::json j = {{"name", t.name},
-                      {"kind", data::to_string(t.kind)},
-                      {"documents", t.documents},
-                      {"acc", t.acc.mean},
-                      {"acc_se", t.acc.se},
-                      {"loglikelihood", t.loglikelihood},
-                      {"correct", t.correct}};
-  if (t.kind == data::TaskKind::MultipleChoice) {
-    j["acc_norm"] = t.acc_norm.mean;
-    j["acc_norm_se"] = t.acc_norm.se;
-  } else {
-    j["perplexity"] = t.perplexity;
-  }
-  return j;
-}
-
 // A zero-shot task's outcome: printed, and as JSON with the run's settings and counters.
 int report_task(const eval::EvalOptions& o, const eval::EvalResult& r, const std::string& json_path) {
   const eval::TaskScores& t = r.task;
@@ -134,15 +140,7 @@ int report_task(const eval::EvalOptions& o, const eval::EvalResult& r, const std
             << (t.kind == data::TaskKind::MultipleChoice
                     ? fmt::format("  acc_norm {:.4f} +/- {:.4f}\n", t.acc_norm.mean, t.acc_norm.se)
                     : fmt::format("  perplexity {:.4f}\n", t.perplexity));
-  if (!json_path.empty()) {
-    nlohmann::json doc = eval_json(o, r);
-    for (const char* k : {"perplexity", "mean_nll", "seqlen", "windows", "max_windows", "tokens", "corpus_tokens",
-                          "tokens_per_second", "perplexity_se", "window_nll", "dataset"}) {
-      doc.erase(k);
-    }
-    doc["task"] = task_json(t);
-    write_json_result(json_path, doc);
-  }
+  if (!json_path.empty()) write_json_result(json_path, eval_json(o, r));
   return kExitOk;
 }
 

@@ -14,7 +14,6 @@
 #include "oacim/core/ones_count.hpp"
 #include "oacim/core/packed_io.hpp"
 #include "oacim/core/storage_bits.hpp"
-#include "oacim/model/gguf_model.hpp"
 
 namespace po = boost::program_options;
 
@@ -69,7 +68,7 @@ int cmd_inspect(const std::vector<std::string>& args) {
   const int parsed = parse_command_line("inspect", "FILE.safetensors|FILE.gguf [--json OUT]", opts, pos, {"file"}, args, vm);
   if (parsed >= 0) return parsed;
 
-  if (model::is_gguf_file(file)) return inspect_gguf(file, json_path);
+  if (is_gguf_file(file)) return inspect_gguf(file, json_path);
   const SafetensorsFile f = SafetensorsFile::open(file);
   // A packed layer is announced by a metadata key "<prefix>format" naming the packed format.
   std::vector<std::string> prefixes;

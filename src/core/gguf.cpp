@@ -1,8 +1,9 @@
 #include "oacim/core/gguf.hpp"
 
-
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include <fmt/format.h>
@@ -180,6 +181,14 @@ std::int64_t GgufTensor::numel() const {
   std::int64_t n = 1;
   for (const std::int64_t d : shape) n *= d;
   return n;
+}
+
+bool is_gguf_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  std::ifstream in(path, std::ios::binary);
+  std::uint32_t magic = 0;
+  return in.read(reinterpret_cast<char*>(&magic), sizeof magic) && magic == kMagic;
 }
 
 GgufFile GgufFile::from_bytes(std::string bytes, const std::string& name) {
@@ -424,59 +433,66 @@ void quantize_q4_0(const float* x, std::string& out) {
 
 }  // namespace
 
-void GgufWriter::set_u32(const std::string& key, std::uint32_t v) {
+namespace {
+
+// A metadata value's bytes: its type, then the value.
+std::string typed(GgufType type) {
   std::string b;
-  append<std::uint32_t>(b, 4);
+  append<std::uint32_t>(b, static_cast<std::uint32_t>(type));
+  return b;
+}
+
+// An array's bytes: the array type, the element type, the count, then the elements.
+std::string array_of(GgufType element, std::size_t count) {
+  std::string b = typed(GgufType::Array);
+  append<std::uint32_t>(b, static_cast<std::uint32_t>(element));
+  append<std::uint64_t>(b, count);
+  return b;
+}
+
+template <class T>
+std::string number_array(GgufType element, const std::vector<T>& v) {
+  std::string b = array_of(element, v.size());
+  for (const T x : v) append(b, x);
+  return b;
+}
+
+}  // namespace
+
+void GgufWriter::set_u32(const std::string& key, std::uint32_t v) {
+  std::string b = typed(GgufType::U32);
   append(b, v);
   kv_.emplace_back(key, b);
 }
 
 void GgufWriter::set_f32(const std::string& key, float v) {
-  std::string b;
-  append<std::uint32_t>(b, 6);
+  std::string b = typed(GgufType::F32);
   append(b, v);
   kv_.emplace_back(key, b);
 }
 
 void GgufWriter::set_bool(const std::string& key, bool v) {
-  std::string b;
-  append<std::uint32_t>(b, 7);
+  std::string b = typed(GgufType::Bool);
   append<std::uint8_t>(b, v ? 1 : 0);
   kv_.emplace_back(key, b);
 }
 
 void GgufWriter::set_string(const std::string& key, const std::string& v) {
-  std::string b;
-  append<std::uint32_t>(b, 8);
+  std::string b = typed(GgufType::String);
   append_string(b, v);
   kv_.emplace_back(key, b);
 }
 
 void GgufWriter::set_strings(const std::string& key, const std::vector<std::string>& v) {
-  std::string b;
-  append<std::uint32_t>(b, 9);
-  append<std::uint32_t>(b, 8);
-  append<std::uint64_t>(b, v.size());
-  for (const std::string& s : v) append_string(b, s);
+  std::string b = array_of(GgufType::String, v.size());
+  for (const std::string& x : v) append_string(b, x);
   kv_.emplace_back(key, b);
 }
 
-void GgufWriter::set_f32s(const std::string& key, const std::vector<float>& v) {
-  std::string b;
-  append<std::uint32_t>(b, 9);
-  append<std::uint32_t>(b, 6);
-  append<std::uint64_t>(b, v.size());
-  for (const float x : v) append(b, x);
-  kv_.emplace_back(key, b);
-}
+void GgufWriter::set_f32s(const std::string& key, const std::vector<float>& v) { kv_.emplace_back(key, number_array(GgufType::F32, v)); }
 
 void GgufWriter::set_i32s(const std::string& key, const std::vector<std::int32_t>& v) {
-  std::string b;
-  append<std::uint32_t>(b, 9);
-  append<std::uint32_t>(b, 5);
-  append<std::uint64_t>(b, v.size());
-  for (const std::int32_t x : v) append(b, x);
-  kv_.emplace_back(key, b);
+  kv_.emplace_back(key, number_array(GgufType::I32, v));
 }
 
 void GgufWriter::add_tensor(const std::string& name, const std::vector<std::int64_t>& shape, const std::vector<float>& values,

@@ -51,10 +51,10 @@ PairedDifference paired_difference(const std::vector<float>& a, const std::vecto
   std::vector<double> d(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) d[i] = static_cast<double>(b[i]) - static_cast<double>(a[i]);
   PairedDifference p;
-  p.nll = mean_estimate(d);
-  p.low = p.nll.mean - kZ95 * p.nll.se;
-  p.high = p.nll.mean + kZ95 * p.nll.se;
-  p.ppl_pct = 100.0 * std::expm1(p.nll.mean);
+  p.difference = mean_estimate(d);
+  p.low = p.difference.mean - kZ95 * p.difference.se;
+  p.high = p.difference.mean + kZ95 * p.difference.se;
+  p.ppl_pct = 100.0 * std::expm1(p.difference.mean);
   p.ppl_pct_low = 100.0 * std::expm1(p.low);
   p.ppl_pct_high = 100.0 * std::expm1(p.high);
   return p;

@@ -1,13 +1,11 @@
 #include "oacim/eval/eval_run.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
-#include <optional>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include <ATen/core/Tensor.h>
 #include <fmt/format.h>
@@ -161,23 +159,34 @@ void store_reference(dist::Communicator& comm, const ReferencePlan& rp, const Ev
   whole.write(rp.path, rp.key, {{"oacim.model", source}, {"oacim.dataset", o.dataset}});
 }
 
+// Every rank's values concatenated on rank 0 in rank order (window or document order); collective.
+void concat_on_root(dist::Communicator& comm, std::vector<double>& values, const char* what) {
+  const std::vector<std::string> shares = comm.gather(dist::to_bytes(values), 0);
+  if (!comm.root()) return;
+  values.clear();
+  for (const std::string& s : shares) {
+    for (const double v : dist::from_bytes<double>(s, what)) values.push_back(v);
+  }
+}
+
+// Every rank's datapath counters summed on rank 0; collective.
+void merge_counters_on_root(dist::Communicator& comm, hw::HwCounters& counters) {
+  const std::vector<std::string> rank_counters = comm.gather(dist::to_bytes(counters.values()), 0);
+  for (std::size_t r = 1; r < rank_counters.size(); ++r) {
+    counters.merge_shard(hw::HwCounters::from_values(dist::from_bytes<std::int64_t>(rank_counters[r], "hw counters")));
+  }
+}
+
 // Every rank's window losses (in rank order, which is window order), token statistics and
 // counters to rank 0. Returns whether this rank holds the whole result.
 bool gather_on_root(dist::Communicator& comm, std::vector<double>& nll, TokenStats& stats, hw::HwCounters& counters) {
   if (!comm.distributed()) return true;
-  const std::vector<std::string> shares = comm.gather(dist::to_bytes(nll), 0);
+  concat_on_root(comm, nll, "window losses");
   const std::vector<std::string> stat_shares = comm.gather(stats.to_bytes(), 0);
-  const std::vector<std::string> rank_counters = comm.gather(dist::to_bytes(counters.values()), 0);
+  merge_counters_on_root(comm, counters);
   if (!comm.root()) return false;
-  nll.clear();
-  for (const std::string& s : shares) {
-    for (const double v : dist::from_bytes<double>(s, "window losses")) nll.push_back(v);
-  }
   stats = TokenStats();
   for (const std::string& s : stat_shares) stats.append(TokenStats::from_bytes(s));
-  for (std::size_t r = 1; r < rank_counters.size(); ++r) {
-    counters.merge_shard(hw::HwCounters::from_values(dist::from_bytes<std::int64_t>(rank_counters[r], "hw counters")));
-  }
   return true;
 }
 
@@ -203,20 +212,13 @@ EvalResult run_task(const EvalOptions& o, model::LoadedModel& lm, model::Backend
   }
   hw::HwCounters counters;
   for (const model::QuantLinear* lin : dec.linears()) counters += lin->hw_counters();
-  std::vector<double> nll_unused;
-  TokenStats stats_unused;
   if (comm.distributed()) {
-    const std::vector<std::string> shares = comm.gather(dist::to_bytes(flat), 0);
-    if (comm.root()) {
-      flat.clear();
-      for (const std::string& sh : shares) {
-        for (const double v : dist::from_bytes<double>(sh, "task scores")) flat.push_back(v);
-      }
+    concat_on_root(comm, flat, "task scores");
+    merge_counters_on_root(comm, counters);
+    if (!comm.root()) {
+      res.reporting_rank = false;
+      return res;
     }
-  }
-  if (!gather_on_root(comm, nll_unused, stats_unused, counters)) {
-    res.reporting_rank = false;
-    return res;
   }
   std::vector<DocumentScore> scores;
   for (std::size_t at = 0; at < flat.size();) {

@@ -1,21 +1,10 @@
 #include "oacim/model/gguf_model.hpp"
 
-#include <filesystem>
-#include <fstream>
-
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
 
 namespace oacim::model {
-
-bool is_gguf_file(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return false;
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  return in.read(magic, 4) && std::string(magic, 4) == "GGUF";
-}
 
 namespace {
 

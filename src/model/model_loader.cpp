@@ -1,14 +1,13 @@
 #include "oacim/model/model_loader.hpp"
 
-#include "oacim/model/gguf_model.hpp"
-#include "oacim/model/gguf_vocabulary.hpp"
-
 #include <filesystem>
 
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
 #include "oacim/model/bpe_tokenizer.hpp"
+#include "oacim/model/gguf_model.hpp"
+#include "oacim/model/gguf_vocabulary.hpp"
 #include "oacim/model/gpt_model.hpp"
 #include "oacim/model/hf_checkpoint.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
@@ -32,26 +31,42 @@ std::string tokenizer_beside(const std::string& model, int vocab) {
                                                    model));
 }
 
+// A LLaMA tokenizer file the user names: a SentencePiece .model, a tokenizer.json or a llama2.c .bin.
+Llama2cTokenizer llama_tokenizer_file(const std::string& path, int vocab) {
+  const std::string ext = fs::path(path).extension().string();
+  return ext == ".model"  ? Llama2cTokenizer::load_sentencepiece(path)
+         : ext == ".json" ? Llama2cTokenizer::load_tokenizer_json(path)
+                          : Llama2cTokenizer::load(path, vocab);
+}
+
+// Every id a tokenizer gives must index the model's embedding.
+void check_tokenizer_fits(const std::string& model_path, int tokenizer_vocab, int model_vocab) {
+  if (tokenizer_vocab > model_vocab) {
+    throw FormatError(model_path, fmt::format("the tokenizer has {} pieces, more than the model's vocabulary of {}",
+                                              tokenizer_vocab, model_vocab));
+  }
+}
+
+// A SentencePiece-style LLaMA tokenizer as the model's: BOS before every text, `stop_ids` end one.
+void use_llama_tokenizer(LoadedModel& lm, std::shared_ptr<const Llama2cTokenizer> tok, std::vector<int> stop_ids) {
+  lm.tokenize = [tok](const std::string& text) { return tok->encode(text, true, false); };
+  lm.token_text = [tok](int id) { return tok->decode(0, id); };
+  lm.prefix_ids = {Llama2cTokenizer::kBos};
+  lm.special_ids = {0, Llama2cTokenizer::kBos, Llama2cTokenizer::kEos};  // <unk> <s> </s>
+  lm.stop_ids = std::move(stop_ids);
+}
+
 // A LLaMA GGUF file: weights and tokenizer from the one file (a given tokenizer overrides it).
 LoadedModel load_gguf(const std::string& model_path, const std::string& tokenizer_path, LoadedModel lm) {
   const GgufFile file = GgufFile::open(model_path);
   const GgufLlama g = gguf_llama(file);
   lm.decoder = std::make_unique<LlamaModel>(LlamaModel::from_llama2c(g.weights, g.norm_eps, g.rope_theta));
   lm.decoder->classifier()->set_float_fallback(true);
-  const std::string ext = fs::path(tokenizer_path).extension().string();
-  auto tok = std::make_shared<Llama2cTokenizer>(tokenizer_path.empty() ? llama_tokenizer_from_gguf(file)
-                                                : ext == ".model"     ? Llama2cTokenizer::load_sentencepiece(tokenizer_path)
-                                                : ext == ".json"      ? Llama2cTokenizer::load_tokenizer_json(tokenizer_path)
-                                                                      : Llama2cTokenizer::load(tokenizer_path, g.weights.config.vocab_size));
-  if (tok->vocab_size() > g.weights.config.vocab_size) {
-    throw FormatError(model_path, fmt::format("the tokenizer has {} pieces, more than the model's vocabulary of {}",
-                                              tok->vocab_size(), g.weights.config.vocab_size));
-  }
-  lm.tokenize = [tok](const std::string& text) { return tok->encode(text, true, false); };
-  lm.token_text = [tok](int id) { return tok->decode(0, id); };
-  lm.prefix_ids = {Llama2cTokenizer::kBos};
-  lm.special_ids = {0, Llama2cTokenizer::kBos, Llama2cTokenizer::kEos};
-  lm.stop_ids = {Llama2cTokenizer::kEos};
+  const int vocab = g.weights.config.vocab_size;
+  auto tok = std::make_shared<const Llama2cTokenizer>(tokenizer_path.empty() ? llama_tokenizer_from_gguf(file)
+                                                                             : llama_tokenizer_file(tokenizer_path, vocab));
+  check_tokenizer_fits(model_path, tok->vocab_size(), vocab);
+  use_llama_tokenizer(lm, tok, {Llama2cTokenizer::kEos});
   return lm;
 }
 
@@ -135,23 +150,13 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
       }
     }
     if (tok_path.empty()) tok_path = tokenizer_beside(model_path, vocab);
-    const std::string ext = fs::path(tok_path).extension().string();
-    auto tok = std::make_shared<Llama2cTokenizer>(ext == ".model"  ? Llama2cTokenizer::load_sentencepiece(tok_path)
-                                                  : ext == ".json" ? Llama2cTokenizer::load_tokenizer_json(tok_path)
-                                                                   : Llama2cTokenizer::load(tok_path, vocab));
+    auto tok = std::make_shared<const Llama2cTokenizer>(llama_tokenizer_file(tok_path, vocab));
     tok_vocab = tok->vocab_size();
-    lm.tokenize = [tok](const std::string& text) { return tok->encode(text, true, false); };
-    lm.token_text = [tok](int id) { return tok->decode(0, id); };
-    lm.prefix_ids = {Llama2cTokenizer::kBos};
-    lm.special_ids = {0, Llama2cTokenizer::kBos, Llama2cTokenizer::kEos};  // <unk> <s> </s>
     // A llama2.c model ends a story by starting the next one (BOS); HF LLaMA writes EOS.
-    lm.stop_ids = hf ? std::vector<int>{Llama2cTokenizer::kEos}
-                     : std::vector<int>{Llama2cTokenizer::kBos, Llama2cTokenizer::kEos};
+    use_llama_tokenizer(lm, tok,
+                        hf ? std::vector<int>{Llama2cTokenizer::kEos} : std::vector<int>{Llama2cTokenizer::kBos, Llama2cTokenizer::kEos});
   }
-  if (tok_vocab > vocab) {
-    throw FormatError(model_path, fmt::format("the tokenizer has {} pieces, more than the model's vocabulary of {}",
-                                              tok_vocab, vocab));
-  }
+  check_tokenizer_fits(model_path, tok_vocab, vocab);
   return lm;
 }
 

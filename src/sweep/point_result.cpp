@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -52,7 +53,7 @@ json paired_change(const json& a, const json& b) {
   const TokenValues ta = read_token_values(a.at("token_nll_file").get<std::string>());
   const TokenValues tb = read_token_values(b.at("token_nll_file").get<std::string>());
   const PairedDifference d = paired_difference(ta.values, tb.values);
-  return {{"tokens", ta.values.size()}, {"nll_diff_mean", d.nll.mean}, {"nll_diff_se", d.nll.se},
+  return {{"tokens", ta.values.size()}, {"nll_diff_mean", d.difference.mean}, {"nll_diff_se", d.difference.se},
           {"ppl_pct", d.ppl_pct},       {"ppl_pct_ci95", {d.ppl_pct_low, d.ppl_pct_high}}};
 }
 
@@ -84,72 +85,62 @@ json verdict(const std::string& check, const std::string& dataset, const json& l
   return {{"check", check}, {"dataset", dataset}, {"limit", limit}, {"value", value}, {"status", status}};
 }
 
+// One verdict per item (dataset or task file) for the threshold `key` unless it is off: the item's
+// value against the limit, an upper bound when `at_most`, else a lower one; n/a without a value.
+template <class ValueOf>
+void check_each(json& out, const SweepPoint& p, const std::string& key, bool at_most, const json& items,
+                const char* name_key, const ValueOf& value_of) {
+  if (p.off(key)) return;
+  const double limit = p.number(key);
+  const std::string check = key.substr(std::string("thresholds.").size());
+  for (const json& item : items) {
+    const std::optional<double> v = value_of(item);
+    if (!v) {
+      out.push_back(verdict(check, item.at(name_key), limit, json(), "n/a"));
+      continue;
+    }
+    const bool pass = at_most ? *v <= limit : *v >= limit;
+    out.push_back(verdict(check, item.at(name_key), limit, *v, pass ? "pass" : "fail"));
+  }
+}
+
 }  // namespace
 
 json point_verdicts(const json& point, const SweepPoint& p) {
   json out = json::array();
   const json& datasets = point.at("datasets");
+  using Value = std::optional<double>;
   // Perplexity ratios, per dataset.
-  const std::vector<std::tuple<std::string, std::string, std::string>> ratios = {
-      {"thresholds.hw_vs_fakequant_ppl_pct", "hw", "fakequant"},
-      {"thresholds.fakequant_vs_float_ppl_pct", "fakequant", "float"},
-      {"thresholds.hw_vs_float_ppl_pct", "hw", "float"}};
-  for (const auto& [key, num, den] : ratios) {
-    if (p.off(key)) continue;
-    const double limit = p.number(key);
-    const std::string check = key.substr(std::string("thresholds.").size());
-    for (const json& d : datasets) {
-      if (!d.contains(num) || !d.contains(den)) {
-        out.push_back(verdict(check, d.at("name"), limit, json(), "n/a"));
-        continue;
-      }
-      const double pct = 100.0 * (d[num].at("perplexity").get<double>() / d[den].at("perplexity").get<double>() - 1.0);
-      out.push_back(verdict(check, d.at("name"), limit, pct, pct <= limit ? "pass" : "fail"));
-    }
-  }
+  const auto ratio = [](const char* num, const char* den) {
+    return [num, den](const json& d) -> Value {
+      if (!d.contains(num) || !d.contains(den)) return std::nullopt;
+      return 100.0 * (d.at(num).at("perplexity").get<double>() / d.at(den).at("perplexity").get<double>() - 1.0);
+    };
+  };
+  check_each(out, p, "thresholds.hw_vs_fakequant_ppl_pct", true, datasets, "name", ratio("hw", "fakequant"));
+  check_each(out, p, "thresholds.fakequant_vs_float_ppl_pct", true, datasets, "name", ratio("fakequant", "float"));
+  check_each(out, p, "thresholds.hw_vs_float_ppl_pct", true, datasets, "name", ratio("hw", "float"));
   // The same ratio with confidence: fail only when the whole 95 % interval lies above the limit.
-  if (!p.off("thresholds.hw_vs_fakequant_ppl_pct_ci95")) {
-    const double limit = p.number("thresholds.hw_vs_fakequant_ppl_pct_ci95");
-    for (const json& d : datasets) {
-      if (!d.contains("hw_vs_fakequant")) {
-        out.push_back(verdict("hw_vs_fakequant_ppl_pct_ci95", d.at("name"), limit, json(), "n/a"));
-        continue;
-      }
-      const double low = d.at("hw_vs_fakequant").at("ppl_pct_ci95").at(0).get<double>();
-      out.push_back(verdict("hw_vs_fakequant_ppl_pct_ci95", d.at("name"), limit, low, low <= limit ? "pass" : "fail"));
-    }
-  }
+  check_each(out, p, "thresholds.hw_vs_fakequant_ppl_pct_ci95", true, datasets, "name", [](const json& d) -> Value {
+    if (!d.contains("hw_vs_fakequant")) return std::nullopt;
+    return d.at("hw_vs_fakequant").at("ppl_pct_ci95").at(0).get<double>();
+  });
   // Agreement with the float model, per dataset: mean KL divergence at most, top-1 agreement at least.
-  const std::vector<std::tuple<std::string, std::string, std::string, bool>> agreement = {
-      {"thresholds.hw_max_mean_kld", "hw", "kld_mean", true},
-      {"thresholds.fakequant_max_mean_kld", "fakequant", "kld_mean", true},
-      {"thresholds.hw_min_top1_agreement_pct", "hw", "top1_agreement_pct", false}};
-  for (const auto& [key, backend, field, at_most] : agreement) {
-    if (p.off(key)) continue;
-    const double limit = p.number(key);
-    const std::string check = key.substr(std::string("thresholds.").size());
-    for (const json& d : datasets) {
-      if (!d.contains(backend) || !d.at(backend).contains("vs_float")) {
-        out.push_back(verdict(check, d.at("name"), limit, json(), "n/a"));
-        continue;
-      }
-      const double v = d.at(backend).at("vs_float").at(field).get<double>();
-      out.push_back(verdict(check, d.at("name"), limit, v, (at_most ? v <= limit : v >= limit) ? "pass" : "fail"));
-    }
-  }
-  if (!p.off("thresholds.hw_vs_float_acc_drop_pts")) {
-    const double limit = p.number("thresholds.hw_vs_float_acc_drop_pts");
-    const json none = json::array();
-    for (const json& t : point.contains("zero_shot") ? point.at("zero_shot") : none) {
-      if (!t.contains("hw_vs_float_acc_pts")) {
-        out.push_back(verdict("hw_vs_float_acc_drop_pts", t.at("file"), limit, json(), "n/a"));
-        continue;
-      }
-      // The smallest drop the 95 % interval allows: a few documents' noise never fails a point.
-      const double drop = 0.0 - t.at("hw_vs_float_acc_pts").at("ci95").at(1).get<double>();
-      out.push_back(verdict("hw_vs_float_acc_drop_pts", t.at("file"), limit, drop, drop <= limit ? "pass" : "fail"));
-    }
-  }
+  const auto vs_float = [](const char* backend, const char* field) {
+    return [backend, field](const json& d) -> Value {
+      if (!d.contains(backend) || !d.at(backend).contains("vs_float")) return std::nullopt;
+      return d.at(backend).at("vs_float").at(field).get<double>();
+    };
+  };
+  check_each(out, p, "thresholds.hw_max_mean_kld", true, datasets, "name", vs_float("hw", "kld_mean"));
+  check_each(out, p, "thresholds.fakequant_max_mean_kld", true, datasets, "name", vs_float("fakequant", "kld_mean"));
+  check_each(out, p, "thresholds.hw_min_top1_agreement_pct", false, datasets, "name", vs_float("hw", "top1_agreement_pct"));
+  // Zero-shot tasks: the smallest drop the 95 % interval allows (a few documents' noise never fails a point).
+  const json& tasks = point.contains("zero_shot") ? point.at("zero_shot") : json::array();
+  check_each(out, p, "thresholds.hw_vs_float_acc_drop_pts", true, tasks, "file", [](const json& t) -> Value {
+    if (!t.contains("hw_vs_float_acc_pts")) return std::nullopt;
+    return 0.0 - t.at("hw_vs_float_acc_pts").at("ci95").at(1).get<double>();
+  });
   if (!p.off("thresholds.max_overflows")) {
     const double limit = p.number("thresholds.max_overflows");
     if (point.contains("hw_counters") && !point.at("hw_counters").is_null()) {
@@ -199,7 +190,7 @@ json zero_shot_results(const Plan& plan, const PointPlan& pp) {
     }
     if (correct.count("hw") && correct.count("float")) {
       const PairedDifference d = paired_difference(correct.at("float"), correct.at("hw"));
-      t["hw_vs_float_acc_pts"] = {{"mean", 100.0 * d.nll.mean}, {"ci95", {100.0 * d.low, 100.0 * d.high}}};
+      t["hw_vs_float_acc_pts"] = {{"mean", 100.0 * d.difference.mean}, {"ci95", {100.0 * d.low, 100.0 * d.high}}};
     }
     out.push_back(t);
   }

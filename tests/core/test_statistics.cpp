@@ -38,8 +38,8 @@ TEST(Statistics, PairedDifferenceGivesTheIntervalOfThePerplexityChange) {
   const double mean = 0.3;
   const double var = ((0.2 * 0.2) + (0.3 * 0.3) + (0.2 * 0.2) + (0.1 * 0.1)) / 3.0;
   const double se = std::sqrt(var / 4.0);
-  EXPECT_NEAR(d.nll.mean, mean, 1e-7);
-  EXPECT_NEAR(d.nll.se, se, 1e-7);
+  EXPECT_NEAR(d.difference.mean, mean, 1e-7);
+  EXPECT_NEAR(d.difference.se, se, 1e-7);
   EXPECT_NEAR(d.low, mean - 1.959963984540054 * se, 1e-7);
   EXPECT_NEAR(d.ppl_pct, 100.0 * (std::exp(mean) - 1.0), 1e-5);
   EXPECT_NEAR(d.ppl_pct_high, 100.0 * (std::exp(mean + 1.959963984540054 * se) - 1.0), 1e-5);

@@ -114,7 +114,7 @@ TEST_F(FloatComparisonRun, TheFloatModelAgainstItselfHasNoDivergence) {
   EXPECT_EQ(r.vs_float.kld_max, 0.0);
   EXPECT_EQ(r.vs_float.top1_agreement.mean, 1.0);
   EXPECT_EQ(r.vs_float.delta_p_rms, 0.0);
-  EXPECT_EQ(r.vs_float.vs_float.nll.mean, 0.0);
+  EXPECT_EQ(r.vs_float.vs_float.difference.mean, 0.0);
   EXPECT_EQ(r.vs_float.basis, "full distribution");
   EXPECT_EQ(r.token_nll.size(), 3u * 127u);
   EXPECT_GT(r.perplexity_se, 0.0);

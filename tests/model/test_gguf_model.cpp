@@ -78,6 +78,17 @@ std::string write_stories_gguf(GgmlType linear_type, const std::string& name) {
   return path;
 }
 
+// The perplexity of `model` on the first `windows` windows of 128 tokens of the TinyStories slice.
+double perplexity_of(const std::string& model, const std::string& backend, int windows) {
+  eval::EvalOptions o;
+  o.model_path = model;
+  o.dataset = kText;
+  o.seqlen = 128;
+  o.max_windows = windows;
+  o.backend = backend;
+  return eval::run_eval(o).perplexity;
+}
+
 TEST(GgufModel, StoriesAsGgufIsTheSameModelBitForBit) {
   const std::string path = write_stories_gguf(GgmlType::F32, "stories_f32");
   LoadedModel a = load_model(kBin), b = load_model(path);
@@ -88,15 +99,7 @@ TEST(GgufModel, StoriesAsGgufIsTheSameModelBitForBit) {
   EXPECT_TRUE(at::equal(la, lb));
   EXPECT_EQ(model_linear_names(path), model_linear_names(kBin));
   // And through the evaluation: the same perplexity to the bit.
-  eval::EvalOptions o;
-  o.dataset = kText;
-  o.seqlen = 128;
-  o.max_windows = 2;
-  o.backend = "hw";
-  o.model_path = kBin;
-  const double ppl_bin = eval::run_eval(o).perplexity;
-  o.model_path = path;
-  EXPECT_EQ(eval::run_eval(o).perplexity, ppl_bin);
+  EXPECT_EQ(perplexity_of(path, "hw", 2), perplexity_of(kBin, "hw", 2));
   fs::remove(path);
 }
 
@@ -112,15 +115,8 @@ TEST(GgufModel, Q4_0LinearsLoadAsGgmlDequantizesThem) {
   ASSERT_EQ(static_cast<std::size_t>(w.numel()), deq.size());
   EXPECT_EQ(std::memcmp(w.data_ptr<float>(), deq.data(), deq.size() * sizeof(float)), 0);
   // 4-bit attention weights cost perplexity, but the model still works.
-  eval::EvalOptions o;
-  o.dataset = kText;
-  o.seqlen = 128;
-  o.max_windows = 4;
-  o.backend = "float";
-  o.model_path = kBin;
-  const double ppl_f32 = eval::run_eval(o).perplexity;
-  o.model_path = path;
-  const double ppl_q4 = eval::run_eval(o).perplexity;
+  const double ppl_f32 = perplexity_of(kBin, "float", 4);
+  const double ppl_q4 = perplexity_of(path, "float", 4);
   EXPECT_GT(ppl_q4, ppl_f32);
   EXPECT_LT(ppl_q4, 1.5 * ppl_f32);
   fs::remove(path);

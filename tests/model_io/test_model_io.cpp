@@ -85,37 +85,35 @@ TEST(ModelIo, HfConfigOfMillionsOfBlocksIsRefusedAtOnce) {
 }  // namespace oacim::model
 
 
+namespace {
+
+// Every llama.cpp test vector of `stem` encoded by `encode`; a failure per text that differs.
+template <class Encode>
+void expect_llama_cpp_ids(const std::string& stem, const Encode& encode) {
+  const auto cases = oacim::test::vocab_vectors(stem);
+  ASSERT_GE(cases.size(), 40u);
+  for (const auto& [text, ids] : cases) {
+    const std::vector<int> got = encode(text);
+    EXPECT_EQ(got, ids) << "text '" << text << "': " << got.size() << " ids, llama.cpp gives " << ids.size();
+  }
+}
+
+}  // namespace
+
 TEST(GgufVocabulary, LlamaTokenizerFromGgufMetadataMatchesLlamaCpp) {
   const std::string stem = std::string(OACIM_SOURCE_DIR) + "/tests/data/tokenizers/ggml-vocab-llama-spm.gguf";
   const oacim::model::Llama2cTokenizer t = oacim::model::llama_tokenizer_from_gguf(oacim::GgufFile::open(stem));
   EXPECT_EQ(t.vocab_size(), 32000);
-  const auto cases = oacim::test::vocab_vectors(stem);
-  ASSERT_GE(cases.size(), 40u);
-  int mismatches = 0;
-  for (const auto& [text, ids] : cases) {
-    const std::vector<int> got = text.empty() ? std::vector<int>{} : t.encode(text, false, false);
-    if (got != ids) {
-      ++mismatches;
-      ADD_FAILURE() << "text '" << text << "': " << got.size() << " ids, llama.cpp gives " << ids.size();
-    }
-  }
-  EXPECT_EQ(mismatches, 0);
+  expect_llama_cpp_ids(stem, [&](const std::string& text) {
+    return text.empty() ? std::vector<int>{} : t.encode(text, false, false);
+  });
 }
 
 TEST(GgufVocabulary, Gpt2TokenizerFromGgufMetadataMatchesLlamaCpp) {
   const std::string stem = std::string(OACIM_SOURCE_DIR) + "/tests/data/tokenizers/ggml-vocab-gpt-2.gguf";
   const oacim::model::BpeTokenizer t = oacim::model::gpt2_tokenizer_from_gguf(oacim::GgufFile::open(stem));
   EXPECT_EQ(t.vocab_size(), 50257);
-  const auto cases = oacim::test::vocab_vectors(stem);
-  ASSERT_GE(cases.size(), 40u);
-  int mismatches = 0;
-  for (const auto& [text, ids] : cases) {
-    if (t.encode(text) != ids) {
-      ++mismatches;
-      ADD_FAILURE() << "text '" << text << "': llama.cpp gives " << ids.size() << " ids";
-    }
-  }
-  EXPECT_EQ(mismatches, 0);
+  expect_llama_cpp_ids(stem, [&](const std::string& text) { return t.encode(text); });
 }
 
 TEST(GgufVocabulary, AGpt2VocabularyIsNotTakenForSentencePiece) {

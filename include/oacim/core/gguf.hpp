@@ -67,6 +67,9 @@ inline constexpr std::uint64_t kMaxGgufTensors = 1'000'000;
 inline constexpr std::uint64_t kMaxGgufArray = 100'000'000;     // elements of one array
 inline constexpr std::uint64_t kMaxGgufString = 1u << 30;       // bytes of one string
 
+// Whether `path` is a regular file that starts with GGUF's magic.
+bool is_gguf_file(const std::string& path);
+
 class GgufFile {
  public:
   static GgufFile open(const std::string& path);                            // FormatError

@@ -25,11 +25,12 @@ double quantile(std::vector<float> values, double q);
 // The z of a two-sided 95 % normal interval.
 inline constexpr double kZ95 = 1.959963984540054;
 
-// Paired difference of per-token losses b - a (nats): its mean, standard error and 95 % interval,
-// and the same as a perplexity change in percent, 100 * (exp(d) - 1), with its interval (the
-// exponential is monotone, so the interval maps end to end). InvalidArgument when the lengths differ.
+// Paired difference b - a of two runs on the same items (per-token losses in nats, or 0/1 per
+// document for task accuracy): its mean, standard error and 95 % interval, and for losses the same
+// as a perplexity change in percent, 100 * (exp(d) - 1), with its interval (the exponential is
+// monotone, so the interval maps end to end). InvalidArgument when the lengths differ.
 struct PairedDifference {
-  MeanEstimate nll;            // of b - a
+  MeanEstimate difference;     // of b - a, per pair
   double low = 0.0, high = 0.0;  // 95 % interval of the mean difference
   double ppl_pct = 0.0, ppl_pct_low = 0.0, ppl_pct_high = 0.0;
 };

@@ -13,9 +13,6 @@
 
 namespace oacim::model {
 
-// Whether `path` is a regular file that starts with GGUF's magic.
-bool is_gguf_file(const std::string& path);
-
 struct GgufLlama {
   Llama2cWeights weights;
   float norm_eps = 1e-5f;
