@@ -255,6 +255,9 @@ EvalResult run_eval(const EvalOptions& options) {
   if (!o.task_file.empty() && !o.float_reference_dir.empty()) {
     throw InvalidArgument("float_reference", "compares perplexity windows; a task compares backends by its accuracy");
   }
+  if (!o.task_file.empty() && !o.token_nll_file.empty()) {
+    throw InvalidArgument("token_nll", "writes the losses of perplexity windows; a task's JSON holds its per-document scores");
+  }
   dist::Communicator& comm = o.comm ? *o.comm : dist::single_process();
 
   model::LoadedModel lm = model::load_model(o.model_path, o.tokenizer_path);

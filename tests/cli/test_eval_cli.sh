@@ -73,6 +73,7 @@ assert "perplexity" not in json.load(open(f"{w}/task-hw.json"))  # no dataset pe
 PY
 expect_rc 2 "given together" eval --model "$model" --dataset "$text" --task "$SRC/tests/data/tasks/tiny_choice.jsonl"
 expect_rc 2 "float, fakequant or hw" eval --model "$model" --task "$SRC/tests/data/tasks/tiny_choice.jsonl" --backend systemc
+expect_rc 2 "--token-nll: writes the losses of perplexity windows" eval --model "$model" --task "$SRC/tests/data/tasks/tiny_choice.jsonl" --token-nll "$work/t.nll"
 printf '{"context": "a", "choices": ["b"], "gold": 1}\n' >"$work/bad-task.jsonl"
 expect_rc 1 "bad-task.jsonl: line 1: 'gold' 1 is outside the 1 choices" eval --model "$model" --task "$work/bad-task.jsonl"
 expect_rc 2 "is required (or --task" eval --model "$model"
