@@ -92,6 +92,21 @@ nlohmann::json eval_json(const eval::EvalOptions& o, const eval::EvalResult& r) 
                            {"outlier_count", r.outlier_count},
                            {"weight_ones", r.weight_ones},
                            {"weight_bits", r.weight_bits}};
+  } else if (quantized && r.file_packed_linears > 0) {
+    doc["quantization"] = {{"method", "the checkpoint's own codes"},
+                           {"linears_from_file", r.file_packed_linears},
+                           {"max_abs_error_vs_file", r.file_packed_max_abs_error},
+                           {"requantized_linears", r.requantized_linears},
+                           {"outlier_count", r.outlier_count},
+                           {"weight_ones", r.weight_ones},
+                           {"weight_bits", r.weight_bits}};
+    if (r.requantized_linears > 0) doc["quantization"]["requantized_with"] = {{"method", "rtn"}, {"bits", o.quant.grid.bits},
+                                                                              {"block_size", o.quant.grid.block_size}};
+    if (chip) {
+      doc["quantization"]["chip_formats"] = {{"scales", r.file_scales},
+                                             {"scales_rounded_by_scale_format", r.file_scales_rounded},
+                                             {"zeros_rounded_by_zero_format", r.file_zeros_rounded}};
+    }
   } else if (quantized) {
     doc["quantization"] = {{"method", "rtn"},
                            {"bits", o.quant.grid.bits},
@@ -174,6 +189,9 @@ int cmd_eval(const std::vector<std::string>& args) {
   std::cout << fmt::format("eval: {} on {} ({} tokens), backend {}{}, seqlen {}, {} windows{}\n", o.model_path,
                            o.dataset, r.corpus_tokens, o.backend,
                            quantized && r.quantized_model ? " (the quantized model's packed weights)"
+                           : quantized && r.file_packed_linears > 0
+                               ? fmt::format(" (the checkpoint's own codes in {} Linears{})", r.file_packed_linears,
+                                             r.requantized_linears > 0 ? fmt::format(", {} requantized with RTN", r.requantized_linears) : "")
                            : quantized ? fmt::format(" (RTN {}-bit, block {}{}{})", o.quant.grid.bits,
                                                    o.quant.grid.block_size, o.quant.outliers ? ", outliers" : "",
                                                    o.quant.offsets ? ", offsets" : "")
@@ -183,6 +201,20 @@ int cmd_eval(const std::vector<std::string>& args) {
   std::cout << fmt::format("  perplexity {:.4f} +/- {:.4f}  (mean nll {:.5f} nats/token)  {:.0f} tokens/s{}\n",
                            r.perplexity, r.perplexity_se, r.mean_nll, r.tokens_per_second,
                            world().distributed() ? fmt::format(" on {} MPI ranks", world().size()) : "");
+  if (quantized && r.file_packed_linears > 0) {
+    std::cout << fmt::format("  checkpoint codes on the cells: max |chip value - file value| {:.3g}{}\n", r.file_packed_max_abs_error,
+                             chip ? fmt::format("; the chip's {} scale format rounds {} of {} scales, its {} zero format {} zeros",
+                                                hw::to_string(o.hw.scale_format), r.file_scales_rounded, r.file_scales,
+                                                hw::to_string(o.hw.zero_format), r.file_zeros_rounded)
+                                  : "");
+  }
+  if (quantized && r.file_packed_linears > 0) {
+    std::cout << fmt::format("  checkpoint codes on the cells: max |chip value - file value| {:.3g}{}\n", r.file_packed_max_abs_error,
+                             chip ? fmt::format("; the chip's {} scale format rounds {} of {} scales, its {} zero format {} zeros",
+                                                hw::to_string(o.hw.scale_format), r.file_scales_rounded, r.file_scales,
+                                                hw::to_string(o.hw.zero_format), r.file_zeros_rounded)
+                                  : "");
+  }
   if (r.compared_with_float) {
     const eval::TokenComparison& c = r.vs_float;
     std::cout << fmt::format("  vs float ({}, {} tokens; reference {}):\n", c.basis, c.tokens, r.float_reference_status)

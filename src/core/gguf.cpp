@@ -517,6 +517,19 @@ void GgufWriter::add_tensor(const std::string& name, const std::vector<std::int6
   tensors_.push_back(std::move(t));
 }
 
+void GgufWriter::add_raw_tensor(const std::string& name, const std::vector<std::int64_t>& shape, GgmlType type,
+                                std::string blocks) {
+  const GgmlBlock b = ggml_block(static_cast<std::uint32_t>(type));
+  std::int64_t n = 1;
+  for (const std::int64_t d : shape) n *= d;
+  if (b.weights == 0 || shape.empty() || shape[0] % b.weights != 0 ||
+      static_cast<std::int64_t>(blocks.size()) != n / b.weights * b.bytes) {
+    throw InvalidArgument("blocks", fmt::format("tensor '{}': {} bytes are not whole {} blocks of {} weights", name, blocks.size(),
+                                                ggml_type_name(static_cast<std::uint32_t>(type)), n));
+  }
+  tensors_.push_back(Tensor{name, shape, type, std::move(blocks)});
+}
+
 std::string GgufWriter::bytes() const {
   constexpr std::size_t kAlign = 32;
   std::string out;

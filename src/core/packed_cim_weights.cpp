@@ -96,7 +96,7 @@ void PackedCimWeights::validate() const {
                                  std::fabs(g.code_max() - static_cast<double>(p_.zeros[i]))) + max_offset;
     OACIM_REQUIRE(static_cast<double>(p_.scales[i]) * span <= std::numeric_limits<float>::max(),
             fmt::format("scale {} at row {} block {} makes its weights overflow fp32", p_.scales[i], i / nb_, i % nb_));
-    if (!p_.qq.quantize_zeros()) {
+    if (!p_.qq.quantize_zeros() && !p_.fractional_zeros) {
       OACIM_REQUIRE(std::nearbyint(p_.zeros[i]) == p_.zeros[i],
               fmt::format("zero {} at row {} block {} is not an integer", p_.zeros[i], i / nb_, i % nb_));
     }

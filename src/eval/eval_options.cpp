@@ -66,6 +66,11 @@ std::vector<Option<T>> build() {
                   .doc("write the loss of every predicted token, in window order, to this file (safetensors, "
                        "oacim-token-values/1)"),
               [](auto& o) -> auto& { return o.token_nll_file; }),
+      bind<T>(option("requantize", K::Choice, "none").choices({"none", "rtn"}).cli("requantize")
+                  .doc("a quantized checkpoint's Linears of a type no 4-bit cell holds (GGUF Q8_0, Q5/Q6 types) under "
+                       "a quantized backend: none refuses them, rtn requantizes them with the RTN options below; "
+                       "Q4_0/Q4_1/Q4_K Linears always run the file's own codes"),
+              [](auto& o) -> auto& { return o.requantize; }),
       bind<T>(option("wbits", K::Int, "4").range(2, 4).unit("bits").cli("wbits")
                   .doc("code bits of the RTN weights (ignored by backend float and by quantized models)"),
               [](auto& o) -> auto& { return o.quant.grid.bits; }),

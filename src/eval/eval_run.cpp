@@ -19,6 +19,7 @@
 #include "oacim/eval/perplexity.hpp"
 #include "oacim/eval/task_scoring.hpp"
 #include "oacim/model/model_loader.hpp"
+#include "oacim/hw/number_format.hpp"
 #include "oacim/model/quantized_model.hpp"
 
 namespace oacim::eval {
@@ -55,13 +56,33 @@ void resolve_backend(EvalOptions& o) {
 
 namespace {
 
-// Packs every block Linear for a quantized backend: a quantized directory brings its packed
-// weights, a float model is quantized here with RTN; the classifier stays fp32 either way.
-void pack_block_linears(model::Decoder& dec, const EvalOptions& o, model::Backend backend, EvalResult& res) {
+// Packs every block Linear for a quantized backend: a quantized directory or checkpoint brings its
+// packed weights, a float model is quantized here with RTN; the classifier stays fp32 either way.
+// A checkpoint's Linears of a type no cell holds are refused unless requantizing was asked for.
+void pack_block_linears(model::LoadedModel& lm, const EvalOptions& o, model::Backend backend, EvalResult& res) {
+  model::Decoder& dec = *lm.decoder;
+  if (!lm.unfit_linears.empty()) {
+    if (o.requantize == "none") {
+      throw InvalidArgument("requantize",
+                            fmt::format("{}: {} Linears are of a quantized type no 4-bit cell holds ({}{}); requantize them "
+                                        "with RTN, quantize the model with GPTQ or OA, or use a Q4_0, Q4_1 or Q4_K file",
+                                        o.model_path, lm.unfit_linears.size(), lm.unfit_linears.front(),
+                                        lm.unfit_linears.size() > 1 ? ", ..." : ""));
+    }
+    res.requantized_linears = static_cast<int>(lm.unfit_linears.size());
+  }
+  res.file_packed_linears = lm.file_packed_linears;
+  res.file_packed_max_abs_error = lm.file_packed_max_abs_error;
+  const bool chip = backend == model::Backend::Hw || backend == model::Backend::SystemC;
   OnesCount ones;
   for (int l = 0; l < dec.num_blocks(); ++l) {
     for (model::QuantLinear* lin : dec.block_linears(l)) {
       std::shared_ptr<const PackedCimWeights> packed = lin->packed_shared();
+      if (packed && chip && !lm.quantized) {  // a checkpoint's own scales and zeros: what the chip's formats keep
+        for (const float s : packed->parts().scales) res.file_scales_rounded += hw::round_to(o.hw.scale_format, s) != s;
+        for (const float z : packed->parts().zeros) res.file_zeros_rounded += hw::round_to(o.hw.zero_format, z) != z;
+        res.file_scales += static_cast<std::int64_t>(packed->parts().scales.size());
+      }
       if (!packed) {
         const at::Tensor& w = lin->weight();
         const std::vector<float> wv(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
@@ -269,7 +290,7 @@ EvalResult run_eval(const EvalOptions& options) {
   EvalResult res;
   res.quantized_model = lm.quantized;
   res.unquantized_source = lm.quantized && backend == model::Backend::Float;
-  if (backend != model::Backend::Float) pack_block_linears(dec, o, backend, res);
+  if (backend != model::Backend::Float) pack_block_linears(lm, o, backend, res);
   if (!o.task_file.empty()) return run_task(o, lm, backend, comm, std::move(res));
 
   const std::vector<int> corpus = data::dataset_tokens(o.dataset, o.data_dir, lm.tokenize, seqlen);

@@ -86,4 +86,19 @@ GgufLlama gguf_llama(const GgufFile& f) {
   return m;
 }
 
+std::string gguf_linear_tensor(int layer, LinearRole role) {
+  const char* name = "";
+  switch (role) {
+    case LinearRole::Q: name = "attn_q"; break;
+    case LinearRole::K: name = "attn_k"; break;
+    case LinearRole::V: name = "attn_v"; break;
+    case LinearRole::O: name = "attn_output"; break;
+    case LinearRole::Gate: name = "ffn_gate"; break;
+    case LinearRole::Up: name = "ffn_up"; break;
+    case LinearRole::Down: name = "ffn_down"; break;
+    default: throw InvalidArgument("role", "LLaMA GGUF models have no fc1/fc2 Linears");
+  }
+  return fmt::format("blk.{}.{}.weight", layer, name);
+}
+
 }  // namespace oacim::model

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/gguf_cells.hpp"
 #include "oacim/model/bpe_tokenizer.hpp"
 #include "oacim/model/gguf_model.hpp"
 #include "oacim/model/gguf_vocabulary.hpp"
@@ -56,12 +57,37 @@ void use_llama_tokenizer(LoadedModel& lm, std::shared_ptr<const Llama2cTokenizer
   lm.stop_ids = std::move(stop_ids);
 }
 
+// The file's 4-bit blocks onto the cells of every block Linear that holds them (the float weight
+// stays ggml's dequantized value); quantized types no cell holds are listed for the backends.
+void attach_gguf_cells(const GgufFile& file, LoadedModel& lm) {
+  Decoder& dec = *lm.decoder;
+  const std::vector<LinearRole>& roles = block_roles(LinearNaming::Llama2c);
+  for (int l = 0; l < dec.num_blocks(); ++l) {
+    const std::vector<QuantLinear*> lins = dec.block_linears(l);
+    for (std::size_t i = 0; i < lins.size(); ++i) {
+      const GgufTensor& t = *file.find_tensor(gguf_linear_tensor(l, roles[i]));  // gguf_llama() read it
+      if (ggml_type_fits_cell(t.type)) {
+        GgufCellMapping m = gguf_to_packed(file, t);
+        lins[i]->set_packed(std::make_shared<const PackedCimWeights>(std::move(m.weights)), nullptr);
+        ++lm.file_packed_linears;
+        lm.file_packed_max_abs_error = std::max(lm.file_packed_max_abs_error, m.max_abs_error);
+      } else {
+        const auto type = static_cast<GgmlType>(t.type);
+        if (type != GgmlType::F32 && type != GgmlType::F16 && type != GgmlType::BF16) {
+          lm.unfit_linears.push_back(fmt::format("{} ({})", lins[i]->name(), ggml_type_name(t.type)));
+        }
+      }
+    }
+  }
+}
+
 // A LLaMA GGUF file: weights and tokenizer from the one file (a given tokenizer overrides it).
 LoadedModel load_gguf(const std::string& model_path, const std::string& tokenizer_path, LoadedModel lm) {
   const GgufFile file = GgufFile::open(model_path);
   const GgufLlama g = gguf_llama(file);
   lm.decoder = std::make_unique<LlamaModel>(LlamaModel::from_llama2c(g.weights, g.norm_eps, g.rope_theta));
   lm.decoder->classifier()->set_float_fallback(true);
+  attach_gguf_cells(file, lm);
   const int vocab = g.weights.config.vocab_size;
   auto tok = std::make_shared<const Llama2cTokenizer>(tokenizer_path.empty() ? llama_tokenizer_from_gguf(file)
                                                                              : llama_tokenizer_file(tokenizer_path, vocab));

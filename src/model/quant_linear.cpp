@@ -56,6 +56,12 @@ void QuantLinear::set_packed(std::shared_ptr<const PackedCimWeights> packed, con
   if (hw_config) datapath_ = std::make_unique<hw::FastDatapath>(hw::prepare_layer_weights(*packed_, *hw_config), *hw_config);
 }
 
+void QuantLinear::clear_packed() {
+  packed_.reset();
+  dequantized_ = at::Tensor();
+  datapath_.reset();
+}
+
 void QuantLinear::capture_inputs(std::vector<float>* sink, int max_rows) {
   if (!sink) {
     observer_ = nullptr;

@@ -231,6 +231,11 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   validate_run_options(o);
   model::LoadedModel lm = model::load_model(o.model_path, o.tokenizer_path);
   model::Decoder& dec = *lm.decoder;
+  // A quantized checkpoint is requantized from its values: its own codes must not run in the
+  // calibration passes of layers not yet quantized.
+  for (int l = 0; l < dec.num_blocks(); ++l) {
+    for (model::QuantLinear* lin : dec.block_linears(l)) lin->clear_packed();
+  }
   QuantizeRunResult res;
   res.seqlen = o.seqlen == 0 ? dec.max_positions() : o.seqlen;
   if (res.seqlen > dec.max_positions()) {

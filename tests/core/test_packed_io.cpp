@@ -109,7 +109,9 @@ void expect_broken(const std::string& name, const std::function<void(Safetensors
 }
 
 TEST(PackedIo, RejectsInconsistentFiles) {
-  expect_broken("version", [](SafetensorsWriter& w) { w.set_metadata("format_version", "2"); }, "format_version");
+  expect_broken("version", [](SafetensorsWriter& w) { w.set_metadata("format_version", "3"); }, "format_version");
+  // Version 2 must say whether its zeros are fractional; an integer layer must not claim version 2 silently.
+  expect_broken("version2", [](SafetensorsWriter& w) { w.set_metadata("format_version", "2"); }, "fractional_zeros");
   expect_broken("format", [](SafetensorsWriter& w) { w.set_metadata("format", "gguf"); }, "format");
   expect_broken("bits", [](SafetensorsWriter& w) { w.set_metadata("bits", "four"); }, "'bits'");
   expect_broken("bits9", [](SafetensorsWriter& w) { w.set_metadata("bits", "9"); }, "'bits'");

@@ -4,17 +4,22 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <functional>
+#include <random>
 
 #include <ATen/ATen.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/fp16.hpp"
 #include "oacim/core/gguf.hpp"
 #include "oacim/eval/eval_run.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
 #include "oacim/model/llama2c_tokenizer.hpp"
 #include "oacim/model/model_layout.hpp"
 #include "oacim/model/model_loader.hpp"
+#include "oacim/model/quantized_model.hpp"
 
 namespace oacim::model {
 namespace {
@@ -24,9 +29,20 @@ const std::string kBin = std::string(OACIM_SOURCE_DIR) + "/tests/data/stories260
 const std::string kTok = std::string(OACIM_SOURCE_DIR) + "/tests/data/stories260K/tok512.bin";
 const std::string kText = std::string(OACIM_SOURCE_DIR) + "/tests/data/tinystories-valid-slice.txt";
 
-// stories260K as llama.cpp's converter would write it: the block Linears in `linear_type`.
-std::string write_stories_gguf(GgmlType linear_type, const std::string& name) {
-  const Llama2cWeights w = load_llama2c(kBin);
+// How a test stores one block Linear (ggml shape {in, out}, values row after row).
+using LinearWriter = std::function<void(GgufWriter&, const std::string& name, const std::vector<std::int64_t>& shape,
+                                        const std::vector<float>& values)>;
+
+LinearWriter as_type(GgmlType type) {
+  return [type](GgufWriter& g, const std::string& name, const std::vector<std::int64_t>& shape, const std::vector<float>& v) {
+    g.add_tensor(name, shape, v, shape[0] % 32 == 0 ? type : GgmlType::F32);  // rows of whole blocks only
+  };
+}
+
+// `w` as llama.cpp's converter would write it, with stories260K's vocabulary; the block Linears
+// through `linear` (ffn_down through `down`, when given).
+std::string write_llama_gguf(const Llama2cWeights& w, const LinearWriter& linear, const std::string& name,
+                             const LinearWriter& down = nullptr) {
   const Llama2cConfig& c = w.config;
   const Llama2cTokenizer tok = Llama2cTokenizer::load(kTok, c.vocab_size);
   GgufWriter g;
@@ -60,22 +76,72 @@ std::string write_stories_gguf(GgmlType linear_type, const std::string& name) {
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     g.add_tensor(b + "attn_norm.weight", {D}, slice(w.rms_att, l, D), GgmlType::F32);
-    g.add_tensor(b + "attn_q.weight", {D, D}, slice(w.wq, l, D * D), linear_type);
-    g.add_tensor(b + "attn_k.weight", {D, KV}, slice(w.wk, l, KV * D), linear_type);
-    g.add_tensor(b + "attn_v.weight", {D, KV}, slice(w.wv, l, KV * D), linear_type);
-    g.add_tensor(b + "attn_output.weight", {D, D}, slice(w.wo, l, D * D), linear_type);
+    linear(g, b + "attn_q.weight", {D, D}, slice(w.wq, l, D * D));
+    linear(g, b + "attn_k.weight", {D, KV}, slice(w.wk, l, KV * D));
+    linear(g, b + "attn_v.weight", {D, KV}, slice(w.wv, l, KV * D));
+    linear(g, b + "attn_output.weight", {D, D}, slice(w.wo, l, D * D));
     g.add_tensor(b + "ffn_norm.weight", {D}, slice(w.rms_ffn, l, D), GgmlType::F32);
-    // stories260K's FFN is 172 wide: not whole blocks of 32, so its FFN stays F32 in any case.
-    const GgmlType ffn = H % 32 == 0 ? linear_type : GgmlType::F32;
-    g.add_tensor(b + "ffn_gate.weight", {D, H}, slice(w.w1, l, H * D), ffn);
-    g.add_tensor(b + "ffn_down.weight", {H, D}, slice(w.w2, l, D * H), linear_type == GgmlType::Q4_0 ? GgmlType::F32 : ffn);
-    g.add_tensor(b + "ffn_up.weight", {D, H}, slice(w.w3, l, H * D), ffn);
+    linear(g, b + "ffn_gate.weight", {D, H}, slice(w.w1, l, H * D));
+    (down ? down : linear)(g, b + "ffn_down.weight", {H, D}, slice(w.w2, l, D * H));
+    linear(g, b + "ffn_up.weight", {D, H}, slice(w.w3, l, H * D));
   }
   g.add_tensor("output_norm.weight", {D}, w.rms_final, GgmlType::F32);
   if (!c.shared_classifier) g.add_tensor("output.weight", {D, V}, w.wcls, GgmlType::F32);
   const std::string path = (fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()) + ".gguf")).string();
   g.write(path);
   return path;
+}
+
+// stories260K (its FFN, 172 wide, is not whole blocks of 32 and stays F32; ffn_down stays F32 too).
+std::string write_stories_gguf(GgmlType linear_type, const std::string& name) {
+  return write_llama_gguf(load_llama2c(kBin), as_type(linear_type), name, as_type(GgmlType::F32));
+}
+
+// A seeded random LLaMA of stories260K's vocabulary whose every Linear is whole blocks of 256.
+Llama2cWeights random_llama(int dim, int hidden, unsigned seed) {
+  Llama2cWeights w;
+  Llama2cConfig& c = w.config;
+  c = {dim, hidden, 2, 4, 4, 512, 256, true};
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  const auto fill = [&](std::vector<float>& v, std::size_t count, float scale, float mean = 0.0f) {
+    v.resize(count);
+    for (float& x : v) x = mean + scale * n(rng);
+  };
+  const std::size_t D = dim, H = hidden, L = 2;
+  fill(w.tok_embeddings, 512 * D, 1.0f);
+  fill(w.rms_att, L * D, 0.05f, 1.0f);
+  fill(w.rms_ffn, L * D, 0.05f, 1.0f);
+  fill(w.rms_final, D, 0.05f, 1.0f);
+  for (auto* m : {&w.wq, &w.wk, &w.wv, &w.wo}) fill(*m, L * D * D, 1.0f / std::sqrt(static_cast<float>(dim)));
+  for (auto* m : {&w.w1, &w.w3}) fill(*m, L * H * D, 1.0f / std::sqrt(static_cast<float>(dim)));
+  fill(w.w2, L * D * H, 1.0f / std::sqrt(static_cast<float>(hidden)));
+  w.wcls = w.tok_embeddings;
+  return w;
+}
+
+// Random blocks of `type` as stored (fp16 scales of a sensible size, random codes).
+LinearWriter random_blocks(GgmlType type, unsigned seed) {
+  return [type, seed](GgufWriter& g, const std::string& name, const std::vector<std::int64_t>& shape, const std::vector<float>&) {
+    std::mt19937 rng(seed + static_cast<unsigned>(name.size()) * 7919u);
+    std::uniform_real_distribution<float> d(0.002f, 0.02f);
+    std::uniform_int_distribution<int> byte(0, 255);
+    const GgmlBlock b = ggml_block(static_cast<std::uint32_t>(type));
+    const std::int64_t blocks = shape[0] * shape[1] / b.weights;
+    std::string out;
+    const auto f16 = [&out](float v) {
+      const std::uint16_t h = fp16_bits_from_float(v);
+      out.append(reinterpret_cast<const char*>(&h), 2);
+    };
+    for (std::int64_t i = 0; i < blocks; ++i) {
+      f16(d(rng));
+      if (type == GgmlType::Q4_1) f16(-8.0f * d(rng));  // the minimum
+      if (type == GgmlType::Q4_K) f16(0.5f * d(rng));   // dmin
+      const int payload = b.bytes - static_cast<int>(out.size() % b.bytes);
+      for (int j = 0; j < payload; ++j) out += static_cast<char>(type == GgmlType::Q4_K && j < 12 ? byte(rng) % 64 : byte(rng));
+    }
+    g.add_raw_tensor(name, shape, type, std::move(out));
+  };
 }
 
 // The perplexity of `model` on the first `windows` windows of 128 tokens of the TinyStories slice.
@@ -119,6 +185,86 @@ TEST(GgufModel, Q4_0LinearsLoadAsGgmlDequantizesThem) {
   const double ppl_q4 = perplexity_of(path, "float", 4);
   EXPECT_GT(ppl_q4, ppl_f32);
   EXPECT_LT(ppl_q4, 1.5 * ppl_f32);
+  fs::remove(path);
+}
+
+eval::EvalResult eval_of(const std::string& model, const std::string& backend, const std::string& requantize = "none") {
+  eval::EvalOptions o;
+  o.model_path = model;
+  o.dataset = kText;
+  o.seqlen = 128;
+  o.max_windows = 2;
+  o.backend = backend;
+  o.requantize = requantize;
+  return eval::run_eval(o);
+}
+
+// The issue's acceptance test: a random LLaMA in Q4_0 runs the file's own codes; fakequant equals
+// ggml's dequantized float model bit for bit, and fakequant and hw equal the same weights imported
+// through PackedCimWeights (a quantized directory written from the loaded model).
+TEST(GgufModel, Q4_0ModelRunsTheFilesOwnCodesOnTheChip) {
+  const std::string path = write_llama_gguf(random_llama(64, 128, 5), as_type(GgmlType::Q4_0), "random_q4_0");
+  LoadedModel lm = load_model(path);
+  EXPECT_EQ(lm.file_packed_linears, 14);
+  EXPECT_EQ(lm.file_packed_max_abs_error, 0.0);
+  EXPECT_TRUE(lm.unfit_linears.empty());
+  for (QuantLinear* lin : lm.decoder->block_linears(1)) ASSERT_TRUE(lin->has_packed()) << lin->name();
+
+  const eval::EvalResult fl = eval_of(path, "float"), fq = eval_of(path, "fakequant"), hw = eval_of(path, "hw");
+  EXPECT_EQ(fq.perplexity, fl.perplexity);  // Q4_0 on the cells is ggml's value exactly
+  EXPECT_EQ(hw.file_packed_linears, 14);
+  EXPECT_EQ(hw.requantized_linears, 0);
+  EXPECT_EQ(hw.file_scales, 2 * (4 * 64 * 2 + 2 * 128 * 2 + 64 * 4));  // rows x blocks of every Linear
+  EXPECT_GT(hw.file_scales_rounded, 0);  // fp16 scales: the default bf16 scale format rounds most
+  EXPECT_NE(hw.perplexity, fq.perplexity);
+
+  const std::string dir = (fs::temp_directory_path() / ("oacim_q4_0_imported_" + std::to_string(::getpid()))).string();
+  QuantizedModelInfo info;
+  info.source_model = fs::absolute(path).string();
+  save_quantized_model(dir, *lm.decoder, info);
+  EXPECT_EQ(eval_of(dir, "fakequant").perplexity, fq.perplexity);
+  EXPECT_EQ(eval_of(dir, "hw").perplexity, hw.perplexity);
+  fs::remove_all(dir);
+  fs::remove(path);
+}
+
+// Q4_1 and Q4_K (random blocks as stored): the codes run as they are, within the zero's fp32
+// rounding of ggml's values; the weights the float backend sees are ggml's.
+TEST(GgufModel, Q4_1AndQ4_KModelsRunWithinTheirZeroRounding) {
+  for (const GgmlType type : {GgmlType::Q4_1, GgmlType::Q4_K}) {
+    const std::string path = write_llama_gguf(random_llama(256, 256, 6), random_blocks(type, 11), "random_q4_1k");
+    LoadedModel lm = load_model(path);
+    EXPECT_EQ(lm.file_packed_linears, 14);
+    EXPECT_GT(lm.file_packed_max_abs_error, 0.0);
+    EXPECT_LT(lm.file_packed_max_abs_error, 4e-6);  // weights up to ~20 (Q4_K: d * sc to 1.3): a few ulps
+    const std::vector<int> ids = lm.tokenize("Once upon a time, there was a little girl named Lily.");
+    const at::Tensor a = lm.decoder->forward(ids, Backend::Float), b = lm.decoder->forward(ids, Backend::FakeQuant);
+    EXPECT_LT((a - b).abs().max().item<float>(), 1e-3f) << ggml_type_name(static_cast<std::uint32_t>(type));
+    fs::remove(path);
+  }
+}
+
+// A Linear of a type no 4-bit cell holds (Q8_0 here, as llama.cpp's mixes keep some) is refused
+// by a quantized backend with its name and type, or requantized with RTN when asked.
+TEST(GgufModel, Q8_0LinearsAreRefusedOrRequantizedOnRequest) {
+  const std::string path =
+      write_llama_gguf(random_llama(64, 128, 7), as_type(GgmlType::Q4_0), "random_q8_down", random_blocks(GgmlType::Q8_0, 3));
+  const LoadedModel lm = load_model(path);
+  EXPECT_EQ(lm.file_packed_linears, 12);
+  ASSERT_EQ(lm.unfit_linears.size(), 2u);
+  EXPECT_EQ(lm.unfit_linears[0], "layers.0.feed_forward.w2 (Q8_0)");
+  EXPECT_NO_THROW(eval_of(path, "float"));
+  try {
+    (void)eval_of(path, "hw");
+    FAIL() << "Q8_0 Linears ran on the chip";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(e.key(), "requantize");
+    EXPECT_NE(std::string(e.what()).find("layers.0.feed_forward.w2 (Q8_0)"), std::string::npos) << e.what();
+  }
+  const eval::EvalResult r = eval_of(path, "hw", "rtn");
+  EXPECT_EQ(r.requantized_linears, 2);
+  EXPECT_EQ(r.file_packed_linears, 12);
+  EXPECT_TRUE(std::isfinite(r.perplexity));
   fs::remove(path);
 }
 

@@ -127,6 +127,9 @@ class GgufWriter {
   // `shape` in ggml order (row length first); `values` row after row.
   void add_tensor(const std::string& name, const std::vector<std::int64_t>& shape, const std::vector<float>& values,
                   GgmlType type);
+  // A tensor of any type oacim reads, from its blocks as stored (tests; conversions that keep bits).
+  // InvalidArgument when the bytes are not whole blocks of `shape`.
+  void add_raw_tensor(const std::string& name, const std::vector<std::int64_t>& shape, GgmlType type, std::string blocks);
   std::string bytes() const;
   void write(const std::string& path) const;  // atomically
 

@@ -19,7 +19,10 @@
 
 namespace oacim {
 
-inline constexpr int kPackedFormatVersion = 1;
+// Version 2 adds fractional zeros (imported formats with a per-block minimum); a layer without
+// them is written as version 1, byte for byte what earlier builds wrote.
+inline constexpr int kPackedFormatVersion = 2;
+inline constexpr int kPackedFormatVersionIntegerZeros = 1;
 inline constexpr int kNoOutlier = -1;
 
 // Everything a PackedCimWeights is made of; the constructor validates it.
@@ -29,6 +32,10 @@ struct PackedCimParts {
   GridSpec grid;
   SecondLevelSpec qq;
   OffsetSign offset_sign = OffsetSign::Minimise;  // provenance, kept in the file's metadata
+  // Zeros are fp32 values, not integers, without a second level: what an imported block with a
+  // minimum needs (GGUF Q4_1/Q4_K: zero = -min / scale, core/gguf_cells.hpp). The datapath's
+  // zero.format carries them like second-level zeros.
+  bool fractional_zeros = false;
 
   std::vector<std::int8_t> codes;         // [R * C]; 0 in outlier quads (outlier column and victims)
   std::vector<std::int8_t> offsets;       // [C]

@@ -35,6 +35,9 @@ struct EvalOptions {
   std::string hw_file;          // where `hw` was read from ("" = the built-in defaults); the caller loads it
   hw::HwConfig hw = hw::default_hw_config();
   RtnPackOptions quant;         // RTN for the quantized backends when the model is not a quantized directory
+  // A quantized checkpoint's Linears that no 4-bit cell holds (LoadedModel::unfit_linears):
+  // "none" refuses a quantized backend, "rtn" requantizes them with `quant`.
+  std::string requantize = "none";
   ProgressFn progress;          // progress lines and warnings (core/progress.hpp); empty: silent
   // Where the float model's distributions on the evaluated windows are cached
   // (eval/float_reference.hpp): "" = no comparison with the float model. A missing or damaged
@@ -70,6 +73,12 @@ struct EvalResult {
   bool quantized_model = false;     // the model was a quantized directory
   bool unquantized_source = false;  // backend float on a quantized directory: its float source model ran
   std::int64_t outlier_count = 0;   // quantized backends
+  int file_packed_linears = 0;      // quantized backends: Linears running a checkpoint's own codes
+  double file_packed_max_abs_error = 0.0;  // their largest |chip value - file value|
+  int requantized_linears = 0;      // checkpoint Linears of a type no cell holds, requantized with RTN
+  // hw backends, the checkpoint's Linears: scales and zeros the chip's scale.format / zero.format
+  // round (the datapath uses the rounded values; fakequant does not).
+  std::int64_t file_scales = 0, file_scales_rounded = 0, file_zeros_rounded = 0;
   std::int64_t weight_ones = 0;
   std::int64_t weight_bits = 0;
   hw::HwCounters hw_counters;       // hw backend, summed over layers

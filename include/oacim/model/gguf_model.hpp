@@ -10,6 +10,7 @@
 
 #include "oacim/core/gguf.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
+#include "oacim/model/model_layout.hpp"
 
 namespace oacim::model {
 
@@ -22,5 +23,8 @@ struct GgufLlama {
 // The configuration alone (no tensor is read): for the Linear layout.
 Llama2cConfig gguf_llama_config(const GgufFile& file);
 GgufLlama gguf_llama(const GgufFile& file);
+
+// The GGUF tensor holding block `layer`'s Linear of `role` ("blk.3.attn_q.weight").
+std::string gguf_linear_tensor(int layer, LinearRole role);
 
 }  // namespace oacim::model

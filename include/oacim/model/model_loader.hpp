@@ -23,6 +23,13 @@ struct LoadedModel {
   std::string source_model;    // the float checkpoint (the model itself unless quantized)
   std::string tokenizer_path;  // "" = the default beside the model
   bool quantized = false;      // block Linears carry packed weights from a quantized directory
+  // A quantized checkpoint (GGUF Q4_0/Q4_1/Q4_K tensors): the block Linears that carry the file's
+  // own codes as packed weights, the largest |chip value - file value| of that mapping
+  // (core/gguf_cells.hpp), and the block Linears of a quantized type no 4-bit cell holds
+  // ("name (Q8_0)"), which a quantized backend must requantize or refuse.
+  int file_packed_linears = 0;
+  double file_packed_max_abs_error = 0.0;
+  std::vector<std::string> unfit_linears;
 };
 
 // A given tokenizer overrides the LLaMA ones (a SentencePiece .model or a llama2.c .bin).

@@ -43,6 +43,8 @@ class QuantLinear {
   // The packed form of this layer; enables `fakequant`, and `hw` when a config is given.
   void set_packed(std::shared_ptr<const PackedCimWeights> packed, const hw::HwConfig* hw_config);
   bool has_packed() const { return packed_ != nullptr; }
+  // Back to float weights only (a checkpoint's codes that a quantizer is about to replace).
+  void clear_packed();
   const PackedCimWeights* packed() const { return packed_.get(); }
   const std::shared_ptr<const PackedCimWeights>& packed_shared() const { return packed_; }
 
