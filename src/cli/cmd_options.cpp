@@ -9,6 +9,7 @@
 #include "oacim/core/error.hpp"
 #include "oacim/eval/eval_options.hpp"
 #include "oacim/model/calibration_options.hpp"
+#include "oacim/model/gptq_export.hpp"
 #include "oacim/quant/quantize_options.hpp"
 #include "oacim/tweak/tweak_options.hpp"
 
@@ -19,9 +20,9 @@ namespace oacim::cli {
 int cmd_options(const std::vector<std::string>& args) {
   std::string command;
   po::options_description pos;
-  pos.add_options()("command", po::value(&command), "calib | quantize | tweak | eval");
+  pos.add_options()("command", po::value(&command), "calib | quantize | tweak | eval | export");
   po::variables_map vm;
-  const int parsed = parse_command_line("options", "calib|quantize|tweak|eval", po::options_description(), pos,
+  const int parsed = parse_command_line("options", "calib|quantize|tweak|eval|export", po::options_description(), pos,
                                         {"command"}, args, vm);
   if (parsed >= 0) return parsed;
   if (command == "calib") {
@@ -32,8 +33,10 @@ int cmd_options(const std::vector<std::string>& args) {
     std::cout << table_options_markdown(tweak::tweak_options());
   } else if (command == "eval") {
     std::cout << table_options_markdown(eval::eval_options());
+  } else if (command == "export") {
+    std::cout << table_options_markdown(model::gptq_export_options());
   } else {
-    throw InvalidArgument("command", fmt::format("'{}' is not one of calib | quantize | tweak | eval", command));
+    throw InvalidArgument("command", fmt::format("'{}' is not one of calib | quantize | tweak | eval | export", command));
   }
   return kExitOk;
 }

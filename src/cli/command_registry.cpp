@@ -11,6 +11,7 @@
 #include "oacim/dist/communicator.hpp"
 #include "oacim/eval/eval_options.hpp"
 #include "oacim/model/calibration_options.hpp"
+#include "oacim/model/gptq_export.hpp"
 #include "oacim/quant/quantize_options.hpp"
 #include "oacim/tweak/tweak_options.hpp"
 #include "oacim/version.hpp"
@@ -34,10 +35,12 @@ const std::vector<Command>& commands() {
        cmd_quantize, true},
       {"tweak", "norm-tweak a quantized model on self-generated calibration text (lr/scale grid on held-out samples)",
        cmd_tweak},
+      {"export", "write a quantized model directory as a GPTQ checkpoint (qweight/qzeros/scales/g_idx) for GPU tools",
+       cmd_export},
       {"eval", "perplexity of a model on a dataset with the float, fakequant or bit-accurate hw backend", cmd_eval,
        true},
       {"cosim", "run the SystemC accelerator on a layer; check it bit for bit against the hw model", cmd_cosim},
-      {"options", "the table of a command's options (calib, quantize, tweak, eval) as docs/configs.md shows it",
+      {"options", "the table of a command's options (calib, quantize, tweak, eval, export) as docs/configs.md shows it",
        cmd_options},
       {"env", "show the libtorch build, thread count, loaded BLAS and its measured fp32 GFLOP/s, MPI", cmd_env, true},
   };
@@ -85,6 +88,7 @@ std::string cli_spelling(const std::string& key) {
     add_spellings(quant::quantize_options());
     add_spellings(tweak::tweak_options());
     add_spellings(model::calib_options());
+    add_spellings(model::gptq_export_options());
     return true;
   }();
   (void)every_table;

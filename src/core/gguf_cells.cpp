@@ -77,7 +77,7 @@ bool ggml_type_fits_cell(std::uint32_t type) {
   return t == GgmlType::Q4_0 || t == GgmlType::Q4_1 || t == GgmlType::Q4_K;
 }
 
-GgufCellMapping gguf_to_packed(const GgufFile& f, const GgufTensor& t) {
+GgufCellMapping gguf_to_packed(const GgufFile& f, const GgufTensor& t, int row_begin, int rows) {
   if (!ggml_type_fits_cell(t.type)) {
     throw FormatError(f.path(), fmt::format("tensor '{}' is {}; only Q4_0, Q4_1 and Q4_K map onto the 4-bit cell as they are",
                                             t.name, ggml_type_name(t.type)));
@@ -87,9 +87,14 @@ GgufCellMapping gguf_to_packed(const GgufFile& f, const GgufTensor& t) {
       t.data == nullptr) {
     throw FormatError(f.path(), fmt::format("tensor '{}' is not a matrix of whole {} blocks", t.name, ggml_type_name(t.type)));
   }
+  const int all_rows = static_cast<int>(t.shape[1]);
+  if (rows < 0) rows = all_rows - row_begin;
+  if (row_begin < 0 || rows < 1 || row_begin + rows > all_rows) {
+    throw FormatError(f.path(), fmt::format("tensor '{}' has {} rows, not rows {}..{}", t.name, all_rows, row_begin, row_begin + rows - 1));
+  }
   PackedCimParts p;
   p.cols = static_cast<int>(t.shape[0]);
-  p.rows = static_cast<int>(t.shape[1]);
+  p.rows = rows;
   p.grid = GridSpec{4, CodeKind::Unsigned, kBlock};
   const int nb = p.cols / kBlock;
   const std::size_t rb = static_cast<std::size_t>(p.rows) * nb;
@@ -101,7 +106,7 @@ GgufCellMapping gguf_to_packed(const GgufFile& f, const GgufTensor& t) {
   p.outlier_value.assign(rb, Bf16{});
 
   CellWriter cells(p, f, t);
-  const std::uint8_t* src = t.data;
+  const std::uint8_t* src = t.data + static_cast<std::size_t>(row_begin) * (p.cols / gb.weights) * gb.bytes;
   std::uint8_t q[2 * kBlock];  // the 4-bit codes of up to two blocks, in weight order
   for (int r = 0; r < p.rows; ++r) {
     for (int b = 0; b < nb; b += gb.weights / kBlock, src += gb.bytes) {
@@ -140,8 +145,9 @@ GgufCellMapping gguf_to_packed(const GgufFile& f, const GgufTensor& t) {
   for (const float z : p.zeros) p.fractional_zeros = p.fractional_zeros || std::nearbyint(z) != z;
   GgufCellMapping m{PackedCimWeights(std::move(p)), 0.0, cells.recoded};
   const std::vector<float> ggml = f.dequantize(t), chip = m.weights.dequantize();
-  for (std::size_t i = 0; i < ggml.size(); ++i) {
-    m.max_abs_error = std::max(m.max_abs_error, std::fabs(static_cast<double>(chip[i]) - ggml[i]));
+  const std::size_t first = static_cast<std::size_t>(row_begin) * static_cast<std::size_t>(m.weights.cols());
+  for (std::size_t i = 0; i < chip.size(); ++i) {
+    m.max_abs_error = std::max(m.max_abs_error, std::fabs(static_cast<double>(chip[i]) - ggml[first + i]));
   }
   return m;
 }

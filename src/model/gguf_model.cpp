@@ -30,11 +30,48 @@ void append_tensor(const GgufFile& f, const std::string& name, const std::vector
 
 }  // namespace
 
-Llama2cConfig gguf_llama_config(const GgufFile& f) {
+std::string gguf_architecture(const GgufFile& f) {
   const std::string arch = f.string_value("general.architecture");
-  if (arch != "llama") {
-    throw FormatError(f.path(), fmt::format("metadata key 'general.architecture' is '{}'; oacim reads 'llama' GGUF models", arch));
+  if (arch != "llama" && arch != "gpt2") {
+    throw FormatError(f.path(), fmt::format("metadata key 'general.architecture' is '{}'; oacim reads 'llama' and 'gpt2' GGUF models", arch));
   }
+  return arch;
+}
+
+GgufGpt2Config gguf_gpt2_config(const GgufFile& f) {
+  if (gguf_architecture(f) != "gpt2") throw FormatError(f.path(), "is not a 'gpt2' GGUF model");
+  GgufGpt2Config c;
+  c.dim = positive(f, "gpt2.embedding_length", 1 << 20);
+  c.ffn_dim = f.has("gpt2.feed_forward_length") ? positive(f, "gpt2.feed_forward_length", 1 << 22) : 4 * c.dim;
+  c.n_layers = positive(f, "gpt2.block_count", kMaxBlocks);
+  c.n_heads = positive(f, "gpt2.attention.head_count", 1 << 16);
+  c.max_positions = positive(f, "gpt2.context_length", 1 << 24);
+  if (f.has("gpt2.attention.layer_norm_epsilon")) c.norm_eps = static_cast<float>(f.float_value("gpt2.attention.layer_norm_epsilon"));
+  if (!(c.norm_eps > 0)) throw FormatError(f.path(), "metadata key 'gpt2.attention.layer_norm_epsilon' must be positive");
+  if (c.dim % c.n_heads != 0) throw FormatError(f.path(), fmt::format("{} heads do not divide the width {}", c.n_heads, c.dim));
+  const GgufTensor* embed = f.find_tensor("token_embd.weight");
+  if (embed == nullptr || embed->shape.size() != 2 || embed->shape[0] != c.dim) {
+    throw FormatError(f.path(), fmt::format("tensor 'token_embd.weight' is missing or not [{}, vocab]", c.dim));
+  }
+  c.vocab_size = static_cast<int>(embed->shape[1]);
+  return c;
+}
+
+GgufLinearRows gguf_gpt2_linear(int layer, LinearRole role, int dim, int ffn_dim) {
+  const std::string b = fmt::format("blk.{}.", layer);
+  switch (role) {
+    case LinearRole::Q: return {b + "attn_qkv.weight", 0, dim};
+    case LinearRole::K: return {b + "attn_qkv.weight", dim, dim};
+    case LinearRole::V: return {b + "attn_qkv.weight", 2 * dim, dim};
+    case LinearRole::O: return {b + "attn_output.weight", 0, dim};
+    case LinearRole::Fc1: return {b + "ffn_up.weight", 0, ffn_dim};
+    case LinearRole::Fc2: return {b + "ffn_down.weight", 0, dim};
+    default: throw InvalidArgument("role", "GPT-2 GGUF models have no gate/up/down Linears");
+  }
+}
+
+Llama2cConfig gguf_llama_config(const GgufFile& f) {
+  if (gguf_architecture(f) != "llama") throw FormatError(f.path(), "is not a 'llama' GGUF model");
   Llama2cConfig c;
   c.dim = positive(f, "llama.embedding_length", 1 << 20);
   c.hidden_dim = positive(f, "llama.feed_forward_length", 1 << 22);

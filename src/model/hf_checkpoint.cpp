@@ -45,7 +45,20 @@ HfCheckpoint HfCheckpoint::open(const std::string& dir) {
     throw FormatError(dir, "no model.safetensors or model.safetensors.index.json (pytorch_model.bin is not read: "
                            "convert it to safetensors)");
   }
+  c.read_gptq_config();
   return c;
+}
+
+std::vector<std::string> HfCheckpoint::tensor_names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, file] : where_) out.push_back(name);
+  return out;
+}
+
+const SafetensorsFile& HfCheckpoint::file_of(const std::string& tensor) const {
+  const auto it = where_.find(tensor);
+  if (it == where_.end()) throw FormatError(dir_, fmt::format("tensor '{}' is missing", tensor));
+  return *files_.at(it->second);
 }
 
 std::string HfCheckpoint::model_type() const {

@@ -106,7 +106,13 @@ std::vector<std::string> model_linear_names(const std::string& path) {
       throw FormatError(path + "/config.json", fmt::format("model_type '{}' is not llama, opt or gpt2", type));
     }
   } else if (is_gguf_file(path)) {
-    layers = gguf_llama_config(GgufFile::open(path)).n_layers;
+    const GgufFile f = GgufFile::open(path);
+    if (gguf_architecture(f) == "gpt2") {
+      naming = LinearNaming::Gpt2;
+      layers = gguf_gpt2_config(f).n_layers;
+    } else {
+      layers = gguf_llama_config(f).n_layers;
+    }
   } else {
     layers = read_llama2c_config(path).n_layers;
   }

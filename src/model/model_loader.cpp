@@ -1,6 +1,7 @@
 #include "oacim/model/model_loader.hpp"
 
 #include <filesystem>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -59,15 +60,18 @@ void use_llama_tokenizer(LoadedModel& lm, std::shared_ptr<const Llama2cTokenizer
 
 // The file's 4-bit blocks onto the cells of every block Linear that holds them (the float weight
 // stays ggml's dequantized value); quantized types no cell holds are listed for the backends.
-void attach_gguf_cells(const GgufFile& file, LoadedModel& lm) {
+// `where` says which tensor rows hold the Linear of a role in a block.
+void attach_gguf_cells(const GgufFile& file, LoadedModel& lm, LinearNaming naming,
+                       const std::function<GgufLinearRows(int, LinearRole)>& where) {
   Decoder& dec = *lm.decoder;
-  const std::vector<LinearRole>& roles = block_roles(LinearNaming::Llama2c);
+  const std::vector<LinearRole>& roles = block_roles(naming);
   for (int l = 0; l < dec.num_blocks(); ++l) {
     const std::vector<QuantLinear*> lins = dec.block_linears(l);
     for (std::size_t i = 0; i < lins.size(); ++i) {
-      const GgufTensor& t = *file.find_tensor(gguf_linear_tensor(l, roles[i]));  // gguf_llama() read it
+      const GgufLinearRows at = where(l, roles[i]);
+      const GgufTensor& t = *file.find_tensor(at.tensor);  // the model's loader read it
       if (ggml_type_fits_cell(t.type)) {
-        GgufCellMapping m = gguf_to_packed(file, t);
+        GgufCellMapping m = gguf_to_packed(file, t, at.row_begin, at.rows);
         lins[i]->set_packed(std::make_shared<const PackedCimWeights>(std::move(m.weights)), nullptr);
         ++lm.file_packed_linears;
         lm.file_packed_max_abs_error = std::max(lm.file_packed_max_abs_error, m.max_abs_error);
@@ -81,13 +85,46 @@ void attach_gguf_cells(const GgufFile& file, LoadedModel& lm) {
   }
 }
 
+// A GPT-2 GGUF file: weights and byte-level BPE tokenizer from the one file.
+LoadedModel load_gguf_gpt2(const GgufFile& file, const std::string& model_path, const std::string& tokenizer_path, LoadedModel lm) {
+  if (!tokenizer_path.empty()) throw InvalidArgument("tokenizer_path", "a GPT-2 GGUF model reads its tokenizer from the file");
+  lm.decoder = std::make_unique<GptModel>(GptModel::from_gguf(file));
+  lm.decoder->classifier()->set_float_fallback(true);
+  const GgufGpt2Config c = gguf_gpt2_config(file);
+  attach_gguf_cells(file, lm, LinearNaming::Gpt2, [&](int l, LinearRole r) { return gguf_gpt2_linear(l, r, c.dim, c.ffn_dim); });
+  auto bpe = std::make_shared<BpeTokenizer>(gpt2_tokenizer_from_gguf(file));
+  check_tokenizer_fits(model_path, bpe->vocab_size(), c.vocab_size);
+  const int eos = file.has("tokenizer.ggml.eos_token_id") ? static_cast<int>(file.int_value("tokenizer.ggml.eos_token_id")) : 50256;
+  lm.tokenize = [bpe](const std::string& text) { return bpe->encode(text); };
+  lm.token_text = [bpe](int id) { return bpe->decode({id}); };
+  lm.special_ids = {eos};  // <|endoftext|>
+  lm.stop_ids = {eos};
+  return lm;
+}
+
+// A GPTQ checkpoint's codes onto the cells of every block Linear it quantized (exact; the float
+// weight is their dequantized value), with act-order's column order.
+void attach_gptq_cells(const HfCheckpoint& ck, LoadedModel& lm) {
+  Decoder& dec = *lm.decoder;
+  for (int l = 0; l < dec.num_blocks(); ++l) {
+    for (QuantLinear* lin : dec.block_linears(l)) {
+      if (!ck.is_gptq_linear(lin->name())) continue;
+      GptqImport imp = ck.gptq_import(lin->name(), lin->out_features(), lin->in_features());
+      lin->set_packed(std::make_shared<const PackedCimWeights>(std::move(imp.weights)), nullptr);
+      lin->set_input_order(std::move(imp.input_order));
+      ++lm.file_packed_linears;
+    }
+  }
+}
+
 // A LLaMA GGUF file: weights and tokenizer from the one file (a given tokenizer overrides it).
 LoadedModel load_gguf(const std::string& model_path, const std::string& tokenizer_path, LoadedModel lm) {
   const GgufFile file = GgufFile::open(model_path);
+  if (gguf_architecture(file) == "gpt2") return load_gguf_gpt2(file, model_path, tokenizer_path, std::move(lm));
   const GgufLlama g = gguf_llama(file);
   lm.decoder = std::make_unique<LlamaModel>(LlamaModel::from_llama2c(g.weights, g.norm_eps, g.rope_theta));
   lm.decoder->classifier()->set_float_fallback(true);
-  attach_gguf_cells(file, lm);
+  attach_gguf_cells(file, lm, LinearNaming::Llama2c, [](int l, LinearRole r) { return GgufLinearRows{gguf_linear_tensor(l, r), 0, -1}; });
   const int vocab = g.weights.config.vocab_size;
   auto tok = std::make_shared<const Llama2cTokenizer>(tokenizer_path.empty() ? llama_tokenizer_from_gguf(file)
                                                                              : llama_tokenizer_file(tokenizer_path, vocab));
@@ -127,11 +164,15 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
   if (hf) {
     const HfCheckpoint ck = HfCheckpoint::open(model_path);
     type = ck.model_type();
+    if (ck.gptq() && type == "gpt2") {
+      throw FormatError(ck.gptq()->source, "GPTQ checkpoints of GPT-2 (Conv1D weights) are not read; LLaMA and OPT ones are");
+    }
     if (type == "opt" || type == "gpt2") {
       lm.decoder = std::make_unique<GptModel>(GptModel::from_hf(ck));
     } else {
       lm.decoder = std::make_unique<LlamaModel>(LlamaModel::from_hf(ck));
     }
+    if (ck.gptq()) attach_gptq_cells(ck, lm);
   } else {
     lm.decoder = std::make_unique<LlamaModel>(LlamaModel::from_llama2c(load_llama2c(model_path)));
   }

@@ -57,6 +57,7 @@ void QuantLinear::set_packed(std::shared_ptr<const PackedCimWeights> packed, con
 }
 
 void QuantLinear::clear_packed() {
+  set_input_order({});
   packed_.reset();
   dequantized_ = at::Tensor();
   datapath_.reset();
@@ -81,12 +82,35 @@ void QuantLinear::set_incoherence(std::shared_ptr<const IncoherenceRotation> rot
     throw InvalidArgument(name_, fmt::format("the rotation is {}x{}, the layer {}x{}", rotation->rows, rotation->cols,
                                              out_features(), in_features()));
   }
+  if (rotation && rotation->rotates() && !order_.empty()) throw InvalidArgument(name_, "an incoherence rotation and an input order together");
   rotation_ = rotation && rotation->rotates() ? std::move(rotation) : nullptr;
   rot_in_ = at::Tensor();
   rot_out_ = at::Tensor();
 }
 
+void QuantLinear::set_input_order(std::vector<std::int32_t> order) {
+  if (!order.empty()) {
+    std::vector<char> seen(static_cast<std::size_t>(in_features()), 0);
+    bool ok = order.size() == seen.size();
+    for (const std::int32_t c : order) {
+      ok = ok && c >= 0 && c < in_features() && !seen[static_cast<std::size_t>(c)];
+      if (ok) seen[static_cast<std::size_t>(c)] = 1;
+    }
+    if (!ok) throw InvalidArgument(name_, fmt::format("the input order is not a permutation of its {} columns", in_features()));
+    if (rotation_) throw InvalidArgument(name_, "an input order and an incoherence rotation together");
+  }
+  order_ = std::move(order);
+  order_index_ = order_.empty() ? at::Tensor()
+                                : at::from_blob(order_.data(), {static_cast<std::int64_t>(order_.size())}, at::kInt).to(at::kLong);
+}
+
+at::Tensor QuantLinear::to_packed_space(const at::Tensor& x) const {
+  if (rotation_) return rotate_in(x);
+  return order_.empty() ? x : x.index_select(-1, order_index_);
+}
+
 at::Tensor QuantLinear::quantization_weight() const {
+  if (!order_.empty()) return weight_.index_select(1, order_index_);
   if (!rotation_) return weight_;
   const std::vector<float> wt = rotate_weight(*rotation_, weight_.data_ptr<float>());
   return at::from_blob(const_cast<float*>(wt.data()), weight_.sizes(), at::kFloat).clone();
@@ -137,12 +161,14 @@ at::Tensor QuantLinear::rotate_out(const at::Tensor& y) const {
 
 at::Tensor QuantLinear::forward(const at::Tensor& x, Backend backend) const {
   if (backend != Backend::Float && !packed_ && float_fallback_) backend = Backend::Float;
-  if (!rotation_ || (backend == Backend::Float && !override_.defined())) {
-    if (observer_) observer_(rotation_ ? rotate_in(x) : x);
+  const bool transformed = rotation_ || !order_.empty();
+  if (!transformed || (backend == Backend::Float && !override_.defined())) {
+    if (observer_) observer_(transformed ? to_packed_space(x) : x);
     return forward_rotated_space(x, backend, bias_ ? *bias_ : at::Tensor());
   }
-  const at::Tensor xt = rotate_in(x);
+  const at::Tensor xt = to_packed_space(x);
   if (observer_) observer_(xt);
+  if (!rotation_) return forward_rotated_space(xt, backend, bias_ ? *bias_ : at::Tensor());
   at::Tensor y = rotate_out(forward_rotated_space(xt, backend, at::Tensor()));
   return bias_ ? y.add(*bias_) : y;
 }

@@ -53,6 +53,9 @@ void save_quantized_model(const std::string& dir, Decoder& model, const Quantize
         if (r->rotates_inputs()) w.add(lin->name() + ".incoherence.sign_in", DType::I8, {r->cols}, r->sign_in.data(), r->sign_in.size());
         if (r->rotates_outputs()) w.add(lin->name() + ".incoherence.sign_out", DType::I8, {r->rows}, r->sign_out.data(), r->sign_out.size());
       }
+      // GPTQ act-order: the packed columns' input order.
+      const std::vector<std::int32_t>& order = lin->input_order();
+      if (!order.empty()) w.add(lin->name() + ".input_order", DType::I32, {lin->in_features()}, order.data(), order.size() * sizeof(std::int32_t));
     }
   }
   for (const auto& [name, t] : model.named_tensors()) {
@@ -89,6 +92,13 @@ void apply_quantized_model(const std::string& dir, Decoder& model) {
         lin->set_incoherence(std::move(r));
       } else {
         lin->set_incoherence(nullptr);
+      }
+      try {
+        lin->set_input_order(f.contains(lin->name() + ".input_order")
+                                 ? f.read<std::int32_t>(lin->name() + ".input_order", DType::I32, {lin->in_features()})
+                                 : std::vector<std::int32_t>{});
+      } catch (const InvalidArgument& e) {
+        throw FormatError(f.path(), e.what());
       }
     }
   }

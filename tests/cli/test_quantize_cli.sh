@@ -151,5 +151,9 @@ for b in fakequant hw systemc; do
     fail "eval $b of the discquant model: $(tail -2 "$work/dq-eval.out")"
 done
 
+# GPTQ export writes a Hugging Face checkpoint: a llama2.c source is refused before anything is written.
+expect_rc 2 "is not a Hugging Face directory" export --quantized "$work/rtn" --out "$work/gptq-export"
+[ ! -e "$work/gptq-export" ] || fail "a refused export left $work/gptq-export behind"
+
 echo "quantize cli: $fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -6,14 +6,17 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
 
 #include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
 
 #include "oacim/core/error.hpp"
 #include "oacim/core/fp16.hpp"
 #include "oacim/core/gguf.hpp"
+#include "oacim/core/safetensors.hpp"
 #include "oacim/eval/eval_run.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
 #include "oacim/model/llama2c_tokenizer.hpp"
@@ -266,6 +269,117 @@ TEST(GgufModel, Q8_0LinearsAreRefusedOrRequantizedOnRequest) {
   EXPECT_EQ(r.file_packed_linears, 12);
   EXPECT_TRUE(std::isfinite(r.perplexity));
   fs::remove(path);
+}
+
+// A seeded random GPT-2 (64 wide, 2 blocks, GPT-2's own vocabulary from llama.cpp's vocabulary
+// file) as a Hugging Face directory and as the GGUF llama.cpp's converter writes (weights as
+// [out, in] rows, q/k/v fused in attn_qkv), its block Linears in `linear_type`.
+struct Gpt2Files {
+  std::string hf_dir, gguf;
+};
+
+Gpt2Files write_gpt2(GgmlType linear_type, const std::string& name) {
+  const GgufFile vocab = GgufFile::open(std::string(OACIM_SOURCE_DIR) + "/tests/data/tokenizers/ggml-vocab-gpt-2.gguf");
+  const std::vector<std::string> tokens = vocab.strings_value("tokenizer.ggml.tokens");
+  const std::int64_t D = 64, F = 128, P = 128, V = static_cast<std::int64_t>(tokens.size());
+  std::mt19937 rng(21);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  const auto random = [&](std::int64_t count, float scale, float mean = 0.0f) {
+    std::vector<float> v(static_cast<std::size_t>(count));
+    for (float& x : v) x = mean + scale * n(rng);
+    return v;
+  };
+  // [rows, cols] row-major -> [cols, rows] (HF Conv1D stores [in, out]).
+  const auto transpose = [](const std::vector<float>& v, std::int64_t rows, std::int64_t cols) {
+    std::vector<float> t(v.size());
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t c = 0; c < cols; ++c) t[static_cast<std::size_t>(c * rows + r)] = v[static_cast<std::size_t>(r * cols + c)];
+    }
+    return t;
+  };
+  Gpt2Files out;
+  out.hf_dir = (fs::temp_directory_path() / (name + "_hf_" + std::to_string(::getpid()))).string();
+  out.gguf = (fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()) + ".gguf")).string();
+  fs::create_directories(out.hf_dir);
+  SafetensorsWriter hf;
+  GgufWriter g;
+  g.set_string("general.architecture", "gpt2");
+  g.set_u32("gpt2.embedding_length", static_cast<std::uint32_t>(D));
+  g.set_u32("gpt2.feed_forward_length", static_cast<std::uint32_t>(F));
+  g.set_u32("gpt2.block_count", 2);
+  g.set_u32("gpt2.attention.head_count", 4);
+  g.set_u32("gpt2.context_length", static_cast<std::uint32_t>(P));
+  g.set_f32("gpt2.attention.layer_norm_epsilon", 1e-5f);
+  g.set_string("tokenizer.ggml.model", "gpt2");
+  g.set_strings("tokenizer.ggml.tokens", tokens);
+  g.set_strings("tokenizer.ggml.merges", vocab.strings_value("tokenizer.ggml.merges"));
+  g.set_u32("tokenizer.ggml.eos_token_id", 50256);
+  const auto both = [&](const std::string& hf_name, const std::string& gguf_name, const std::vector<std::int64_t>& torch_shape,
+                        const std::vector<float>& v, GgmlType type, bool conv) {
+    const std::int64_t rows = torch_shape[0], cols = torch_shape.size() > 1 ? torch_shape[1] : 1;
+    if (conv) {
+      hf.add(hf_name, DType::F32, {cols, rows}, transpose(v, rows, cols));
+    } else {
+      hf.add(hf_name, DType::F32, torch_shape, v);
+    }
+    const std::vector<std::int64_t> ggml_shape(torch_shape.rbegin(), torch_shape.rend());
+    g.add_tensor(gguf_name, ggml_shape, v, type);
+  };
+  both("wte.weight", "token_embd.weight", {V, D}, random(V * D, 0.1f), GgmlType::F32, false);
+  both("wpe.weight", "position_embd.weight", {P, D}, random(P * D, 0.1f), GgmlType::F32, false);
+  for (int l = 0; l < 2; ++l) {
+    const std::string h = "h." + std::to_string(l) + ".", b = "blk." + std::to_string(l) + ".";
+    both(h + "ln_1.weight", b + "attn_norm.weight", {D}, random(D, 0.05f, 1.0f), GgmlType::F32, false);
+    both(h + "ln_1.bias", b + "attn_norm.bias", {D}, random(D, 0.05f), GgmlType::F32, false);
+    both(h + "attn.c_attn.weight", b + "attn_qkv.weight", {3 * D, D}, random(3 * D * D, 0.125f), linear_type, true);
+    both(h + "attn.c_attn.bias", b + "attn_qkv.bias", {3 * D}, random(3 * D, 0.02f), GgmlType::F32, false);
+    both(h + "attn.c_proj.weight", b + "attn_output.weight", {D, D}, random(D * D, 0.125f), linear_type, true);
+    both(h + "attn.c_proj.bias", b + "attn_output.bias", {D}, random(D, 0.02f), GgmlType::F32, false);
+    both(h + "ln_2.weight", b + "ffn_norm.weight", {D}, random(D, 0.05f, 1.0f), GgmlType::F32, false);
+    both(h + "ln_2.bias", b + "ffn_norm.bias", {D}, random(D, 0.05f), GgmlType::F32, false);
+    both(h + "mlp.c_fc.weight", b + "ffn_up.weight", {F, D}, random(F * D, 0.125f), linear_type, true);
+    both(h + "mlp.c_fc.bias", b + "ffn_up.bias", {F}, random(F, 0.02f), GgmlType::F32, false);
+    both(h + "mlp.c_proj.weight", b + "ffn_down.weight", {D, F}, random(D * F, 0.09f), linear_type, true);
+    both(h + "mlp.c_proj.bias", b + "ffn_down.bias", {D}, random(D, 0.02f), GgmlType::F32, false);
+  }
+  both("ln_f.weight", "output_norm.weight", {D}, random(D, 0.05f, 1.0f), GgmlType::F32, false);
+  both("ln_f.bias", "output_norm.bias", {D}, random(D, 0.05f), GgmlType::F32, false);
+  hf.write(out.hf_dir + "/model.safetensors");
+  std::ofstream(out.hf_dir + "/config.json") << nlohmann::json({{"model_type", "gpt2"}, {"n_embd", D}, {"n_layer", 2}, {"n_head", 4},
+                                                                 {"n_inner", F}, {"vocab_size", V}, {"n_positions", P}})
+                                                    .dump();
+  fs::copy_file(std::string(OACIM_SOURCE_DIR) + "/tests/data/tokenizers/gpt2.encoder.json", out.hf_dir + "/vocab.json");
+  fs::copy_file(std::string(OACIM_SOURCE_DIR) + "/tests/data/tokenizers/gpt2.vocab.bpe", out.hf_dir + "/merges.txt");
+  g.write(out.gguf);
+  return out;
+}
+
+TEST(GgufModel, Gpt2AsGgufIsTheHuggingFaceModelBitForBit) {
+  const Gpt2Files f = write_gpt2(GgmlType::F32, "gpt2_f32");
+  LoadedModel a = load_model(f.hf_dir), b = load_model(f.gguf);
+  const std::string text = "Hello world, this is GPT-2's tokenizer read from a GGUF file.";
+  const std::vector<int> ids = a.tokenize(text);
+  EXPECT_EQ(b.tokenize(text), ids);
+  EXPECT_EQ(b.decoder->family(), "gpt2");
+  EXPECT_TRUE(at::equal(a.decoder->forward(ids, Backend::Float), b.decoder->forward(ids, Backend::Float)));
+  EXPECT_EQ(model_linear_names(f.gguf), model_linear_names(f.hf_dir));
+  fs::remove_all(f.hf_dir);
+  fs::remove(f.gguf);
+}
+
+// Q4_0 GPT-2: the fused q/k/v tensor gives each Linear its rows of the file's codes.
+TEST(GgufModel, Gpt2Q4_0RunsTheFilesCodesIncludingTheFusedQkv) {
+  const Gpt2Files f = write_gpt2(GgmlType::Q4_0, "gpt2_q4_0");
+  LoadedModel lm = load_model(f.gguf);
+  EXPECT_EQ(lm.file_packed_linears, 12);
+  EXPECT_EQ(lm.file_packed_max_abs_error, 0.0);
+  const std::vector<int> ids = lm.tokenize("Once upon a time, there was a little girl named Lily.");
+  EXPECT_TRUE(at::equal(lm.decoder->forward(ids, Backend::Float), lm.decoder->forward(ids, Backend::FakeQuant)));
+  const eval::EvalResult hw = eval_of(f.gguf, "hw");
+  EXPECT_EQ(hw.file_packed_linears, 12);
+  EXPECT_TRUE(std::isfinite(hw.perplexity));
+  fs::remove_all(f.hf_dir);
+  fs::remove(f.gguf);
 }
 
 TEST(GgufModel, AnotherArchitectureOrAMissingTensorIsRefusedByName) {

@@ -28,9 +28,10 @@ struct GgufCellMapping {
   bool exact() const { return max_abs_error == 0.0; }
 };
 
-// The 2-D tensor `t` of `file` (ggml shape [cols, rows]) as PackedCimWeights of rows x cols with
-// 32-column blocks. FormatError naming the file and tensor for another type or shape, or a
-// non-finite scale.
-GgufCellMapping gguf_to_packed(const GgufFile& file, const GgufTensor& t);
+// Rows [row_begin, row_begin + rows) (rows < 0: all) of the 2-D tensor `t` of `file` (ggml shape
+// [cols, rows]) as PackedCimWeights with 32-column blocks (a fused tensor, such as GPT-2's q/k/v,
+// gives each Linear its rows). FormatError naming the file and tensor for another type or shape,
+// rows outside the tensor, or a non-finite scale.
+GgufCellMapping gguf_to_packed(const GgufFile& file, const GgufTensor& t, int row_begin = 0, int rows = -1);
 
 }  // namespace oacim

@@ -27,4 +27,25 @@ GgufLlama gguf_llama(const GgufFile& file);
 // The GGUF tensor holding block `layer`'s Linear of `role` ("blk.3.attn_q.weight").
 std::string gguf_linear_tensor(int layer, LinearRole role);
 
+// general.architecture, which must be one oacim reads ("llama" or "gpt2"); FormatError otherwise.
+std::string gguf_architecture(const GgufFile& file);
+
+// GPT-2 GGUF models (llama.cpp's converter): gpt2.embedding_length, feed_forward_length,
+// block_count, attention.head_count, context_length, attention.layer_norm_epsilon; tensors
+// token_embd, position_embd, blk.N.{attn_norm, attn_qkv, attn_output, ffn_norm, ffn_up,
+// ffn_down} (weights [out, in] as ggml rows, with biases; attn_qkv holds q, k, v as row ranges),
+// output_norm and output (absent: tied).
+struct GgufGpt2Config {
+  int dim = 0, ffn_dim = 0, n_layers = 0, n_heads = 0, vocab_size = 0, max_positions = 0;
+  float norm_eps = 1e-5f;
+};
+GgufGpt2Config gguf_gpt2_config(const GgufFile& file);
+
+// Where a GPT-2 block Linear lives: its tensor and its rows in it (q, k, v share attn_qkv).
+struct GgufLinearRows {
+  std::string tensor;
+  int row_begin = 0, rows = 0;
+};
+GgufLinearRows gguf_gpt2_linear(int layer, LinearRole role, int dim, int ffn_dim);
+
 }  // namespace oacim::model

@@ -13,6 +13,10 @@
 #include "oacim/model/decoder.hpp"
 #include "oacim/model/quant_linear.hpp"
 
+namespace oacim {
+class GgufFile;
+}
+
 namespace oacim::model {
 
 class HfCheckpoint;
@@ -46,6 +50,8 @@ class GptModel : public Decoder {
  public:
   // model_type "opt" or "gpt2"; FormatError naming file and tensor otherwise.
   static GptModel from_hf(const HfCheckpoint& ckpt);
+  // A GPT-2 GGUF file (gguf_model.hpp), tensors dequantized as ggml does (gpt_gguf.cpp).
+  static GptModel from_gguf(const GgufFile& file);
   // Gaussian weights (std 0.02, zero biases, unit norms) of any shape: benchmarks.
   static GptModel random(const GptSpec& spec, std::uint64_t seed);
 

@@ -63,7 +63,12 @@ class QuantLinear {
   // space, input observers see rotated inputs. nullptr: none.
   void set_incoherence(std::shared_ptr<const IncoherenceRotation> rotation);
   const IncoherenceRotation* incoherence() const { return rotation_.get(); }
-  // What a quantizer quantizes: W~ with a rotation, W without.
+  // GPTQ act-order (desc_act): the packed weights' column j holds input column order[j]; every
+  // backend but plain float gathers its inputs into that order, as with a rotation (empty: none;
+  // not together with a rotation). clear_packed() drops it.
+  void set_input_order(std::vector<std::int32_t> order);
+  const std::vector<std::int32_t>& input_order() const { return order_; }
+  // What a quantizer quantizes: W~ with a rotation, W's columns in the input order with one, W.
   at::Tensor quantization_weight() const;
 
   // Records the inputs of later forward calls (rows of [.., in], at most `max_rows` in all) into
@@ -87,6 +92,9 @@ class QuantLinear {
   std::shared_ptr<const IncoherenceRotation> rotation_;
   mutable at::Tensor rot_in_, rot_out_;  // dense [C, C], [R, R], built when a gradient first needs them
   at::Tensor rotate_in(const at::Tensor& x) const;
+  at::Tensor to_packed_space(const at::Tensor& x) const;  // rotated or reordered inputs
+  std::vector<std::int32_t> order_;
+  at::Tensor order_index_;  // order_ as int64 for index_select
   at::Tensor rotate_out(const at::Tensor& y) const;
   // The backend's product in the space the packed weights live in; `bias` may be undefined.
   at::Tensor forward_rotated_space(const at::Tensor& x, Backend backend, const at::Tensor& bias) const;
