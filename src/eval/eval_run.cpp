@@ -65,7 +65,7 @@ void pack_block_linears(model::LoadedModel& lm, const EvalOptions& o, model::Bac
     if (o.requantize == "none") {
       throw InvalidArgument("requantize",
                             fmt::format("{}: {} Linears are of a quantized type no 4-bit cell holds ({}{}); requantize them "
-                                        "with RTN, quantize the model with GPTQ or OA, or use a Q4_0, Q4_1 or Q4_K file",
+                                        "with RTN here, or quantize them with GPTQ or OA keeping the file's other codes (keep_file_codes)",
                                         o.model_path, lm.unfit_linears.size(), lm.unfit_linears.front(),
                                         lm.unfit_linears.size() > 1 ? ", ..." : ""));
     }

@@ -152,6 +152,10 @@ LoadedModel load_model(const std::string& model_path, const std::string& tokeniz
     apply_quantized_model(model_path, *lm.decoder);
     lm.model_path = model_path;
     lm.quantized = true;
+    // Every block Linear now holds the directory's packed weights, not the source checkpoint's.
+    lm.file_packed_linears = 0;
+    lm.file_packed_max_abs_error = 0.0;
+    lm.unfit_linears.clear();
     return lm;
   }
   LoadedModel lm;

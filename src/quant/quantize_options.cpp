@@ -141,6 +141,10 @@ std::vector<Option<T>> build() {
                   .range(0, 4294967295.0)
                   .when([](const OptionLookup& v) { return v("incoherence") != "none"; }),
               [](auto& o) -> auto& { return o.incoherence_seed; }),
+      bind<T>(q("keep_file_codes", K::Bool, "false", "keep-file-codes",
+                "a quantized checkpoint (GGUF Q4_0/Q4_1/Q4_K, GPTQ) keeps its own codes; only its other Linears "
+                "(GGUF Q8_0/Q5/Q6, F16) are quantized with the method"),
+              [](auto& o) -> auto& { return o.keep_file_codes; }),
       bind<T>(dq("steps", K::Int, "1024", "optimizer steps").range(1, 1 << 24), [](auto& o) -> auto& { return o.discquant.steps; }),
       bind<T>(dq("warmup", K::Int, "128", "linear warm-up steps (fewer than steps)").range(0, 1 << 24),
               [](auto& o) -> auto& { return o.discquant.warmup; }),

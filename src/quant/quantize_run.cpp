@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -231,10 +232,20 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   validate_run_options(o);
   model::LoadedModel lm = model::load_model(o.model_path, o.tokenizer_path);
   model::Decoder& dec = *lm.decoder;
-  // A quantized checkpoint is requantized from its values: its own codes must not run in the
-  // calibration passes of layers not yet quantized.
+  // A quantized checkpoint's own codes: kept (keep_file_codes) or requantized from its values;
+  // either way they must not run in the calibration passes before their block.
+  std::map<std::string, SequentialOptions::KeptLinear> kept;
   for (int l = 0; l < dec.num_blocks(); ++l) {
-    for (model::QuantLinear* lin : dec.block_linears(l)) lin->clear_packed();
+    for (model::QuantLinear* lin : dec.block_linears(l)) {
+      if (o.keep_file_codes && lin->has_packed()) kept[lin->name()] = {lin->packed_shared(), lin->input_order()};
+      lin->clear_packed();
+    }
+  }
+  if (o.keep_file_codes) {
+    if (kept.empty()) throw InvalidArgument("keep_file_codes", fmt::format("{} holds no quantized checkpoint codes to keep", o.model_path));
+    if (o.layer.method == Method::DiscQuant || o.incoherence != "none") {
+      throw InvalidArgument("keep_file_codes", "keeps a checkpoint's codes as they are: not with DiscQuant or incoherence");
+    }
   }
   QuantizeRunResult res;
   res.seqlen = o.seqlen == 0 ? dec.max_positions() : o.seqlen;
@@ -260,6 +271,12 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   so.layer = o.layer;
   so.true_sequential = o.true_sequential;
   so.resume_blocks = packed_blocks(dec);
+  so.kept = kept;
+  for (int l = 0; l < so.resume_blocks; ++l) {  // checkpoints hold the packed weights, not an act-order
+    for (model::QuantLinear* lin : dec.block_linears(l)) {
+      if (const auto k = kept.find(lin->name()); k != kept.end()) lin->set_input_order(k->second.input_order);
+    }
+  }
   so.max_new_blocks = o.max_blocks;
   res.resumed_blocks = so.resume_blocks;
   so.comm = &comm;

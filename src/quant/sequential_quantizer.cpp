@@ -1,6 +1,7 @@
 #include "oacim/quant/sequential_quantizer.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -119,7 +120,7 @@ class BlockwiseQuantizer {
     for (const auto& group : groups) {
       std::map<model::QuantLinear*, std::unique_ptr<HessianAccumulator>> acc;
       for (model::QuantLinear* lin : group) {
-        if (owner(index_of(lin)) == comm_.rank()) acc[lin] = std::make_unique<HessianAccumulator>(lin->in_features());
+        if (owner(index_of(lin)) == comm_.rank() && !o_.kept.count(lin->name())) acc[lin] = std::make_unique<HessianAccumulator>(lin->in_features());
       }
       accumulate_hessians(l, group, index_of, acc);
       for (model::QuantLinear* lin : group) {
@@ -133,8 +134,12 @@ class BlockwiseQuantizer {
   // Every window's inputs reach each Linear's owner in window order, so its Hessian is the same
   // sum in the same order as on one process.
   template <typename IndexOf>
-  void accumulate_hessians(int l, const std::vector<model::QuantLinear*>& group, const IndexOf& index_of,
+  void accumulate_hessians(int l, const std::vector<model::QuantLinear*>& all, const IndexOf& index_of,
                            std::map<model::QuantLinear*, std::unique_ptr<HessianAccumulator>>& acc) {
+    std::vector<model::QuantLinear*> group;  // the Linears to quantize: kept ones need no Hessian
+    for (model::QuantLinear* lin : all) {
+      if (!o_.kept.count(lin->name())) group.push_back(lin);
+    }
     const std::size_t ranks = static_cast<std::size_t>(comm_.size());
     const std::size_t rounds = (windows_.size() + ranks - 1) / ranks;
     for (std::size_t r = 0; r < rounds; ++r) {
@@ -167,6 +172,10 @@ class BlockwiseQuantizer {
 
   // Quantizes `lin` on its owner; every rank receives the packed weights and statistics.
   void finish_linear(model::QuantLinear* lin, int own, const at::Tensor& h, int block) {
+    if (const auto kept = o_.kept.find(lin->name()); kept != o_.kept.end()) {
+      keep_linear(lin, kept->second, block);
+      return;
+    }
     std::shared_ptr<const PackedCimWeights> packed;
     LayerQuantStats stats;
     if (own == comm_.rank()) {
@@ -181,6 +190,24 @@ class BlockwiseQuantizer {
     }
     lin->set_packed(packed, nullptr);
     stats_.push_back(stats);
+    if (progress_ && comm_.root()) progress_(stats_.back(), block, static_cast<int>(stats_.size()), total_);
+  }
+
+  // A checkpoint's own codes: the same on every rank, nothing to quantize or send.
+  void keep_linear(model::QuantLinear* lin, const SequentialOptions::KeptLinear& k, int block) {
+    const auto t0 = std::chrono::steady_clock::now();
+    lin->set_packed(k.packed, nullptr);
+    lin->set_input_order(k.input_order);
+    LayerQuantStats s;
+    s.layer = lin->name();
+    s.rows = lin->out_features();
+    s.cols = lin->in_features();
+    fill_storage_stats(s, *k.packed, -1);
+    const std::vector<float> deq = k.packed->dequantize();
+    fill_weight_error(s, lin->quantization_weight(),
+                      at::from_blob(const_cast<float*>(deq.data()), {s.rows, s.cols}, at::kFloat));
+    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    stats_.push_back(s);
     if (progress_ && comm_.root()) progress_(stats_.back(), block, static_cast<int>(stats_.size()), total_);
   }
 

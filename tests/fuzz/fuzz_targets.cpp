@@ -14,7 +14,10 @@
 #include "oacim/core/token_file.hpp"
 #include "oacim/data/c4.hpp"
 #include "oacim/data/task_file.hpp"
+#include "oacim/core/fp16.hpp"
 #include "oacim/core/gguf.hpp"
+#include "oacim/core/gguf_cells.hpp"
+#include "oacim/core/gptq_format.hpp"
 #include "oacim/hw/hw_config_io.hpp"
 #include "oacim/model/bpe_tokenizer.hpp"
 #include "oacim/model/hf_checkpoint.hpp"
@@ -192,10 +195,37 @@ void gguf(const std::string& bytes) {
     if (ggml_block(t.type).weights > 0 && t.numel() <= (1 << 20)) {
       try {
         (void)f.dequantize(t);
-      } catch (const FormatError&) {  // a non-finite value: refused, as it must be
+        // 4-bit blocks onto the cells: a matrix maps, anything else is refused by name.
+        if (ggml_type_fits_cell(t.type)) (void)gguf_to_packed(f, t);
+      } catch (const FormatError&) {  // a non-finite value or a shape the cells refuse
       }
     }
   }
+}
+
+// A GPTQ layer as a safetensors file: qweight, qzeros, scales (F16), g_idx, metadata "bits" and
+// "format"; imported onto the cells and, when that works, exported again to the same tensors.
+void gptq_layer(const std::string& bytes) {
+  const SafetensorsFile f = SafetensorsFile::from_bytes(bytes, "fuzz-gptq.safetensors");
+  GptqLayer l;
+  const std::string& bits = f.metadata_value("bits");
+  if (bits.size() != 1 || bits[0] < '1' || bits[0] > '8') throw FormatError(f.path(), "bits is not 1..8");
+  l.bits = bits[0] - '0';
+  const GptqZeros zeros = gptq_zeros_from_string(f.metadata_value("format"), "format");
+  const TensorView& qw = f.tensor("qweight");
+  const TensorView& sc = f.tensor("scales");
+  if (qw.shape.size() != 2 || sc.shape.size() != 2 || l.bits < 1 || l.bits > 8) throw FormatError(f.path(), "not a GPTQ layer");
+  if (qw.shape[0] > (1 << 12) || qw.shape[1] > (1 << 12) || sc.shape[0] > (1 << 12)) throw FormatError(f.path(), "too large for the fuzzer");
+  l.rows = static_cast<int>(qw.shape[1]);
+  l.cols = static_cast<int>(qw.shape[0] * 32 / l.bits);
+  l.qweight = f.read<std::int32_t>("qweight", DType::I32, qw.shape);
+  l.qzeros = f.read<std::int32_t>("qzeros", DType::I32, f.tensor("qzeros").shape);
+  for (const std::uint16_t h : f.read<std::uint16_t>("scales", DType::F16, sc.shape)) l.scales.push_back(float_from_fp16_bits(h));
+  l.g_idx = f.read<std::int32_t>("g_idx", DType::I32, f.tensor("g_idx").shape);
+  const GptqImport imp = gptq_to_packed(l, zeros, f.path());
+  const GptqExport e = packed_to_gptq(imp.weights, imp.input_order, zeros, "fuzz");
+  const GptqImport again = gptq_to_packed(e.layer, zeros, "fuzz");
+  if (again.weights.dequantize() != imp.weights.dequantize()) throw std::logic_error("GPTQ export then import changed the values");
 }
 
 void task_jsonl(const std::string& bytes) {
@@ -221,7 +251,7 @@ const std::vector<Target>& targets() {
         {"token_file", token_file},         {"hw_yaml", hw_yaml},
         {"experiment_yaml", experiment_yaml}, {"results_json", results_json},
         {"c4_jsonl", c4_jsonl},             {"task_jsonl", task_jsonl},
-        {"gguf", gguf},
+        {"gguf", gguf},                     {"gptq_layer", gptq_layer},
     };
 #ifdef OACIM_FUZZ_WITH_TORCH
     add_torch_targets(t);

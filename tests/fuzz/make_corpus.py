@@ -47,6 +47,42 @@ def small_gguf():
     return out + data
 
 
+def matrix_gguf():
+    """A GGUF v3 file with one 2 x 32 matrix each of Q4_0, Q4_1 (rows of one block) and a 1 x 256 Q4_K:
+    the shapes gguf_to_packed maps onto the cells."""
+    def string(v):
+        b = v.encode()
+        return struct.pack("<Q", len(b)) + b
+    blocks = [("q4_0", 2, [32, 2], (struct.pack("<e", 0.5) + bytes(range(16))) + (struct.pack("<e", -0.25) + bytes(range(16, 32)))),
+              ("q4_1", 3, [32, 2], (struct.pack("<ee", 0.25, -1) + bytes(range(16))) * 2),
+              ("q4_k", 12, [256, 1], struct.pack("<ee", 1, 0.5) + bytes(range(12)) + bytes([0x33]) * 128)]
+    out = struct.pack("<IIQQ", 0x46554747, 3, len(blocks), 1)
+    out += string("general.architecture") + struct.pack("<I", 8) + string("llama")
+    data = b""
+    for name, t, shape, payload in blocks:
+        out += string(name) + struct.pack("<I", len(shape)) + b"".join(struct.pack("<Q", d) for d in shape)
+        out += struct.pack("<IQ", t, len(data))
+        data += payload + b"\0" * ((32 - len(payload) % 32) % 32)
+    out += b"\0" * ((32 - len(out) % 32) % 32)
+    return out + data
+
+
+def gptq_layer():
+    """One GPTQ Linear of 8 outputs x 64 inputs, 4 bits, groups of 32, act-order g_idx, v1 zeros."""
+    r = random.Random(7)  # its own generator: the other seeds stay as they are
+    qweight = struct.pack("<" + "I" * (8 * 8), *[r.getrandbits(32) for _ in range(64)])
+    qzeros = struct.pack("<" + "I" * 2, 0x77777777, 0x12345678)
+    scales = struct.pack("<" + "e" * 16, *[0.01 * (i + 1) for i in range(16)])
+    order = list(range(64))
+    r.shuffle(order)
+    g_idx = [0] * 64
+    for i, c in enumerate(order):
+        g_idx[c] = i // 32
+    return safetensors({"qweight": ("I32", [8, 8], qweight), "qzeros": ("I32", [2, 1], qzeros),
+                        "scales": ("F16", [2, 8], scales), "g_idx": ("I32", [64], struct.pack("<64i", *g_idx))},
+                       {"bits": "4", "format": "gptq"})
+
+
 def put(target, name, data):
     d = os.path.join(OUT, target)
     os.makedirs(d, exist_ok=True)
@@ -167,6 +203,8 @@ def main():
                                          for i in range(6)))
     # GGUF: metadata of every kind and one tensor of each block format oacim reads
     put("gguf", "small.gguf", small_gguf())
+    put("gguf", "matrices.gguf", matrix_gguf())
+    put("gptq_layer", "act_order.safetensors", gptq_layer())
     # zero-shot task files
     for f in ("tiny_choice.jsonl", "tiny_last_word.jsonl"):
         put("task_jsonl", f, open(f"{ROOT}/tests/data/tasks/{f}", "rb").read())

@@ -23,6 +23,7 @@
 #include "oacim/model/model_layout.hpp"
 #include "oacim/model/model_loader.hpp"
 #include "oacim/model/quantized_model.hpp"
+#include "oacim/quant/quantize_run.hpp"
 
 namespace oacim::model {
 namespace {
@@ -268,6 +269,47 @@ TEST(GgufModel, Q8_0LinearsAreRefusedOrRequantizedOnRequest) {
   EXPECT_EQ(r.requantized_linears, 2);
   EXPECT_EQ(r.file_packed_linears, 12);
   EXPECT_TRUE(std::isfinite(r.perplexity));
+  fs::remove(path);
+}
+
+// A mixed file (Q4_0 Linears, Q8_0 ffn_down, as llama.cpp's mixes keep wider types): OA quantizes
+// only the Q8_0 Linears and the Q4_0 ones keep the file's codes, so the directory runs on the chip
+// without --requantize.
+TEST(GgufModel, QuantizeKeepsTheFilesCodesAndQuantizesOnlyTheRest) {
+  const std::string path =
+      write_llama_gguf(random_llama(64, 128, 7), as_type(GgmlType::Q4_0), "random_keep", random_blocks(GgmlType::Q8_0, 3));
+  const std::string dir = (fs::temp_directory_path() / ("oacim_keep_" + std::to_string(::getpid()))).string();
+  fs::remove_all(dir);
+  quant::QuantizeRunOptions o;
+  o.model_path = path;
+  o.calib = kText;
+  o.nsamples = 2;
+  o.seqlen = 64;
+  o.layer.method = quant::Method::Oa;
+  o.layer.outliers = true;
+  o.keep_file_codes = true;
+  o.out_dir = dir;
+  const quant::QuantizeRunResult r = quant::run_quantize(o);
+  ASSERT_EQ(r.layers.size(), 14u);
+  const LoadedModel file = load_model(path), quantized = load_model(dir);
+  for (int l = 0; l < 2; ++l) {
+    const auto a = file.decoder->block_linears(l), b = quantized.decoder->block_linears(l);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      ASSERT_TRUE(b[i]->has_packed());
+      if (a[i]->has_packed()) {  // the file's codes, word for word
+        EXPECT_EQ(b[i]->packed()->packed_words(), a[i]->packed()->packed_words()) << a[i]->name();
+        EXPECT_EQ(b[i]->packed()->outlier_count(), 0);
+      } else {  // the Q8_0 ffn_down, quantized by OA with outliers
+        EXPECT_EQ(a[i]->name(), "layers." + std::to_string(l) + ".feed_forward.w2");
+        EXPECT_GT(b[i]->packed()->outlier_count(), 0);
+      }
+    }
+  }
+  EXPECT_TRUE(std::isfinite(eval_of(dir, "hw").perplexity));
+  o.model_path = kBin;  // a float model has no codes to keep
+  o.out_dir = dir + "_float";
+  EXPECT_THROW(quant::run_quantize(o), InvalidArgument);
+  fs::remove_all(dir);
   fs::remove(path);
 }
 

@@ -37,6 +37,10 @@ struct QuantizeRunOptions {
   // Random Hadamard incoherence (docs/algorithms.md D.4, core/incoherence.hpp): "none" | "hadamard".
   // Every block Linear is quantized (and stored) rotated; the transforms run around the macro.
   std::string incoherence = "none";
+  // A quantized checkpoint (GGUF Q4_0/Q4_1/Q4_K, GPTQ): its Linears keep their own codes and only
+  // the others (GGUF Q8_0/Q5/Q6, F16, ...) are quantized with `layer.method`. false: every Linear
+  // is quantized from the checkpoint's values.
+  bool keep_file_codes = false;
   std::uint64_t incoherence_seed = 0;
   // The ranks that share the work (sequential_quantizer.hpp); rank 0 draws the calibration windows
   // and alone writes checkpoints and the output. nullptr: this process alone.

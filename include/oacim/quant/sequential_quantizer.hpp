@@ -6,6 +6,8 @@
 // activations are held (nsamples x seqlen x dim, twice; divided by the ranks when distributed).
 // RTN needs no activations.
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,13 @@ struct SequentialOptions {
   // inputs of every window in window order, so its Hessian has the bits of one process; every rank
   // then receives the packed weights. nullptr: this process alone.
   dist::Communicator* comm = nullptr;
+  // Linears (by name) that keep a checkpoint's own codes (GGUF Q4, GPTQ) instead of being
+  // quantized: they get these packed weights and input order, statistics from them, no Hessian.
+  struct KeptLinear {
+    std::shared_ptr<const PackedCimWeights> packed;
+    std::vector<std::int32_t> input_order;
+  };
+  std::map<std::string, KeptLinear> kept;
 };
 
 // Called after each Linear (on rank 0 when distributed): its statistics, the block index, and
