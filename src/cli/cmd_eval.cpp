@@ -208,13 +208,6 @@ int cmd_eval(const std::vector<std::string>& args) {
                                                 hw::to_string(o.hw.zero_format), r.file_zeros_rounded)
                                   : "");
   }
-  if (quantized && r.file_packed_linears > 0) {
-    std::cout << fmt::format("  checkpoint codes on the cells: max |chip value - file value| {:.3g}{}\n", r.file_packed_max_abs_error,
-                             chip ? fmt::format("; the chip's {} scale format rounds {} of {} scales, its {} zero format {} zeros",
-                                                hw::to_string(o.hw.scale_format), r.file_scales_rounded, r.file_scales,
-                                                hw::to_string(o.hw.zero_format), r.file_zeros_rounded)
-                                  : "");
-  }
   if (r.compared_with_float) {
     const eval::TokenComparison& c = r.vs_float;
     std::cout << fmt::format("  vs float ({}, {} tokens; reference {}):\n", c.basis, c.tokens, r.float_reference_status)

@@ -16,19 +16,23 @@ int positive(const GgufFile& f, const std::string& key, std::int64_t max) {
   return static_cast<int>(v);
 }
 
-// The tensor `name` with the ggml shape `shape` (row length first), dequantized, appended to `out`.
+// The tensor `name` with the ggml shape `shape`, dequantized, appended to `out`.
 void append_tensor(const GgufFile& f, const std::string& name, const std::vector<std::int64_t>& shape, std::vector<float>& out) {
+  const std::vector<float> v = gguf_tensor_values(f, name, shape);
+  out.insert(out.end(), v.begin(), v.end());
+}
+
+}  // namespace
+
+std::vector<float> gguf_tensor_values(const GgufFile& f, const std::string& name, const std::vector<std::int64_t>& shape) {
   const GgufTensor* t = f.find_tensor(name);
   if (t == nullptr) throw FormatError(f.path(), fmt::format("tensor '{}' is missing", name));
   if (t->shape != shape) {
     throw FormatError(f.path(), fmt::format("tensor '{}' has shape [{}], the metadata says [{}]", name, fmt::join(t->shape, ", "),
                                             fmt::join(shape, ", ")));
   }
-  const std::vector<float> v = f.dequantize(*t);
-  out.insert(out.end(), v.begin(), v.end());
+  return f.dequantize(*t);
 }
-
-}  // namespace
 
 std::string gguf_architecture(const GgufFile& f) {
   const std::string arch = f.string_value("general.architecture");

@@ -4,7 +4,6 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "oacim/core/error.hpp"
 #include "oacim/core/gguf.hpp"
@@ -18,15 +17,8 @@ namespace {
 
 // The tensor of ggml shape `shape` (row length first) as a torch tensor of the reversed shape.
 at::Tensor gguf_tensor(const GgufFile& f, const std::string& name, const std::vector<std::int64_t>& shape) {
-  const GgufTensor* t = f.find_tensor(name);
-  if (t == nullptr) throw FormatError(f.path(), fmt::format("tensor '{}' is missing", name));
-  if (t->shape != shape) {
-    throw FormatError(f.path(), fmt::format("tensor '{}' has shape [{}], the metadata says [{}]", name, fmt::join(t->shape, ", "),
-                                            fmt::join(shape, ", ")));
-  }
-  const std::vector<float> v = f.dequantize(*t);
-  const std::vector<std::int64_t> torch_shape(shape.rbegin(), shape.rend());
-  at::Tensor out = at::empty(torch_shape, at::kFloat);
+  const std::vector<float> v = gguf_tensor_values(f, name, shape);
+  at::Tensor out = at::empty(std::vector<std::int64_t>(shape.rbegin(), shape.rend()), at::kFloat);
   std::memcpy(out.data_ptr<float>(), v.data(), v.size() * sizeof(float));
   return out;
 }

@@ -24,6 +24,10 @@ struct GgufLlama {
 Llama2cConfig gguf_llama_config(const GgufFile& file);
 GgufLlama gguf_llama(const GgufFile& file);
 
+// Tensor `name`, checked to have the ggml shape `shape` (row length first), dequantized as ggml
+// does; FormatError naming the file and tensor when it is missing or of another shape.
+std::vector<float> gguf_tensor_values(const GgufFile& file, const std::string& name, const std::vector<std::int64_t>& shape);
+
 // The GGUF tensor holding block `layer`'s Linear of `role` ("blk.3.attn_q.weight").
 std::string gguf_linear_tensor(int layer, LinearRole role);
 
