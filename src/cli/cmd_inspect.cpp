@@ -11,6 +11,7 @@
 #include "oacim/cli/command.hpp"
 #include "oacim/cli/json_output.hpp"
 #include "oacim/core/gguf.hpp"
+#include "oacim/core/gguf_cells.hpp"
 #include "oacim/core/ones_count.hpp"
 #include "oacim/core/packed_io.hpp"
 #include "oacim/core/storage_bits.hpp"
@@ -33,11 +34,34 @@ int inspect_gguf(const std::string& file, const std::string& json_path) {
     e += t.numel();
     elements += t.numel();
   }
+  // The block Linears as the chip would take them (docs/models.md "GGUF on the chip").
+  int own_codes = 0, requantize = 0, floats = 0;
+  for (const GgufTensor& t : f.tensors()) {
+    const std::string& n = t.name;
+    if (n.rfind("blk.", 0) != 0 || t.shape.size() != 2 || n.size() < 7 || n.compare(n.size() - 7, 7, ".weight") != 0) continue;
+    const bool linear = n.find(".attn_q.") != std::string::npos || n.find(".attn_k.") != std::string::npos ||
+                        n.find(".attn_v.") != std::string::npos || n.find(".attn_qkv.") != std::string::npos ||
+                        n.find(".attn_output.") != std::string::npos || n.find(".ffn_") != std::string::npos;
+    if (!linear) continue;
+    const auto type = static_cast<GgmlType>(t.type);
+    if (ggml_type_fits_cell(t.type)) {
+      ++own_codes;
+    } else if (type == GgmlType::F32 || type == GgmlType::F16 || type == GgmlType::BF16) {
+      ++floats;
+    } else {
+      ++requantize;
+    }
+  }
   std::string types;
   for (const auto& [type, ne] : by_type) types += fmt::format("{}{} {} ({} weights)", types.empty() ? "" : ", ", ne.first, type, ne.second);
   std::cout << fmt::format("{}: GGUF v{}, {} metadata keys, architecture {}, tokenizer {}, {} tensors{}{}\n", file, f.version(),
                            f.metadata().size(), text("general.architecture"), text("tokenizer.ggml.model"), f.tensors().size(),
                            types.empty() ? "" : ": ", types);
+  if (own_codes + requantize + floats > 0) {
+    std::cout << fmt::format("  block Linear tensors on the chip: {} run the file's own 4-bit codes (Q4_0/Q4_1/Q4_K), {} of a type "
+                             "no 4-bit cell holds (requantize: eval --requantize rtn, or quantize --keep-file-codes), {} float\n",
+                             own_codes, requantize, floats);
+  }
   if (!json_path.empty()) {
     nlohmann::json t = nlohmann::json::object();
     for (const auto& [type, ne] : by_type) t[type] = {{"tensors", ne.first}, {"weights", ne.second}};
@@ -50,7 +74,8 @@ int inspect_gguf(const std::string& file, const std::string& json_path) {
                                   {"metadata_keys", f.metadata().size()},
                                   {"tensors", f.tensors().size()},
                                   {"weights", elements},
-                                  {"types", t}});
+                                  {"types", t},
+                                  {"block_linear_tensors", {{"file_codes", own_codes}, {"requantize", requantize}, {"float", floats}}}});
   }
   return kExitOk;
 }

@@ -94,7 +94,12 @@ LoadedModel load_gguf_gpt2(const GgufFile& file, const std::string& model_path, 
   attach_gguf_cells(file, lm, LinearNaming::Gpt2, [&](int l, LinearRole r) { return gguf_gpt2_linear(l, r, c.dim, c.ffn_dim); });
   auto bpe = std::make_shared<BpeTokenizer>(gpt2_tokenizer_from_gguf(file));
   check_tokenizer_fits(model_path, bpe->vocab_size(), c.vocab_size);
-  const int eos = file.has("tokenizer.ggml.eos_token_id") ? static_cast<int>(file.int_value("tokenizer.ggml.eos_token_id")) : 50256;
+  const std::int64_t eos64 = file.has("tokenizer.ggml.eos_token_id") ? file.int_value("tokenizer.ggml.eos_token_id") : 50256;
+  if (eos64 < 0 || eos64 >= bpe->vocab_size()) {
+    throw FormatError(model_path, fmt::format("metadata key 'tokenizer.ggml.eos_token_id': {} is not a token of the {} in the vocabulary",
+                                              eos64, bpe->vocab_size()));
+  }
+  const int eos = static_cast<int>(eos64);
   lm.tokenize = [bpe](const std::string& text) { return bpe->encode(text); };
   lm.token_text = [bpe](int id) { return bpe->decode({id}); };
   lm.special_ids = {eos};  // <|endoftext|>

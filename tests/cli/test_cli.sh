@@ -108,6 +108,26 @@ check "inspect needs a file" run 2 inspect
 check "inspect gguf" run 0 inspect "${SRC:-.}/tests/data/tokenizers/ggml-vocab-llama-spm.gguf" --json "$work/g.json"
 check "inspect gguf says what it is" grep -q "GGUF v3, .* architecture llama, tokenizer llama, 0 tensors" "$work/out"
 check "inspect gguf json" "$PYTHON" -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d['format']=='gguf' and d['metadata_keys']>10 else 1)" "$work/g.json"
+# A GGUF with block Linears of three kinds: Q4_0 (the chip runs its codes), Q8_0 (requantize), F32.
+"$PYTHON" - "$work/mixed.gguf" <<'PY'
+import struct, sys
+def s(v):
+    b = v.encode()
+    return struct.pack("<Q", len(b)) + b
+tensors = [("blk.0.attn_q.weight", 2, [32, 2], (struct.pack("<e", 0.5) + bytes(range(16))) * 2),
+           ("blk.0.ffn_down.weight", 8, [32, 1], struct.pack("<e", 0.125) + bytes(range(32))),
+           ("blk.0.ffn_up.weight", 0, [2, 2], struct.pack("<4f", 1, 2, 3, 4))]
+out = struct.pack("<IIQQ", 0x46554747, 3, len(tensors), 1) + s("general.architecture") + struct.pack("<I", 8) + s("llama")
+data = b""
+for name, t, shape, payload in tensors:
+    out += s(name) + struct.pack("<I", len(shape)) + b"".join(struct.pack("<Q", d) for d in shape) + struct.pack("<IQ", t, len(data))
+    data += payload + b"\0" * ((32 - len(payload) % 32) % 32)
+out += b"\0" * ((32 - len(out) % 32) % 32)
+open(sys.argv[1], "wb").write(out + data)
+PY
+check "inspect mixed gguf" run 0 inspect "$work/mixed.gguf" --json "$work/m.json"
+check "inspect says what runs on the chip" grep -q "block Linear tensors on the chip: 1 run the file's own 4-bit codes (Q4_0/Q4_1/Q4_K), 1 of a type no 4-bit cell holds" "$work/out"
+check "inspect mixed gguf json" "$PYTHON" -c "import json,sys; d=json.load(open(sys.argv[1]))['block_linear_tensors']; sys.exit(0 if d == {'file_codes': 1, 'requantize': 1, 'float': 1} else 1)" "$work/m.json"
 head -c 5000 "${SRC:-.}/tests/data/tokenizers/ggml-vocab-llama-spm.gguf" >"$work/cut.gguf"
 check "inspect truncated gguf" run 1 inspect "$work/cut.gguf"
 check "inspect truncated gguf one line" one_line_err "cut.gguf: "
