@@ -9,7 +9,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$oacim" hw-config --markdown >"$tmp/hw.md"
 "$oacim" run --schema >"$tmp/schema.md"
-for c in calib quantize tweak eval export; do "$oacim" options "$c" >"$tmp/$c.md"; done
+for c in calib quantize tweak eval export random-model; do "$oacim" options "$c" >"$tmp/$c.md"; done
 python3 - "$tmp" docs/configs.md <<'PY'
 import sys
 tmp, path = sys.argv[1], sys.argv[2]
@@ -26,7 +26,7 @@ def replace_after(text, anchor, table):
 
 text = replace_after(text, "### Every knob", open(f"{tmp}/hw.md").read())
 text = replace_after(text, "### Every key", open(f"{tmp}/schema.md").read())
-for c in ["calib", "quantize", "tweak", "eval", "export"]:
+for c in ["calib", "quantize", "tweak", "eval", "export", "random-model"]:
     text = replace_after(text, f"### `oacim {c}`", open(f"{tmp}/{c}.md").read())
 open(path, "w").write(text)
 PY

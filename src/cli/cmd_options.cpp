@@ -10,6 +10,7 @@
 #include "oacim/eval/eval_options.hpp"
 #include "oacim/model/calibration_options.hpp"
 #include "oacim/model/gptq_export.hpp"
+#include "oacim/model/random_checkpoint.hpp"
 #include "oacim/quant/quantize_options.hpp"
 #include "oacim/tweak/tweak_options.hpp"
 
@@ -20,9 +21,9 @@ namespace oacim::cli {
 int cmd_options(const std::vector<std::string>& args) {
   std::string command;
   po::options_description pos;
-  pos.add_options()("command", po::value(&command), "calib | quantize | tweak | eval | export");
+  pos.add_options()("command", po::value(&command), "calib | quantize | tweak | eval | export | random-model");
   po::variables_map vm;
-  const int parsed = parse_command_line("options", "calib|quantize|tweak|eval|export", po::options_description(), pos,
+  const int parsed = parse_command_line("options", "calib|quantize|tweak|eval|export|random-model", po::options_description(), pos,
                                         {"command"}, args, vm);
   if (parsed >= 0) return parsed;
   if (command == "calib") {
@@ -35,8 +36,10 @@ int cmd_options(const std::vector<std::string>& args) {
     std::cout << table_options_markdown(eval::eval_options());
   } else if (command == "export") {
     std::cout << table_options_markdown(model::gptq_export_options());
+  } else if (command == "random-model") {
+    std::cout << table_options_markdown(model::random_checkpoint_options());
   } else {
-    throw InvalidArgument("command", fmt::format("'{}' is not one of calib | quantize | tweak | eval | export", command));
+    throw InvalidArgument("command", fmt::format("'{}' is not one of calib | quantize | tweak | eval | export | random-model", command));
   }
   return kExitOk;
 }

@@ -12,6 +12,7 @@
 #include "oacim/eval/eval_options.hpp"
 #include "oacim/model/calibration_options.hpp"
 #include "oacim/model/gptq_export.hpp"
+#include "oacim/model/random_checkpoint.hpp"
 #include "oacim/quant/quantize_options.hpp"
 #include "oacim/tweak/tweak_options.hpp"
 #include "oacim/version.hpp"
@@ -37,6 +38,8 @@ const std::vector<Command>& commands() {
        cmd_tweak},
       {"export", "write a quantized model directory as a GPTQ checkpoint (qweight/qzeros/scales/g_idx) for GPU tools",
        cmd_export},
+      {"random-model", "write a Hugging Face llama/opt directory of seeded random weights at a real model's shape (timing at scale)",
+       cmd_random_model},
       {"eval", "perplexity of a model on a dataset with the float, fakequant or bit-accurate hw backend", cmd_eval,
        true},
       {"cosim", "run the SystemC accelerator on a layer; check it bit for bit against the hw model", cmd_cosim},
@@ -89,6 +92,7 @@ std::string cli_spelling(const std::string& key) {
     add_spellings(tweak::tweak_options());
     add_spellings(model::calib_options());
     add_spellings(model::gptq_export_options());
+    add_spellings(model::random_checkpoint_options());
     return true;
   }();
   (void)every_table;

@@ -8,7 +8,7 @@ set -u
 source "${SRC:?source root}/tests/cli/lib.sh" "$@"
 
 "$OACIM" run --schema >"$work/schema.md" || fail "run --schema"
-for cmd in calib quantize tweak eval export; do
+for cmd in calib quantize tweak eval export random-model; do
   "$OACIM" options "$cmd" >"$work/$cmd.md" || fail "options $cmd"
   "$OACIM" "$cmd" --help >"$work/$cmd.help" || fail "$cmd --help"
 done
@@ -28,7 +28,7 @@ def rows(text):
 
 schema = {r[0].strip("`"): r for r in rows(open(f"{work}/schema.md").read())}
 problems, checked = [], 0
-for cmd in ["calib", "quantize", "tweak", "eval", "export"]:
+for cmd in ["calib", "quantize", "tweak", "eval", "export", "random-model"]:
     table = open(f"{work}/{cmd}.md").read()
     if table not in docs:
         problems.append(f"docs/configs.md lacks the current table of {cmd} (paste `oacim options {cmd}`)")

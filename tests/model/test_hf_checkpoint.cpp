@@ -18,6 +18,8 @@
 #include "oacim/model/llama2c_checkpoint.hpp"
 #include "oacim/model/llama_model.hpp"
 #include "oacim/model/model_layout.hpp"
+#include "oacim/model/model_loader.hpp"
+#include "oacim/model/random_checkpoint.hpp"
 
 namespace fs = std::filesystem;
 
@@ -219,6 +221,35 @@ TEST(HfCheckpoint, LayoutListsTheLinearsTheDecoderBuilds) {
     for (QuantLinear* lin : c.block_linears(l)) built.push_back(lin->name());
   }
   EXPECT_EQ(model_linear_names(kBin), built);
+}
+
+// `oacim random-model` directories load as the models they claim to be, with the tokenizer files
+// they were given (LLaMA-2's SentencePiece model; GPT-2's BPE files under their HF names).
+TEST(HfCheckpoint, RandomModelDirectoriesLoadWithTheirTokenizers) {
+  const std::string tok = std::string(OACIM_SOURCE_DIR) + "/tests/data/tokenizers/";
+  for (const std::string family : {"llama", "opt"}) {
+    RandomCheckpointOptions o;
+    o.family = family;
+    o.hidden = 64;
+    o.intermediate = 128;
+    o.layers = 2;
+    o.heads = 4;
+    o.kv_heads = family == "llama" ? 2 : 0;
+    o.vocab = family == "llama" ? 32000 : 50272;
+    o.positions = 128;
+    o.tokenizer_files = family == "llama" ? std::vector<std::string>{tok + "llama2_sp32k.tokenizer.model"}
+                                          : std::vector<std::string>{tok + "gpt2.encoder.json", tok + "gpt2.vocab.bpe"};
+    o.out_dir = ::testing::TempDir() + "/oacim_random_" + family;
+    fs::remove_all(o.out_dir);
+    write_random_checkpoint(o);
+    LoadedModel lm = load_model(o.out_dir);
+    EXPECT_EQ(lm.decoder->family(), family);
+    EXPECT_EQ(lm.decoder->vocab_size(), o.vocab);
+    const std::vector<int> ids = lm.tokenize("Hello world");
+    ASSERT_GE(ids.size(), 2u);
+    EXPECT_TRUE(at::isfinite(lm.decoder->forward(ids, Backend::Float)).all().item<bool>()) << family;
+    fs::remove_all(o.out_dir);
+  }
 }
 
 }  // namespace

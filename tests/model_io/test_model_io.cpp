@@ -18,6 +18,7 @@
 #include "../support/vocab_vectors.hpp"
 #include "oacim/model/llama2c_tokenizer.hpp"
 #include "oacim/model/model_layout.hpp"
+#include "oacim/model/random_checkpoint.hpp"
 
 namespace oacim::model {
 namespace {
@@ -125,3 +126,70 @@ TEST(GgufVocabulary, AGpt2VocabularyIsNotTakenForSentencePiece) {
     EXPECT_NE(std::string(e.what()).find("'tokenizer.ggml.model' is 'gpt2'"), std::string::npos) << e.what();
   }
 }
+
+namespace oacim::model {
+namespace {
+
+// `oacim random-model`: the same seed gives the same bytes, the tensors hold exactly the parameters
+// the shape has, the Linear layout is the family's, and impossible shapes are refused by name.
+TEST(RandomCheckpoint, SeededShapesWithTheirParameterCount) {
+  const std::string base = ::testing::TempDir() + "/oacim_random_model_";
+  for (const std::string family : {"llama", "opt"}) {
+    RandomCheckpointOptions o;
+    o.family = family;
+    o.hidden = 32;
+    o.intermediate = 64;
+    o.layers = 2;
+    o.heads = 4;
+    o.kv_heads = family == "llama" ? 2 : 0;
+    o.vocab = 100;
+    o.positions = 64;
+    o.seed = 5;
+    std::vector<std::string> bytes;
+    for (const char* run : {"a", "b"}) {
+      o.out_dir = base + family + run;
+      std::filesystem::remove_all(o.out_dir);
+      write_random_checkpoint(o);
+      bytes.push_back(read_whole_file(o.out_dir + "/model.safetensors"));
+    }
+    EXPECT_EQ(bytes[0], bytes[1]) << family;
+    const SafetensorsFile f = SafetensorsFile::open(o.out_dir + "/model.safetensors");
+    std::int64_t n = 0;
+    for (const std::string& t : f.names()) {
+      n += f.tensor(t).numel();
+      EXPECT_EQ(f.tensor(t).dtype, DType::F16) << t;
+    }
+    o.resolve();
+    EXPECT_EQ(n, o.parameters()) << family;
+    EXPECT_EQ(model_linear_names(o.out_dir).size(), 2u * (family == "llama" ? 7 : 6)) << family;
+    o.seed = 6;
+    o.out_dir = base + family + "c";
+    std::filesystem::remove_all(o.out_dir);
+    write_random_checkpoint(o);
+    EXPECT_NE(read_whole_file(o.out_dir + "/model.safetensors"), bytes[0]) << "another seed";
+    for (const char* run : {"a", "b", "c"}) std::filesystem::remove_all(base + family + run);
+  }
+  RandomCheckpointOptions tiny;
+  tiny.preset = "tinyllama-1.1b";
+  tiny.resolve();
+  EXPECT_EQ(tiny.parameters(), 1100048384);  // TinyLlama-1.1B's published count
+  RandomCheckpointOptions opt;
+  opt.preset = "opt-125m";
+  opt.resolve();
+  EXPECT_EQ(opt.parameters(), 125239296);  // OPT-125m's parameter count
+  RandomCheckpointOptions bad;
+  bad.preset = "opt-1.3b";
+  bad.kv_heads = 8;
+  try {
+    bad.resolve();
+    FAIL() << "grouped-query OPT";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(e.key(), "kv_heads");
+  }
+  RandomCheckpointOptions none;
+  none.out_dir = base + "none";
+  EXPECT_THROW(write_random_checkpoint(none), InvalidArgument);  // no sizes, no preset
+}
+
+}  // namespace
+}  // namespace oacim::model

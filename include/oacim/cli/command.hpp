@@ -74,6 +74,7 @@ int cmd_quantize(const std::vector<std::string>& args);
 int cmd_calib(const std::vector<std::string>& args);
 int cmd_tweak(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
+int cmd_random_model(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
 int cmd_compare(const std::vector<std::string>& args);
