@@ -20,8 +20,7 @@ int cmd_random_model(const std::vector<std::string>& args) {
   const int parsed = parse_table_command(cmd, model::random_checkpoint_options(), o, args);
   if (parsed >= 0) return parsed;
   const auto t0 = std::chrono::steady_clock::now();
-  model::write_random_checkpoint(o);
-  o.resolve();
+  o = model::write_random_checkpoint(o);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cout << fmt::format("random-model: {} ({} {}x{}, {} blocks, {} heads / {} kv, vocab {}): {:.3f} B parameters, {}, seed {}, "
                            "{:.1f} s\n",

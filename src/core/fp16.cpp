@@ -60,4 +60,16 @@ float float_from_fp16_bits(std::uint16_t bits) {
   return float_from_bits(sign | ((exp + 112u) << 23) | (mant << 13));
 }
 
+std::vector<std::uint16_t> fp16_bits_from_floats(const std::vector<float>& values) {
+  std::vector<std::uint16_t> out(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) out[i] = fp16_bits_from_float(values[i]);
+  return out;
+}
+
+std::vector<float> floats_from_fp16_bits(const std::vector<std::uint16_t>& bits) {
+  std::vector<float> out(bits.size());
+  for (std::size_t i = 0; i < bits.size(); ++i) out[i] = float_from_fp16_bits(bits[i]);
+  return out;
+}
+
 }  // namespace oacim

@@ -307,33 +307,28 @@ const GgufTensor* GgufFile::find_tensor(const std::string& name) const {
   return nullptr;
 }
 
-namespace {
-
-float f16(const std::uint8_t* p) {
+float ggml_f16_at(const std::uint8_t* p) {
   std::uint16_t bits;
   std::memcpy(&bits, p, 2);
   return float_from_fp16_bits(bits);
 }
 
-// ggml's get_scale_min_k4: the 6-bit scale and min of sub-block j of a Q4_K block.
-void scale_min_k4(int j, const std::uint8_t* q, std::uint8_t& scale, std::uint8_t& min) {
+void ggml_q4k_scale_min(int j, const std::uint8_t* q, int& scale, int& min) {
   if (j < 4) {
     scale = q[j] & 63;
     min = q[j + 4] & 63;
   } else {
-    scale = static_cast<std::uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    min = static_cast<std::uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    scale = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
   }
 }
-
-}  // namespace
 
 void ggml_dequantize(std::uint32_t type, const std::uint8_t* src, std::int64_t blocks, float* dst) {
   const GgmlBlock b = ggml_block(type);
   for (std::int64_t i = 0; i < blocks; ++i, src += b.bytes, dst += b.weights) {
     switch (static_cast<GgmlType>(type)) {
       case GgmlType::F32: std::memcpy(dst, src, 4); break;
-      case GgmlType::F16: dst[0] = f16(src); break;
+      case GgmlType::F16: dst[0] = ggml_f16_at(src); break;
       case GgmlType::BF16: {
         std::uint16_t bits;
         std::memcpy(&bits, src, 2);
@@ -341,7 +336,7 @@ void ggml_dequantize(std::uint32_t type, const std::uint8_t* src, std::int64_t b
         break;
       }
       case GgmlType::Q4_0: {  // d (f16), 16 bytes: low nibbles are weights 0..15, high nibbles 16..31
-        const float d = f16(src);
+        const float d = ggml_f16_at(src);
         for (int j = 0; j < 16; ++j) {
           dst[j] = static_cast<float>((src[2 + j] & 0x0F) - 8) * d;
           dst[j + 16] = static_cast<float>((src[2 + j] >> 4) - 8) * d;
@@ -349,7 +344,7 @@ void ggml_dequantize(std::uint32_t type, const std::uint8_t* src, std::int64_t b
         break;
       }
       case GgmlType::Q4_1: {  // d, m (f16), 16 bytes
-        const float d = f16(src), m = f16(src + 2);
+        const float d = ggml_f16_at(src), m = ggml_f16_at(src + 2);
         for (int j = 0; j < 16; ++j) {
           dst[j] = static_cast<float>(src[4 + j] & 0x0F) * d + m;
           dst[j + 16] = static_cast<float>(src[4 + j] >> 4) * d + m;
@@ -357,21 +352,21 @@ void ggml_dequantize(std::uint32_t type, const std::uint8_t* src, std::int64_t b
         break;
       }
       case GgmlType::Q8_0: {  // d (f16), 32 int8
-        const float d = f16(src);
+        const float d = ggml_f16_at(src);
         for (int j = 0; j < 32; ++j) dst[j] = static_cast<float>(static_cast<std::int8_t>(src[2 + j])) * d;
         break;
       }
       case GgmlType::Q4_K: {  // d, dmin (f16), 12 bytes of 6-bit scales/mins, 128 bytes of nibbles
-        const float d = f16(src), dmin = f16(src + 2);
+        const float d = ggml_f16_at(src), dmin = ggml_f16_at(src + 2);
         const std::uint8_t* scales = src + 4;
         const std::uint8_t* q = src + 16;
         float* y = dst;
         for (int j = 0, is = 0; j < 256; j += 64, is += 2, q += 32) {
-          std::uint8_t sc, m;
-          scale_min_k4(is, scales, sc, m);
-          const float d1 = d * sc, m1 = dmin * m;
-          scale_min_k4(is + 1, scales, sc, m);
-          const float d2 = d * sc, m2 = dmin * m;
+          int sc = 0, m = 0;
+          ggml_q4k_scale_min(is, scales, sc, m);
+          const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
+          ggml_q4k_scale_min(is + 1, scales, sc, m);
+          const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(m);
           for (int l = 0; l < 32; ++l) *y++ = d1 * static_cast<float>(q[l] & 0xF) - m1;
           for (int l = 0; l < 32; ++l) *y++ = d2 * static_cast<float>(q[l] >> 4) - m2;
         }

@@ -1,11 +1,9 @@
 #include "oacim/core/gguf_cells.hpp"
 
 #include <cmath>
-#include <cstring>
 
 #include <fmt/format.h>
 
-#include "oacim/core/fp16.hpp"
 #include "oacim/core/quant_grid.hpp"
 
 namespace oacim {
@@ -13,23 +11,6 @@ namespace oacim {
 namespace {
 
 constexpr int kBlock = 32;
-
-float f16_at(const std::uint8_t* p) {
-  std::uint16_t bits;
-  std::memcpy(&bits, p, 2);
-  return float_from_fp16_bits(bits);
-}
-
-// ggml's get_scale_min_k4 (the same unpacking the dequantizer in gguf.cpp uses).
-void scale_min_k4(int j, const std::uint8_t* q, int& scale, int& min) {
-  if (j < 4) {
-    scale = q[j] & 63;
-    min = q[j + 4] & 63;
-  } else {
-    scale = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
 
 // Writes the cells, scale and zero of one 32-weight block w = d * q + min.
 class CellWriter {
@@ -106,7 +87,8 @@ GgufCellMapping gguf_to_packed(const GgufFile& f, const GgufTensor& t, int row_b
   p.outlier_value.assign(rb, Bf16{});
 
   CellWriter cells(p, f, t);
-  const std::uint8_t* src = t.data + static_cast<std::size_t>(row_begin) * (p.cols / gb.weights) * gb.bytes;
+  const std::uint8_t* const first_block = t.data + static_cast<std::size_t>(row_begin) * (p.cols / gb.weights) * gb.bytes;
+  const std::uint8_t* src = first_block;
   std::uint8_t q[2 * kBlock];  // the 4-bit codes of up to two blocks, in weight order
   for (int r = 0; r < p.rows; ++r) {
     for (int b = 0; b < nb; b += gb.weights / kBlock, src += gb.bytes) {
@@ -119,12 +101,12 @@ GgufCellMapping gguf_to_packed(const GgufFile& f, const GgufTensor& t, int row_b
             q[j] = qs[j] & 0x0F;
             q[j + 16] = qs[j] >> 4;
           }
-          const float d = f16_at(src);
-          cells.block(r, b, d, has_min ? f16_at(src + 2) : -8.0f * d, q);
+          const float d = ggml_f16_at(src);
+          cells.block(r, b, d, has_min ? ggml_f16_at(src + 2) : -8.0f * d, q);
           break;
         }
         default: {  // Q4_K: four 64-weight chunks, low nibbles sub-block 2i, high nibbles 2i+1
-          const float d = f16_at(src), dmin = f16_at(src + 2);
+          const float d = ggml_f16_at(src), dmin = ggml_f16_at(src + 2);
           const std::uint8_t* scales = src + 4;
           const std::uint8_t* qs = src + 16;
           for (int i = 0; i < 4; ++i, qs += 32) {
@@ -134,7 +116,7 @@ GgufCellMapping gguf_to_packed(const GgufFile& f, const GgufTensor& t, int row_b
             }
             for (int h = 0; h < 2; ++h) {
               int sc = 0, mn = 0;
-              scale_min_k4(2 * i + h, scales, sc, mn);
+              ggml_q4k_scale_min(2 * i + h, scales, sc, mn);
               cells.block(r, b + 2 * i + h, d * static_cast<float>(sc), -(dmin * static_cast<float>(mn)), q + h * kBlock);
             }
           }
@@ -144,10 +126,12 @@ GgufCellMapping gguf_to_packed(const GgufFile& f, const GgufTensor& t, int row_b
   }
   for (const float z : p.zeros) p.fractional_zeros = p.fractional_zeros || std::nearbyint(z) != z;
   GgufCellMapping m{PackedCimWeights(std::move(p)), 0.0, cells.recoded};
-  const std::vector<float> ggml = f.dequantize(t), chip = m.weights.dequantize();
-  const std::size_t first = static_cast<std::size_t>(row_begin) * static_cast<std::size_t>(m.weights.cols());
+  // ggml's values of these rows alone (a fused tensor is mapped a row range at a time).
+  const std::vector<float> chip = m.weights.dequantize();
+  std::vector<float> ggml(chip.size());
+  ggml_dequantize(t.type, first_block, static_cast<std::int64_t>(chip.size()) / gb.weights, ggml.data());
   for (std::size_t i = 0; i < chip.size(); ++i) {
-    m.max_abs_error = std::max(m.max_abs_error, std::fabs(static_cast<double>(chip[i]) - ggml[first + i]));
+    m.max_abs_error = std::max(m.max_abs_error, std::fabs(static_cast<double>(chip[i]) - ggml[i]));
   }
   return m;
 }

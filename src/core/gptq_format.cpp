@@ -42,6 +42,16 @@ std::vector<int> unpack_code_stream(const std::int32_t* words, std::size_t count
   return codes;
 }
 
+bool is_column_order(const std::vector<std::int32_t>& order, int cols) {
+  if (order.size() != static_cast<std::size_t>(cols)) return false;
+  std::vector<char> seen(order.size(), 0);
+  for (const std::int32_t c : order) {
+    if (c < 0 || c >= cols || seen[static_cast<std::size_t>(c)]) return false;
+    seen[static_cast<std::size_t>(c)] = 1;
+  }
+  return true;
+}
+
 namespace {
 
 // The stream of output column r of a [n_words, R] matrix of words (qweight).
@@ -172,14 +182,7 @@ GptqExport packed_to_gptq(const PackedCimWeights& w, const std::vector<std::int3
   if ((static_cast<std::int64_t>(C) * bits) % 32 != 0 || (static_cast<std::int64_t>(R) * bits) % 32 != 0) {
     refuse(fmt::format("{} x {} is not whole 32-bit words of {}-bit codes", R, C, bits));
   }
-  if (!input_order.empty()) {
-    std::vector<char> seen(static_cast<std::size_t>(C), 0);
-    for (const std::int32_t c : input_order) {
-      if (c < 0 || c >= C || seen[static_cast<std::size_t>(c)]) refuse("input_order is not a permutation of the columns");
-      seen[static_cast<std::size_t>(c)] = 1;
-    }
-    if (input_order.size() != static_cast<std::size_t>(C)) refuse("input_order is not a permutation of the columns");
-  }
+  if (!input_order.empty() && !is_column_order(input_order, C)) refuse("input_order is not a permutation of the columns");
   const auto column = [&](int j) { return input_order.empty() ? j : input_order[static_cast<std::size_t>(j)]; };
   const int zmin = zero_format == GptqZeros::V1 ? 1 : 0, zmax = zero_format == GptqZeros::V1 ? maxq + 1 : maxq;
 
@@ -225,7 +228,7 @@ GptqExport packed_to_gptq(const PackedCimWeights& w, const std::vector<std::int3
       for (int j = begin; j < end; ++j) codes[static_cast<std::size_t>(r)][static_cast<std::size_t>(column(j))] = w.code(r, j) - w.offset(j) + t;
       zeros[static_cast<std::size_t>(g)][static_cast<std::size_t>(r)] = z + t - (zero_format == GptqZeros::V1 ? 1 : 0);
       e.sym = e.sym && z + t == (maxq + 1) / 2;
-      const float s16 = float_from_fp16_bits(fp16_bits_from_float(gp.scale));
+      const float s16 = round_to_fp16(gp.scale);
       if (!std::isfinite(s16)) refuse(fmt::format("scale {} of row {} group {} overflows fp16", gp.scale, r, g));
       if (gp.scale != 0.0f) e.max_scale_change = std::max(e.max_scale_change, std::fabs(static_cast<double>(s16) - gp.scale) / gp.scale);
       l.scales[static_cast<std::size_t>(g) * R + r] = s16;

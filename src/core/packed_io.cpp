@@ -13,18 +13,6 @@ namespace oacim {
 
 namespace {
 
-std::vector<std::uint16_t> to_fp16_bits(const std::vector<float>& v) {
-  std::vector<std::uint16_t> out(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) out[i] = fp16_bits_from_float(v[i]);
-  return out;
-}
-
-std::vector<float> from_fp16_bits(const std::vector<std::uint16_t>& v) {
-  std::vector<float> out(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) out[i] = float_from_fp16_bits(v[i]);
-  return out;
-}
-
 // The scales and the zeros are stored alike: plain F32, or second-level codes with fp16 group
 // parameters. Tensor names: "<name>s", or "<name>_codes", "<name>_qq_scale", "<name>_qq_zero".
 template <typename Values, typename Codes>
@@ -97,8 +85,8 @@ void add_packed(SafetensorsWriter& w, const std::string& prefix, const PackedCim
     const std::string n = prefix + st.name;
     if (st.quantized) {
       w.add(n + "_codes", DType::U8, {R, nb}, st.codes);
-      w.add(n + "_qq_scale", DType::F16, {G, nb}, to_fp16_bits(st.qq_scale));
-      w.add(n + "_qq_zero", DType::F16, {G, nb}, to_fp16_bits(st.qq_zero));
+      w.add(n + "_qq_scale", DType::F16, {G, nb}, fp16_bits_from_floats(st.qq_scale));
+      w.add(n + "_qq_zero", DType::F16, {G, nb}, fp16_bits_from_floats(st.qq_zero));
     } else {
       w.add(n + "s", DType::F32, {R, nb}, st.values);
     }
@@ -146,8 +134,8 @@ PackedCimWeights load_packed(const SafetensorsFile& f, const std::string& prefix
     const std::string n = prefix + st.name;
     if (st.quantized) {
       st.codes = f.read<std::uint8_t>(n + "_codes", DType::U8, {R, nb});
-      st.qq_scale = from_fp16_bits(f.read<std::uint16_t>(n + "_qq_scale", DType::F16, {G, nb}));
-      st.qq_zero = from_fp16_bits(f.read<std::uint16_t>(n + "_qq_zero", DType::F16, {G, nb}));
+      st.qq_scale = floats_from_fp16_bits(f.read<std::uint16_t>(n + "_qq_scale", DType::F16, {G, nb}));
+      st.qq_zero = floats_from_fp16_bits(f.read<std::uint16_t>(n + "_qq_zero", DType::F16, {G, nb}));
       st.values = dequantize_second_level(st.codes, st.qq_scale, st.qq_zero, p.rows, static_cast<int>(nb),
                                           p.qq.group_size);
     } else {

@@ -12,7 +12,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "oacim/core/bf16.hpp"
 #include "oacim/core/error.hpp"
+#include "oacim/core/fp16.hpp"
 #include "oacim/core/mapped_file.hpp"
 
 namespace oacim {
@@ -198,6 +200,23 @@ std::vector<std::string> SafetensorsFile::names() const {
   std::vector<std::string> out;
   for (const auto& kv : tensors_) out.push_back(kv.first);
   return out;
+}
+
+void SafetensorsFile::read_floats(const std::string& name, float* dst) const {
+  const TensorView& v = tensor(name);
+  const std::int64_t n = v.numel();
+  switch (v.dtype) {
+    case DType::F32: std::memcpy(dst, v.data, static_cast<std::size_t>(n) * 4); break;
+    case DType::F16:
+    case DType::BF16:
+      for (std::int64_t i = 0; i < n; ++i) {
+        std::uint16_t b;
+        std::memcpy(&b, v.data + 2 * i, 2);
+        dst[i] = v.dtype == DType::F16 ? float_from_fp16_bits(b) : Bf16::from_bits(b).to_float();
+      }
+      break;
+    default: throw FormatError(path_, fmt::format("tensor '{}' is {}, not F32, F16 or BF16", name, dtype_name(v.dtype)));
+  }
 }
 
 const TensorView& SafetensorsFile::tensor(const std::string& name) const {

@@ -117,9 +117,7 @@ GptqExportResult export_gptq(const GptqExportOptions& o) {
     const std::int64_t R = g.rows, C = g.cols, G = g.groups();
     st.add(lin->name() + ".qweight", DType::I32, {C * g.bits / 32, R}, g.qweight);
     st.add(lin->name() + ".qzeros", DType::I32, {G, R * g.bits / 32}, g.qzeros);
-    std::vector<std::uint16_t> scales;
-    for (const float s : g.scales) scales.push_back(fp16_bits_from_float(s));
-    st.add(lin->name() + ".scales", DType::F16, {G, R}, scales);
+    st.add(lin->name() + ".scales", DType::F16, {G, R}, fp16_bits_from_floats(g.scales));
     st.add(lin->name() + ".g_idx", DType::I32, {C}, g.g_idx);
     for (const char* suffix : {".weight", ".qweight", ".qzeros", ".scales", ".g_idx"}) skip[lin->name() + suffix] = true;
     all_one_group = all_one_group && e.group_size == C;

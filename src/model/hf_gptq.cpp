@@ -6,8 +6,6 @@
 #include <fmt/ranges.h>
 
 #include "oacim/core/error.hpp"
-#include "oacim/core/fp16.hpp"
-#include "oacim/core/bf16.hpp"
 #include "oacim/core/text_file.hpp"
 #include "oacim/model/hf_checkpoint.hpp"
 
@@ -79,12 +77,8 @@ GptqLayer HfCheckpoint::gptq_layer(const std::string& name, int out, int in) con
     throw FormatError(fs_.path(), fmt::format("tensor '{}.scales' has shape [{}], not [groups, {}]", name, fmt::join(sv.shape, ", "), out));
   }
   const std::int64_t G = sv.shape[0];
-  if (sv.dtype == DType::F16 || sv.dtype == DType::BF16) {
-    const auto bits = fs_.read<std::uint16_t>(name + ".scales", sv.dtype, sv.shape);
-    for (const std::uint16_t b : bits) l.scales.push_back(sv.dtype == DType::F16 ? float_from_fp16_bits(b) : Bf16::from_bits(b).to_float());
-  } else {
-    l.scales = fs_.read<float>(name + ".scales", DType::F32, sv.shape);
-  }
+  l.scales.resize(static_cast<std::size_t>(sv.numel()));
+  fs_.read_floats(name + ".scales", l.scales.data());
   const auto words = [&](const std::string& t, std::int64_t a, std::int64_t b) {
     return file_of(t).read<std::int32_t>(t, DType::I32, {a, b});
   };

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/gptq_format.hpp"
 
 namespace oacim::model {
 
@@ -90,13 +91,9 @@ void QuantLinear::set_incoherence(std::shared_ptr<const IncoherenceRotation> rot
 
 void QuantLinear::set_input_order(std::vector<std::int32_t> order) {
   if (!order.empty()) {
-    std::vector<char> seen(static_cast<std::size_t>(in_features()), 0);
-    bool ok = order.size() == seen.size();
-    for (const std::int32_t c : order) {
-      ok = ok && c >= 0 && c < in_features() && !seen[static_cast<std::size_t>(c)];
-      if (ok) seen[static_cast<std::size_t>(c)] = 1;
+    if (!is_column_order(order, in_features())) {
+      throw InvalidArgument(name_, fmt::format("the input order is not a permutation of its {} columns", in_features()));
     }
-    if (!ok) throw InvalidArgument(name_, fmt::format("the input order is not a permutation of its {} columns", in_features()));
     if (rotation_) throw InvalidArgument(name_, "an input order and an incoherence rotation together");
   }
   order_ = std::move(order);

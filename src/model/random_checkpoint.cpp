@@ -126,7 +126,7 @@ std::int64_t RandomCheckpointOptions::parameters() const {
   return V * D + (positions + 2) * D + L * (4 * (D * D + D) + 4 * D + F * D + F + D * F + D) + 2 * D;
 }
 
-void write_random_checkpoint(const RandomCheckpointOptions& in) {
+RandomCheckpointOptions write_random_checkpoint(const RandomCheckpointOptions& in) {
   RandomCheckpointOptions o = in;
   o.resolve();
   const fs::path out(o.out_dir);
@@ -210,6 +210,7 @@ void write_random_checkpoint(const RandomCheckpointOptions& in) {
   for (const std::string& f : o.tokenizer_files) fs::copy_file(f, tmp / tokenizer_name(f));
   fs::remove_all(out);
   fs::rename(tmp, out);
+  return o;
 }
 
 }  // namespace oacim::model

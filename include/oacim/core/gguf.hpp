@@ -144,6 +144,11 @@ class GgufWriter {
   std::vector<Tensor> tensors_;
 };
 
+// ggml block fields: a little-endian fp16 at `p`, and the 6-bit scale and min of sub-block `j` of
+// a Q4_K block's 12 packed scale bytes (ggml's get_scale_min_k4).
+float ggml_f16_at(const std::uint8_t* p);
+void ggml_q4k_scale_min(int j, const std::uint8_t* scales, int& scale, int& min);
+
 // Dequantization of `blocks` consecutive blocks of `type` from `src` into `dst`
 // (blocks x ggml_block(type).weights floats), as ggml's dequantize_row_* does.
 void ggml_dequantize(std::uint32_t type, const std::uint8_t* src, std::int64_t blocks, float* dst);

@@ -40,6 +40,9 @@ struct GptqLayer {
 std::vector<std::int32_t> pack_code_stream(const std::vector<int>& codes, int bits);
 std::vector<int> unpack_code_stream(const std::int32_t* words, std::size_t count, int bits);
 
+// Whether `order` is a permutation of the columns 0..cols-1 (an act-order input order).
+bool is_column_order(const std::vector<std::int32_t>& order, int cols);
+
 struct GptqImport {
   PackedCimWeights weights;
   std::vector<std::int32_t> input_order;  // chip column j holds input column input_order[j]; empty: identity

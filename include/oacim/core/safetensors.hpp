@@ -55,6 +55,9 @@ class SafetensorsFile {
   // Copies a tensor out after checking its dtype and shape (FormatError otherwise).
   template <typename T>
   std::vector<T> read(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape) const;
+  // A floating tensor (F32, F16 or BF16) converted to fp32 into `dst` (numel floats); FormatError
+  // naming the file and tensor for another dtype. The caller checks the shape.
+  void read_floats(const std::string& name, float* dst) const;
 
  private:
   void parse();  // header and tensor table of mapping_, every bound checked

@@ -30,7 +30,8 @@ struct RandomCheckpointOptions {
 
 const std::vector<Option<RandomCheckpointOptions>>& random_checkpoint_options();
 
-// Writes the directory (config.json, model.safetensors, the tokenizer files) atomically.
-void write_random_checkpoint(const RandomCheckpointOptions& options);
+// Writes the directory (config.json, model.safetensors, the tokenizer files) atomically; returns
+// the options with the sizes resolved.
+RandomCheckpointOptions write_random_checkpoint(const RandomCheckpointOptions& options);
 
 }  // namespace oacim::model
