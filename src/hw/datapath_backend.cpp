@@ -42,7 +42,7 @@ class FastBackend : public DatapathBackend {
 std::vector<std::unique_ptr<DatapathBackend>> hw_backends() {
   std::vector<std::unique_ptr<DatapathBackend>> out;
   out.push_back(std::make_unique<ReferenceBackend>());
-  for (FastKernel k : {FastKernel::Avx512, FastKernel::Avx2, FastKernel::Generic}) {
+  for (FastKernel k : {FastKernel::Avx512Vnni, FastKernel::Avx512, FastKernel::Avx2, FastKernel::Generic}) {
     if (!FastDatapath::kernel_supported(k)) continue;
     for (int threads : {1, 3}) out.push_back(std::make_unique<FastBackend>(k, threads));
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <type_traits>
 
 #include "fast_epilogue.hpp"
 #include "fast_inputs.hpp"
@@ -28,6 +29,23 @@ struct PanelRunner {
   const PreparedInputs& in;
   HwLayerResult& res;
 
+  template <typename Elem>
+  const Elem* panel_base() const {
+    if constexpr (std::is_same_v<Elem, std::int16_t>) {
+      return d.panels_w16_.data();
+    } else {
+      return d.panels_w_.data();
+    }
+  }
+  template <typename Elem>
+  const Elem* input_base() const {
+    if constexpr (std::is_same_v<Elem, std::int16_t>) {
+      return in.x16.data();
+    } else {
+      return in.x.data();
+    }
+  }
+
   static TileCorrections& corrections(int padded_tokens) {
     thread_local TileCorrections c;
     const std::size_t n = static_cast<std::size_t>(padded_tokens) * kP;
@@ -39,7 +57,9 @@ struct PanelRunner {
     return c;
   }
 
-  template <typename Kernel, typename Epilogue>
+  // Elem: what the kernel reads, float (x, panels_w_) or int16 pairs (x16, panels_w16_); both
+  // layouts put a tile or panel at the same element offset.
+  template <typename Elem, typename Kernel, typename Epilogue>
   __attribute__((always_inline)) inline void run(int p, Kernel kernel, Epilogue epilogue, HwCounters& cnt,
                                                  std::vector<float>& y, std::vector<float>& a,
                                                  std::vector<float>& ap) const {
@@ -55,7 +75,7 @@ struct PanelRunner {
     for (int b = 0; b < nb; ++b) {
       const BlockRange br = block_range(b, C, d.w_.block_size);
       const std::size_t bp = static_cast<std::size_t>(b) * d.panels_ + p;
-      const float* wp = d.panels_w_.data() + d.panel_offset_[bp];
+      const Elem* wp = panel_base<Elem>() + d.panel_offset_[bp];
       const std::size_t rofs = static_cast<std::size_t>(b) * d.padded_rows_ + static_cast<std::size_t>(p) * kP;
       const auto* slot_begin = d.outlier_slots_.data() + d.outlier_slot_begin_[bp];
       const auto* slot_end = d.outlier_slots_.data() + d.outlier_slot_begin_[bp + 1];
@@ -77,8 +97,8 @@ struct PanelRunner {
         }
       }
       for (int t0 = 0; t0 < in.tokens; t0 += kT) {
-        const float* xt = in.x.data() + static_cast<std::size_t>(br.begin) * in.padded_tokens +
-                          static_cast<std::size_t>(t0 / kT) * br.size() * kT;
+        const Elem* xt = input_base<Elem>() + static_cast<std::size_t>(br.begin) * in.padded_tokens +
+                         static_cast<std::size_t>(t0 / kT) * br.size() * kT;
         if (in.planes == 1) {
           kernel(xt, wp, br.size(), a.data());
         } else {
@@ -118,12 +138,12 @@ struct PanelRunner {
 
 namespace {
 
-// The panel loop for one kernel and one format pair. The AVX2 epilogue serves fp32 and bf16
-// partial sums; fp16 partial sums take the portable one.
+// The panel loop for one kernel and one format pair. The AVX2 and AVX-512 epilogues serve fp32
+// and bf16 partial sums; fp16 partial sums take the portable one.
 template <NumFormat P, NumFormat O>
 void run_panel_generic(const PanelRunner& pr, int p, HwCounters& cnt, std::vector<float>& y, std::vector<float>& a,
                        std::vector<float>& ap) {
-  pr.run(p, fast::tile_kernel_generic, fast::epilogue<P, O>, cnt, y, a, ap);
+  pr.run<float>(p, fast::tile_kernel_generic, fast::epilogue<P, O>, cnt, y, a, ap);
 }
 
 #ifdef OACIM_HW_X86
@@ -132,9 +152,9 @@ __attribute__((target("avx2,fma"))) void run_panel_avx2(const PanelRunner& pr, i
                                                         std::vector<float>& y, std::vector<float>& a,
                                                         std::vector<float>& ap) {
   if constexpr (P == NumFormat::Fp16) {
-    pr.run(p, fast::tile_kernel_avx2, fast::epilogue<P, O>, cnt, y, a, ap);
+    pr.run<float>(p, fast::tile_kernel_avx2, fast::epilogue<P, O>, cnt, y, a, ap);
   } else {
-    pr.run(p, fast::tile_kernel_avx2, fast::epilogue_avx2<P, O>, cnt, y, a, ap);
+    pr.run<float>(p, fast::tile_kernel_avx2, fast::epilogue_avx2<P, O>, cnt, y, a, ap);
   }
 }
 
@@ -143,9 +163,19 @@ __attribute__((target("avx512f,avx2,fma"))) void run_panel_avx512(const PanelRun
                                                                    std::vector<float>& y, std::vector<float>& a,
                                                                    std::vector<float>& ap) {
   if constexpr (P == NumFormat::Fp16) {
-    pr.run(p, fast::tile_kernel_avx512, fast::epilogue<P, O>, cnt, y, a, ap);
+    pr.run<float>(p, fast::tile_kernel_avx512, fast::epilogue<P, O>, cnt, y, a, ap);
   } else {
-    pr.run(p, fast::tile_kernel_avx512, fast::epilogue_avx2<P, O>, cnt, y, a, ap);
+    pr.run<float>(p, fast::tile_kernel_avx512, fast::epilogue_avx512<P, O>, cnt, y, a, ap);
+  }
+}
+
+template <NumFormat P, NumFormat O>
+__attribute__((target("avx512f,avx512bw,avx512vnni,avx2,fma"))) void run_panel_vnni(
+    const PanelRunner& pr, int p, HwCounters& cnt, std::vector<float>& y, std::vector<float>& a, std::vector<float>& ap) {
+  if constexpr (P == NumFormat::Fp16) {
+    pr.run<std::int16_t>(p, fast::tile_kernel_vnni, fast::epilogue<P, O>, cnt, y, a, ap);
+  } else {
+    pr.run<std::int16_t>(p, fast::tile_kernel_vnni, fast::epilogue_avx512<P, O>, cnt, y, a, ap);
   }
 }
 #endif
@@ -154,6 +184,7 @@ template <NumFormat P, NumFormat O>
 FastDatapath::PanelFn panel_fn_for(FastKernel kernel) {
   switch (kernel) {
 #ifdef OACIM_HW_X86
+    case FastKernel::Avx512Vnni: return run_panel_vnni<P, O>;
     case FastKernel::Avx512: return run_panel_avx512<P, O>;
     case FastKernel::Avx2: return run_panel_avx2<P, O>;
 #endif
@@ -186,6 +217,9 @@ bool FastDatapath::kernel_supported(FastKernel kernel) {
     case FastKernel::Generic: return true;
     case FastKernel::Avx2: return avx2;
     case FastKernel::Avx512: return avx2 && __builtin_cpu_supports("avx512f");
+    case FastKernel::Avx512Vnni:
+      return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vnni");
   }
   return false;
 #else
@@ -200,7 +234,7 @@ FastKernel FastDatapath::resolve_kernel(FastKernel kernel) {
     }
     return kernel;
   }
-  for (FastKernel k : {FastKernel::Avx512, FastKernel::Avx2}) {
+  for (FastKernel k : {FastKernel::Avx512Vnni, FastKernel::Avx512, FastKernel::Avx2}) {
     if (kernel_supported(k)) return k;
   }
   return FastKernel::Generic;
@@ -208,6 +242,7 @@ FastKernel FastDatapath::resolve_kernel(FastKernel kernel) {
 
 const EnumNames<FastKernel>& fast_kernel_names() {
   static const EnumNames<FastKernel> kNames = {{FastKernel::Auto, "auto"},
+                                               {FastKernel::Avx512Vnni, "avx512-vnni"},
                                                {FastKernel::Avx512, "avx512"},
                                                {FastKernel::Avx2, "avx2"},
                                                {FastKernel::Generic, "generic"}};
@@ -223,7 +258,7 @@ HwLayerResult FastDatapath::forward(const float* x, int tokens, int threads) con
   // workers must see this thread's instance, not their own thread_local.
   thread_local PreparedInputs scratch;
   PreparedInputs& in = scratch;
-  fast::prepare_inputs(in, w_, cfg_, x, tokens, single_pass_, fold_zero_, nthreads);
+  fast::prepare_inputs(in, w_, cfg_, x, tokens, single_pass_, fold_zero_, integer_kernel(), nthreads);
   HwLayerResult res;
   res.y.assign(static_cast<std::size_t>(tokens) * w_.rows, 0.0f);
   res.counters = in.counters;

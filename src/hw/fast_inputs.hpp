@@ -2,6 +2,7 @@
 // The input side of one fast-datapath call, laid out for the tile kernels (every integer held
 // exactly in fp32), and the per-(block, panel) outlier corrections the epilogue reads.
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "oacim/hw/fast_datapath.hpp"
@@ -16,8 +17,10 @@ struct PreparedInputs {
   int padded_tokens = 0;
   int planes = 1;                  // 1: xt itself; else one 0/1 plane per bit
   bool fold_zero = false;          // the kernel's sums are t = D - zero * S' (see FastDatapath)
+  bool int16_pairs = false;        // x16 in the VNNI pair layout rather than x
   std::vector<float> x;            // [planes][C * padded_tokens]: block b at begin(b) * padded_tokens,
                                    // then token tiles of [block cols][6]
+  std::vector<std::int16_t> x16;   // the same places, each tile in the pair layout (pair_index)
   std::vector<float> x_in;         // [C][T] (column-major: the outlier scatter reads along tokens)
   std::vector<float> pow2, s, o;   // [T][nb]
   std::vector<float> qs, qo;       // [C/4][T]
@@ -36,8 +39,9 @@ struct TileCorrections {
   const float* x_at(int t) const { return x.data() + static_cast<std::size_t>(t) * FastDatapath::kPanelRows; }
 };
 
-// Aligns the tokens of `x` (one TokenInputs per token, in parallel) into `in`.
+// Aligns the tokens of `x` (one TokenInputs per token, in parallel) into `in`; int16_pairs fills
+// x16 for the VNNI kernel instead of x.
 void prepare_inputs(PreparedInputs& in, const LayerWeights& w, const HwConfig& cfg, const float* x, int tokens,
-                    bool single_pass, bool fold_zero, int threads);
+                    bool single_pass, bool fold_zero, bool int16_pairs, int threads);
 
 }  // namespace oacim::hw::fast

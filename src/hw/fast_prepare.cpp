@@ -55,11 +55,20 @@ FastDatapath::FastDatapath(LayerWeights weights, HwConfig cfg, FastKernel kernel
       total += static_cast<std::size_t>(nbk) * kP;
     }
   }
-  panels_w_.assign(total, 0.0f);
+  // One copy of the codes, in the layout of the kernel that reads them. A folded zero outside
+  // int16 (only a hand-made file has one) leaves the layer to the fp32 kernel.
+  const double code_bound = static_cast<double>(qabs + max_offset) + (fold_zero_ ? max_zero : 0.0);
+  if (integer_kernel() && code_bound > 32767.0) kernel_ = FastKernel::Avx512;
+  const bool int16_pairs = integer_kernel() && exact_;
+  if (int16_pairs) {
+    panels_w16_.assign(total, 0);
+  } else {
+    panels_w_.assign(total, 0.0f);
+  }
   for (int b = 0; b < nb; ++b) {
     const BlockRange br = block_range(b, C, n);
     for (int p = 0; p < panels_; ++p) {
-      float* dst = panels_w_.data() + panel_offset_[static_cast<std::size_t>(b) * panels_ + p];
+      const std::size_t begin = panel_offset_[static_cast<std::size_t>(b) * panels_ + p];
       for (int k = 0; k < br.size(); ++k) {
         for (int j = 0; j < kP; ++j) {
           const int r = p * kP + j;
@@ -71,7 +80,12 @@ FastDatapath::FastDatapath(LayerWeights weights, HwConfig cfg, FastKernel kernel
           const bool gated = gq >= 0 && c / 4 == gq;
           const int q = w_.codes[static_cast<std::size_t>(r) * C + c];
           const int z = fold_zero_ ? static_cast<int>(w_.zero_h[w_.rb(r, b)]) : 0;
-          dst[k * kP + j] = static_cast<float>(gated ? 0 : (single_pass_ ? q - w_.offsets[c] - z : q));
+          const int code = gated ? 0 : (single_pass_ ? q - w_.offsets[c] - z : q);
+          if (int16_pairs) {
+            panels_w16_[begin + fast::pair_index(k, j, kP)] = static_cast<std::int16_t>(code);
+          } else {
+            panels_w_[begin + static_cast<std::size_t>(k) * kP + j] = static_cast<float>(code);
+          }
         }
       }
     }

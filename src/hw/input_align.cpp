@@ -71,10 +71,10 @@ std::vector<GroupRange> alignment_groups(int cols, int block_size, const HwConfi
 }
 
 std::int64_t align_row(const float* x, int cols, int block_size, const HwConfig& cfg, std::int32_t* xt,
-                       float* block_pow2) {
+                       float* block_pow2, AlignGroupFn align) {
   std::int64_t flushed = 0;
   for (const GroupRange& g : alignment_groups(cols, block_size, cfg)) {
-    const AlignedGroup ag = align_group(x + g.begin, g.end - g.begin, cfg, xt + g.begin);
+    const AlignedGroup ag = align(x + g.begin, g.end - g.begin, cfg, xt + g.begin);
     flushed += ag.flushed;
     for (int b = g.begin / block_size; b * block_size < g.end; ++b) block_pow2[b] = ag.pow2;
   }

@@ -15,7 +15,8 @@ TokenInputs prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, con
   return in;
 }
 
-void prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, const float* x_row, TokenInputs& in) {
+void prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, const float* x_row, TokenInputs& in,
+                          AlignGroupFn align, bool sums) {
   in.nonfinite = 0;
   const int C = w.cols;
   in.xt.assign(C, 0);
@@ -25,7 +26,14 @@ void prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, const floa
     in.nonfinite += !std::isfinite(in.x_in[c]);
   }
   in.block_pow2.assign(w.blocks, 1.0f);
-  in.flushed = align_row(x_row, C, w.block_size, cfg, in.xt.data(), in.block_pow2.data());
+  in.flushed = align_row(x_row, C, w.block_size, cfg, in.xt.data(), in.block_pow2.data(), align);
+  if (!sums) {
+    in.block_s.clear();
+    in.block_o.clear();
+    in.quad_s.clear();
+    in.quad_o.clear();
+    return;
+  }
   in.block_s.assign(w.blocks, 0);
   in.block_o.assign(w.blocks, 0);
   in.quad_s.assign(C / 4, 0);

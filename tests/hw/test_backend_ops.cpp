@@ -60,7 +60,7 @@ TEST(BackendOps, TheCasesReachTheCornersTheyName) {
 }
 
 TEST(BackendOps, AnUnsupportedKernelIsRefusedByName) {
-  for (FastKernel k : {FastKernel::Avx512, FastKernel::Avx2}) {
+  for (FastKernel k : {FastKernel::Avx512Vnni, FastKernel::Avx512, FastKernel::Avx2}) {
     if (FastDatapath::kernel_supported(k)) continue;
     EXPECT_THROW(FastDatapath(prepare_layer_weights(test::random_layer({}, 1), default_hw_config()), default_hw_config(), k),
                  InvalidArgument);

@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "oacim/core/bf16.hpp"
+#include "oacim/core/rng.hpp"
 #include "oacim/hw/fixed_width.hpp"
 #include "oacim/hw/input_align.hpp"
 #include "oacim/hw/number_format.hpp"
@@ -125,6 +128,54 @@ TEST(InputAlign, NonFiniteGroupGivesNaNScale) {
   EXPECT_TRUE(g.nonfinite);
   EXPECT_TRUE(std::isnan(g.pow2));
   EXPECT_EQ(xt[1], 0);
+}
+
+// Values that reach every branch of the alignment: zeros of both signs, fp32 and bf16 subnormals,
+// bf16 rounding ties, magnitudes that round up to Inf, NaNs whose rounding would carry into the
+// sign, infinities, and ordinary values spread over the whole exponent range.
+float alignment_probe(Rng& rng) {
+  const double pick = rng.uniform();
+  const std::uint64_t r = rng.next_u64();
+  if (pick < 0.03) return rng.uniform() < 0.5 ? 0.0f : -0.0f;
+  if (pick < 0.06) return float_of(static_cast<std::uint32_t>(r & 0x807FFFFFu));              // fp32 subnormal
+  if (pick < 0.09) return float_of(static_cast<std::uint32_t>((r & 0x80FF0000u) | 0x8000u));  // bf16 tie
+  if (pick < 0.10) return float_of(0x7F7FFFFFu | static_cast<std::uint32_t>(r & 0x80000000u));  // rounds to Inf
+  if (pick < 0.11) return float_of(0x7F800001u | static_cast<std::uint32_t>(r & 0x807FFFFFu));  // NaN
+  if (pick < 0.12) return rng.uniform() < 0.5 ? INFINITY : -INFINITY;
+  const int e = static_cast<int>(r % 60) - 40;  // mostly within a group's reach of each other
+  return static_cast<float>(std::ldexp(rng.normal(), pick < 0.2 ? static_cast<int>(r % 260) - 140 : e));
+}
+
+TEST(InputAlign, VectorAlignmentEqualsTheScalarOne) {
+  Rng rng(2026);
+  int vector_groups = 0;
+  for (NumFormat f : {NumFormat::Bf16, NumFormat::Fp32, NumFormat::Fp16}) {
+    for (int mb = 2; mb <= (f == NumFormat::Bf16 ? 8 : 11); ++mb) {
+      for (InputRounding rounding : {InputRounding::Truncate, InputRounding::NearestEven}) {
+        HwConfig cfg = cfg_with(mb, rounding);
+        cfg.input_format = f;
+        for (int n : {4, 12, 16, 20, 32, 36, 100, 256, 260}) {
+          for (int trial = 0; trial < 6; ++trial) {
+            std::vector<float> x(static_cast<std::size_t>(n));
+            // Some groups without any special value, so that a finite group is checked too.
+            for (float& v : x) v = trial % 2 ? alignment_probe(rng) : static_cast<float>(rng.normal() * 4.0);
+            std::vector<std::int32_t> want(x.size(), -7), got(x.size(), -9);
+            const AlignedGroup a = align_group(x.data(), n, cfg, want.data());
+            const AlignedGroup b = align_group_fast(x.data(), n, cfg, got.data());
+            const std::string what = to_string(f) + " mb " + std::to_string(mb) + " n " + std::to_string(n);
+            ASSERT_EQ(got, want) << what;
+            ASSERT_EQ(b.exponent, a.exponent) << what;
+            ASSERT_EQ(bits_of(b.pow2), bits_of(a.pow2)) << what;
+            ASSERT_EQ(b.nonfinite, a.nonfinite) << what;
+            ASSERT_EQ(b.flushed, a.flushed) << what;
+            vector_groups += align_group_vectorized(cfg) && n <= 256;
+          }
+        }
+      }
+    }
+  }
+  // On a CPU with AVX-512 the vector path must have run (fp16 inputs always take the scalar one).
+  if (align_group_vectorized(default_hw_config())) EXPECT_GT(vector_groups, 1000);
 }
 
 TEST(InputAlign, GroupsFollowTheBlockOrTheConfig) {

@@ -2,7 +2,10 @@
 // the machine's fp32 matmul rate (measured in the same run, at::matmul 1024^3) that the forward
 // pass reaches, counting 2 FLOPs per weight per token plus attention. Models: the bundled
 // stories260K (LLaMA, window 256) and a randomly initialised OPT-125m (dim 768, 12 layers, 12
-// heads, FFN 3072, vocab 50272, the OPT decoder), window 512. Usage: bench_model [THREADS]
+// heads, FFN 3072, vocab 50272, the OPT decoder), window 512. Then the same OPT-125m with its
+// block Linears RTN-quantized (outliers, offsets) on the bit-accurate datapath (default hw config),
+// timed alternately with the float backend: x_float is the ratio of the medians (issue 21 target:
+// at most 1.15). Usage: bench_model [THREADS]
 #include <algorithm>
 #include <functional>
 #include <chrono>
@@ -16,6 +19,9 @@
 
 #include "bench_baseline.hpp"
 
+#include "oacim/core/rtn_packer.hpp"
+#include "oacim/hw/fast_datapath.hpp"
+#include "oacim/hw/hw_config.hpp"
 #include "oacim/model/gpt_model.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
 #include "oacim/model/llama_model.hpp"
@@ -37,6 +43,43 @@ double forward_flops(const oacim::model::LlamaSpec& s, int T) {
   const double D = s.dim, H = s.hidden_dim, KV = static_cast<double>(s.n_kv_heads) * s.head_size();
   const double per_layer = 2.0 * T * (D * D * 2 + D * KV * 2 + 3 * D * H) + 4.0 * T * T * D;  // linears + attention
   return s.n_layers * per_layer + 2.0 * T * D * s.vocab_size;
+}
+
+// The whole decoder on the datapath against the float backend, alternately, in this process.
+void hw_against_float(oacim::model::Decoder& model, int tokens, int vocab) {
+  const auto t_pack = std::chrono::steady_clock::now();
+  oacim::RtnPackOptions rtn;
+  rtn.outliers = true;
+  rtn.offsets = true;
+  static const oacim::hw::HwConfig cfg = oacim::hw::default_hw_config();
+  std::string kernel;
+  model.classifier()->set_float_fallback(true);  // kept fp32, as eval does
+  for (int l = 0; l < model.num_blocks(); ++l) {
+    for (oacim::model::QuantLinear* lin : model.block_linears(l)) {
+      const at::Tensor& w = lin->weight();
+      const std::vector<float> wv(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+      lin->set_packed(std::make_shared<const oacim::PackedCimWeights>(
+                          oacim::pack_rtn(wv, lin->out_features(), lin->in_features(), rtn, nullptr)),
+                      &cfg);
+      kernel = oacim::hw::to_string(lin->datapath()->kernel());
+    }
+  }
+  std::printf("RTN packing of the block Linears (outliers, offsets): %.1f s; datapath kernel %s\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t_pack).count(), kernel.c_str());
+  std::vector<int> ids(static_cast<std::size_t>(tokens));
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int>((i * 7919) % static_cast<std::size_t>(vocab));
+  model.forward(ids, oacim::model::Backend::Float);  // warm-up of both
+  model.forward(ids, oacim::model::Backend::Hw);
+  std::vector<double> fl, hw;
+  for (int r = 0; r < 5; ++r) {
+    fl.push_back(seconds_of([&] { model.forward(ids, oacim::model::Backend::Float); }, 1));
+    hw.push_back(seconds_of([&] { model.forward(ids, oacim::model::Backend::Hw); }, 1));
+  }
+  std::sort(fl.begin(), fl.end());
+  std::sort(hw.begin(), hw.end());
+  const double f = fl[fl.size() / 2], h = hw[hw.size() / 2];
+  std::printf("%-34s %8d %12.0f tokens/s float, %.0f tokens/s hw: x_float %.2f\n", "random OPT-125m, hw vs float",
+              tokens, tokens / f, tokens / h, h / f);
 }
 
 }  // namespace
@@ -61,11 +104,12 @@ int main(int argc, char** argv) {
   report("stories260K (bundled LLaMA)", 256, stories.spec().vocab_size, forward_flops(stories.spec(), 256),
          [&](const std::vector<int>& ids) { stories.forward(ids, oacim::model::Backend::Float); });
   const auto opt = oacim::model::GptSpec::shape(oacim::model::GptSpec::Family::Opt, 768, 12, 12, 3072, 50272, 2048);
-  const auto opt125m = oacim::model::GptModel::random(opt, 0);
+  auto opt125m = oacim::model::GptModel::random(opt, 0);
   // Same FLOP count as a LLaMA block with a two-matrix MLP: 4 D^2 attention + 2 D F MLP per token.
   const double T = 512, Dd = opt.dim, Ff = opt.ffn_dim;
   const double opt_flops = opt.n_layers * (2.0 * T * (4 * Dd * Dd + 2 * Dd * Ff) + 4.0 * T * T * Dd) + 2.0 * T * Dd * opt.vocab_size;
   report("random OPT-125m", 512, opt.vocab_size, opt_flops,
          [&](const std::vector<int>& ids) { opt125m.forward(ids, oacim::model::Backend::Float); });
+  hw_against_float(opt125m, 512, opt.vocab_size);
   return 0;
 }

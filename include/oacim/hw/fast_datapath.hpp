@@ -1,12 +1,14 @@
 #pragma once
 // The fast CIM datapath model: bit-identical to reference_forward(), at GEMM speed. The integer
 // block sums A are exact in fp32 (|A| < 2^24 is checked from the config), so they come from an
-// fp32 micro-kernel over 32-row panels and 6-token tiles, one block at a time, fused with the
+// integer (AVX-512 VNNI, int16 pairs) or fp32 micro-kernel over 32-row panels and 6-token tiles,
+// one block at a time, fused with the
 // floating-point steps of block_arith.hpp in the same order as the reference. When the adder tree
 // or the accumulator can overflow, every bit-plane gets its own fp32 product and the integer
-// saturate/wrap sequence is replayed per element. No torch. The kernel (AVX-512, AVX2+FMA or
-// portable C++; all give the same bits) and the epilogue for the config's formats are chosen once,
+// saturate/wrap sequence is replayed per element. No torch. The kernel (AVX-512 VNNI, AVX-512,
+// AVX2+FMA or portable C++; all give the same bits) and the epilogue for the config's formats are chosen once,
 // when the object is built: the widest the CPU has, or the one asked for.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,7 +19,7 @@
 
 namespace oacim::hw {
 
-enum class FastKernel { Auto, Avx512, Avx2, Generic };
+enum class FastKernel { Auto, Avx512Vnni, Avx512, Avx2, Generic };
 const EnumNames<FastKernel>& fast_kernel_names();
 std::string to_string(FastKernel kernel);
 
@@ -40,9 +42,13 @@ class FastDatapath {
   // Offsets and (integer) zeros folded into the prepared codes: fp32 partial sums only.
   bool folds_zeros() const { return fold_zero_; }
   // Bytes held for the prepared weight panels.
-  std::size_t prepared_bytes() const { return panels_w_.size() * sizeof(float); }
+  std::size_t prepared_bytes() const {
+    return panels_w_.size() * sizeof(float) + panels_w16_.size() * sizeof(std::int16_t);
+  }
   // The kernel this object runs (never Auto).
   FastKernel kernel() const { return kernel_; }
+  // Whether the kernel reads int16 pairs (panels_w16_, PreparedInputs::x16) rather than fp32.
+  bool integer_kernel() const { return kernel_ == FastKernel::Avx512Vnni; }
   static bool kernel_supported(FastKernel kernel);
 
   static constexpr int kPanelRows = 32;
@@ -66,6 +72,7 @@ class FastDatapath {
   int panels_ = 0;
   int padded_rows_ = 0;
   std::vector<float> panels_w_;            // per (block, panel): [block cols][32] codes as fp32
+  std::vector<std::int16_t> panels_w16_;   // the same codes in the VNNI pair layout (pair_index)
   std::vector<std::size_t> panel_offset_;  // [nb * panels]
   // Per (block, padded row) views of LayerWeights, contiguous over rows.
   std::vector<float> scale_br_, zero_br_, ow_br_;  // ow: outlier value, 0 where none

@@ -25,6 +25,16 @@ AlignedGroup align_group(const float* x, int n, const HwConfig& cfg, std::int32_
 // Bit `plane` (0 = LSB, mantissa_bits = sign) of xt in (mantissa_bits + 1)-bit two's complement.
 inline int input_bit(std::int32_t xt, int plane) { return (static_cast<std::uint32_t>(xt) >> plane) & 1u; }
 
+// The same bits and flush count as align_group(), sixteen inputs at a time with AVX-512 for bf16
+// and fp32 input formats and groups of at most 256 inputs (src/hw/fast_align.cpp); align_group()
+// itself otherwise (fp16 inputs, no AVX-512). The fast datapath aligns with it.
+AlignedGroup align_group_fast(const float* x, int n, const HwConfig& cfg, std::int32_t* xt);
+// Whether align_group_fast() takes its vector path for this config on this CPU.
+bool align_group_vectorized(const HwConfig& cfg);
+
+// align_group() or an implementation with the same bits (align_group_fast).
+using AlignGroupFn = AlignedGroup (*)(const float* x, int n, const HwConfig& cfg, std::int32_t* xt);
+
 // Alignment groups of a row of `cols` inputs: [begin, end) column ranges.
 struct GroupRange {
   int begin;
@@ -35,6 +45,6 @@ std::vector<GroupRange> alignment_groups(int cols, int block_size, const HwConfi
 // One token: aligns its `cols` inputs group by group into xt[cols] and writes every weight block's
 // 2^e into block_pow2[num_blocks(cols, block_size)]. Returns the number of flushed inputs.
 std::int64_t align_row(const float* x, int cols, int block_size, const HwConfig& cfg, std::int32_t* xt,
-                       float* block_pow2);
+                       float* block_pow2, AlignGroupFn align = align_group);
 
 }  // namespace oacim::hw

@@ -5,6 +5,7 @@
 // and the SystemC modules must reproduce bit for bit.
 #include "oacim/hw/hw_config.hpp"
 #include "oacim/hw/hw_counters.hpp"
+#include "oacim/hw/input_align.hpp"
 #include "oacim/hw/layer_weights.hpp"
 
 namespace oacim::hw {
@@ -26,8 +27,10 @@ struct TokenInputs {
   std::int64_t nonfinite = 0;
 };
 TokenInputs prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, const float* x_row);
-// The same into `out`, reusing its storage (hot loops).
-void prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, const float* x_row, TokenInputs& out);
+// The same into `out`, reusing its storage (hot loops), aligning with `align`; without `sums` the
+// block and quad sums are left empty (a caller whose codes fold offsets and zeros needs none).
+void prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, const float* x_row, TokenInputs& out,
+                          AlignGroupFn align = align_group, bool sums = true);
 
 // The bit-serial integer sum A of one (row, block) for one token: planes MSB (sign) first, each
 // through the adder tree of adder_tree.bits, into the shift-accumulator of accumulator.bits.

@@ -43,6 +43,8 @@ class QuantLinear {
   // The packed form of this layer; enables `fakequant`, and `hw` when a config is given.
   void set_packed(std::shared_ptr<const PackedCimWeights> packed, const hw::HwConfig* hw_config);
   bool has_packed() const { return packed_ != nullptr; }
+  // The datapath model the hw backend runs (nullptr without a hardware config).
+  const hw::FastDatapath* datapath() const { return datapath_.get(); }
   // Back to float weights only (a checkpoint's codes that a quantizer is about to replace).
   void clear_packed();
   const PackedCimWeights* packed() const { return packed_.get(); }
