@@ -3,9 +3,14 @@
 // (sign plane first); every column's adder tree sums code x bit over each block segment of its
 // rows (gated outlier-quad cells excluded), clipped to adder_tree.bits; a shift-accumulator per
 // (column, segment) folds the planes in, clipped to accumulator.bits. Results leave after the
-// pipeline latency while the next job's planes already stream in.
+// pipeline latency while the next job's planes already stream in. The simulator evaluates a
+// plane word-wide: the cells are held as bit-slices (one 64-row word per column and code bit), so
+// a column segment's tree sum is sum_k +-2^k popcount(slice_k & inputs & segment cells).
+#include <cstdint>
 #include <deque>
+#include <memory>
 #include <utility>
+#include <vector>
 
 #include <systemc>
 
@@ -33,7 +38,20 @@ class CimMacro : public sc_core::sc_module {
   void compute();   // SC_THREAD: bit-serial passes
   void pipeline();  // SC_THREAD: releases results after the pipeline latency
 
+  // The tile's codes as bit-slices, rebuilt when a job brings another tile (held, so its address
+  // cannot be reused by a later tile).
+  struct TileSlices {
+    std::shared_ptr<const WeightTile> tile;
+    int words = 0;                       // 64-row words per column
+    int planes = 0;                      // code bits (two's complement when `negative`)
+    bool negative = false;               // the top code bit weighs -2^(planes-1)
+    std::vector<std::uint64_t> code;     // [planes][words][cols]
+    std::vector<std::uint64_t> cells;    // [segments][words][cols]: the segment's rows, gated ones off
+  };
+  void slice(const std::shared_ptr<const WeightTile>& tile);
+
   CimMacroParams p_;
+  TileSlices slices_;
   sc_core::sc_time period_;
   std::deque<std::pair<sc_core::sc_time, MacroResultPtr>> in_flight_;
   sc_core::sc_event pushed_;
