@@ -99,6 +99,15 @@ void CimMacro::slice(const std::shared_ptr<const WeightTile>& tile) {
   while (sl.negative ? (lo < -(1 << (sl.planes - 1)) || hi > (1 << (sl.planes - 1)) - 1) : hi > (1 << sl.planes) - 1) {
     ++sl.planes;
   }
+  // The tile's bound on |tree sum| (segment rows x largest |code|) and on |accumulator| (that times
+  // 2^(planes) - 1): within both registers, the replay may skip their overflow checks.
+  int seg_rows = 0;
+  for (int s = 0; s < segs; ++s) seg_rows = std::max(seg_rows, tile->seg_end[s] - tile->seg_begin[s]);
+  const std::int64_t tree_bound = static_cast<std::int64_t>(seg_rows) * std::max(-lo, hi);
+  const hw::FixedWidth tree{p_.tree_bits, p_.tree_overflow};
+  const hw::FixedWidth acc_reg{p_.acc_bits, p_.acc_overflow};
+  sl.cannot_overflow = tree_bound <= tree.max() && -tree_bound >= tree.min() &&
+                       tree_bound * ((std::int64_t{1} << (p_.mantissa_bits + 1)) - 1) <= acc_reg.max();
   sl.words = (rows + 63) / 64;
   const std::size_t words = static_cast<std::size_t>(sl.words);
   sl.code.assign(static_cast<std::size_t>(cols) * sl.planes * words, 0);
@@ -127,8 +136,10 @@ void CimMacro::compute() {
   const hw::FixedWidth tree{p_.tree_bits, p_.tree_overflow};
   const hw::FixedWidth acc_reg{p_.acc_bits, p_.acc_overflow};
   const int cols = p_.cols;
-  std::vector<std::uint64_t> x;  // the broadcast plane, one bit per row
-  std::vector<std::int64_t> sums;  // [cols * segments] tree inputs of one plane
+  // Scratch kept by the module, not by this thread's stack: an SC_THREAD never returns, so its
+  // locals would never be freed (LeakSanitizer reports them at exit).
+  std::vector<std::uint64_t>& x = plane_bits_;
+  std::vector<std::int64_t>& sums = tree_inputs_;
   while (true) {
     const JobPtr job = in.read();
     const WeightTile& tile = *job->tile;
@@ -146,13 +157,19 @@ void CimMacro::compute() {
       for (int i = 0; i < p_.rows; ++i) x[i / 64] |= static_cast<std::uint64_t>(hw::input_bit(job->xt[i], plane)) << (i % 64);
       plane_sums(sl.code.data(), sl.cells.data(), x.data(), cols, tile.valid_cols, segs, sl.planes, sl.negative,
                  sl.words, sums.data());
+      const bool sign_plane = plane == p_.mantissa_bits;
       for (int j = 0; j < tile.valid_cols; ++j) {
         for (int s = 0; s < segs; ++s) {
-          bool of = false;
-          const std::int64_t t = tree.apply(sums[static_cast<std::size_t>(s) * cols + j], of);
-          counters_.tree_overflows += of;
+          const std::int64_t sum = sums[static_cast<std::size_t>(s) * cols + j];
           std::int64_t& acc = result->a[static_cast<std::size_t>(j) * segs + s];
-          acc = hw::shift_accumulate(acc_reg, acc, t, plane == p_.mantissa_bits, of);
+          if (sl.cannot_overflow) {  // both registers hold every value of this tile: the same steps
+            acc = sign_plane ? -sum : 2 * acc + sum;
+            continue;
+          }
+          bool of = false;
+          const std::int64_t t = tree.apply(sum, of);
+          counters_.tree_overflows += of;
+          acc = hw::shift_accumulate(acc_reg, acc, t, sign_plane, of);
           counters_.acc_overflows += of;
         }
       }

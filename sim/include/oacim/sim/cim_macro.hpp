@@ -45,6 +45,7 @@ class CimMacro : public sc_core::sc_module {
     int words = 0;                       // 64-row words per column
     int planes = 0;                      // code bits (two's complement when `negative`)
     bool negative = false;               // the top code bit weighs -2^(planes-1)
+    bool cannot_overflow = false;        // no plane sum or accumulator value of this tile can clip
     std::vector<std::uint64_t> code;     // [planes][words][cols]
     std::vector<std::uint64_t> cells;    // [segments][words][cols]: the segment's rows, gated ones off
   };
@@ -52,6 +53,8 @@ class CimMacro : public sc_core::sc_module {
 
   CimMacroParams p_;
   TileSlices slices_;
+  std::vector<std::uint64_t> plane_bits_;  // the broadcast plane, one bit per row
+  std::vector<std::int64_t> tree_inputs_;  // [segments * cols] tree inputs of one plane
   sc_core::sc_time period_;
   std::deque<std::pair<sc_core::sc_time, MacroResultPtr>> in_flight_;
   sc_core::sc_event pushed_;
