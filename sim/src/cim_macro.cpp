@@ -99,15 +99,12 @@ void CimMacro::slice(const std::shared_ptr<const WeightTile>& tile) {
   while (sl.negative ? (lo < -(1 << (sl.planes - 1)) || hi > (1 << (sl.planes - 1)) - 1) : hi > (1 << sl.planes) - 1) {
     ++sl.planes;
   }
-  // The tile's bound on |tree sum| (segment rows x largest |code|) and on |accumulator| (that times
-  // 2^(planes) - 1): within both registers, the replay may skip their overflow checks.
+  // Within both registers for every input of this tile, the replay may skip their overflow checks.
   int seg_rows = 0;
   for (int s = 0; s < segs; ++s) seg_rows = std::max(seg_rows, tile->seg_end[s] - tile->seg_begin[s]);
-  const std::int64_t tree_bound = static_cast<std::int64_t>(seg_rows) * std::max(-lo, hi);
-  const hw::FixedWidth tree{p_.tree_bits, p_.tree_overflow};
-  const hw::FixedWidth acc_reg{p_.acc_bits, p_.acc_overflow};
-  sl.cannot_overflow = tree_bound <= tree.max() && -tree_bound >= tree.min() &&
-                       tree_bound * ((std::int64_t{1} << (p_.mantissa_bits + 1)) - 1) <= acc_reg.max();
+  sl.cannot_overflow = hw::bit_serial_cannot_clip(hw::FixedWidth{p_.tree_bits, p_.tree_overflow},
+                                                  hw::FixedWidth{p_.acc_bits, p_.acc_overflow}, seg_rows, lo, hi,
+                                                  p_.mantissa_bits + 1);
   sl.words = (rows + 63) / 64;
   const std::size_t words = static_cast<std::size_t>(sl.words);
   sl.code.assign(static_cast<std::size_t>(cols) * sl.planes * words, 0);

@@ -17,7 +17,6 @@ void prepare_inputs(PreparedInputs& in, const LayerWeights& w, const HwConfig& c
   in.padded_tokens = (tokens + kT - 1) / kT * kT;
   in.planes = single_pass ? 1 : cfg.bitplanes();
   in.fold_zero = fold_zero;
-  in.int16_pairs = int16_pairs;
   const std::size_t x_size = static_cast<std::size_t>(in.planes) * in.padded_tokens * C;
   // Padding tokens must hold zeros: their sums are computed and then masked off.
   if (int16_pairs) {

@@ -17,7 +17,6 @@ struct PreparedInputs {
   int padded_tokens = 0;
   int planes = 1;                  // 1: xt itself; else one 0/1 plane per bit
   bool fold_zero = false;          // the kernel's sums are t = D - zero * S' (see FastDatapath)
-  bool int16_pairs = false;        // x16 in the VNNI pair layout rather than x
   std::vector<float> x;            // [planes][C * padded_tokens]: block b at begin(b) * padded_tokens,
                                    // then token tiles of [block cols][6]
   std::vector<std::int16_t> x16;   // the same places, each tile in the pair layout (pair_index)

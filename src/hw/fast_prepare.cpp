@@ -18,12 +18,9 @@ FastDatapath::FastDatapath(LayerWeights weights, HwConfig cfg, FastKernel kernel
     : w_(std::move(weights)), cfg_(std::move(cfg)), kernel_(resolve_kernel(kernel)) {
   const int n = w_.block_size;
   const std::int64_t qabs = std::max(std::abs(w_.code_min), std::abs(w_.code_max));
-  const std::int64_t tree_lo = n * std::min(w_.code_min, 0);
-  const std::int64_t tree_hi = n * std::max(w_.code_max, 0);
-  const FixedWidth tree{cfg_.tree_bits, cfg_.tree_overflow};
-  const FixedWidth acc{cfg_.acc_bits, cfg_.acc_overflow};
-  const std::int64_t acc_bound = n * qabs * ((std::int64_t{1} << cfg_.bitplanes()) - 1);
-  single_pass_ = tree_lo >= tree.min() && tree_hi <= tree.max() && acc_bound <= acc.max();
+  single_pass_ = bit_serial_cannot_clip(FixedWidth{cfg_.tree_bits, cfg_.tree_overflow},
+                                        FixedWidth{cfg_.acc_bits, cfg_.acc_overflow}, n, w_.code_min, w_.code_max,
+                                        cfg_.bitplanes());
   int max_offset = 0;
   for (auto o : w_.offsets) max_offset = std::max(max_offset, std::abs(static_cast<int>(o)));
   exact_ = static_cast<std::int64_t>(n) * (qabs + max_offset) * (std::int64_t{1} << cfg_.mantissa_bits) <

@@ -70,7 +70,7 @@ at::Tensor lazy_block_loop(at::Tensor& w, const at::Tensor& u, const std::vector
 std::pair<double, double> output_error(const at::Tensor& w, const at::Tensor& q, const at::Tensor& h) {
   // One fp32 GEMM for both forms (a statistic: fp32's ~1e-6 relative error is plenty, and two fp64
   // GEMMs of R x C x C cost more than GPTQ's own updates); the sums in fp64.
-  const int64_t rows = w.size(0);
+  const std::int64_t rows = w.size(0);
   const at::Tensor dw = at::cat({w - q, w}, 0).contiguous();
   const at::Tensor per_row = (at::mm(dw, h) * dw).to(at::kDouble).sum(1);
   return {per_row.narrow(0, 0, rows).sum().item<double>(), per_row.narrow(0, rows, rows).sum().item<double>()};
