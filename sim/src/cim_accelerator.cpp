@@ -4,6 +4,7 @@
 
 #include "oacim/core/bf16.hpp"
 #include "oacim/core/fp16.hpp"
+#include "oacim/hw/cycle_estimate.hpp"
 #include "oacim/sim/address_map.hpp"
 
 namespace oacim::sim {
@@ -13,11 +14,11 @@ CimAccelerator::CimAccelerator(sc_core::sc_module_name name, const hw::HwConfig&
       socket("socket"),
       cfg_(cfg),
       period_(clock_period(cfg)),
-      macro_jobs_("macro_jobs", 2),
-      outlier_jobs_("outlier_jobs", 64),
-      macro_results_("macro_results", 4),
-      block_values_("block_values", 4),
-      outlier_products_("outlier_products", 64),
+      macro_jobs_("macro_jobs", hw::PipelineQueues::kMacroJobs),
+      outlier_jobs_("outlier_jobs", hw::PipelineQueues::kOutlierJobs),
+      macro_results_("macro_results", hw::PipelineQueues::kMacroResults),
+      block_values_("block_values", hw::PipelineQueues::kBlockValues),
+      outlier_products_("outlier_products", hw::PipelineQueues::kOutlierProducts),
       macro_("macro", CimMacroParams::from(cfg), period_),
       correction_("correction", CorrectionUnitParams::from(cfg), cfg.macro_cols, period_),
       outlier_("outlier", OutlierUnitParams::from(cfg), cfg.macro_cols, period_),
@@ -110,6 +111,12 @@ hw::HwCounters CimAccelerator::counters() const {
   const hw::HwCounters& k = controller_.counters();
   c.inputs_flushed = k.inputs_flushed;
   c.nonfinite_inputs = k.nonfinite_inputs;
+  c.inputs_aligned = k.inputs_aligned;
+  c.tile_loads = k.tile_loads;
+  c.cell_bits_written = k.cell_bits_written;
+  c.cell_ones_written = k.cell_ones_written;
+  c.block_results = correction_.block_results();
+  c.psum_adds = psum_.adds();
   c.weight_ones = k.weight_ones;
   c.weight_bits = k.weight_bits;
   c.outlier_hits = outlier_.products();

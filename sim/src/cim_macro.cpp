@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "oacim/core/cim_cell.hpp"
 #include "oacim/hw/fixed_width.hpp"
 #include "oacim/hw/input_align.hpp"
 
@@ -19,23 +20,36 @@ namespace {
 // The tree sums of one broadcast plane for every (segment, column) of `valid_cols` (arrays
 // strided by `cols`): sum_k +-2^k popcount(code_k & x & cells), columns innermost so that the loop
 // vectorizes. Compiled three times: AVX-512 vector popcount, the popcnt instruction, and portable
-// (libgcc's popcount); the widest the CPU runs is chosen once.
-__attribute__((always_inline)) inline void plane_sums_body(const std::uint64_t* code, const std::uint64_t* cells,
-                                                           const std::uint64_t* x, int cols, int valid_cols, int segs,
-                                                           int planes, bool negative, int words, std::int64_t* sums) {
+// (libgcc's popcount); the widest the CPU runs is chosen once. Returns the plane's cell activations:
+// the stored `1` bits that meet an input `1`, a negative tile's top slice standing for the sign bits
+// above it in the 4-bit cell.
+__attribute__((always_inline)) inline std::int64_t plane_sums_body(const std::uint64_t* code,
+                                                                   const std::uint64_t* cells, const std::uint64_t* x,
+                                                                   int cols, int valid_cols, int segs, int planes,
+                                                                   bool negative, int words, std::int64_t* sums) {
   for (int i = 0; i < segs * cols; ++i) sums[i] = 0;
+  std::int64_t activations = 0;
   for (int k = 0; k < planes; ++k) {
-    const std::int64_t weight = (negative && k == planes - 1 ? -1 : 1) * (std::int64_t{1} << k);
+    const bool sign_slice = negative && k == planes - 1;
+    const std::int64_t weight = (sign_slice ? -1 : 1) * (std::int64_t{1} << k);
+    const std::int64_t cell_bits = sign_slice ? 1 + kCellBits - planes : 1;  // `1` bits per set bit of this slice
+    std::int64_t set = 0;
     for (int w = 0; w < words; ++w) {
       const std::uint64_t xw = x[w];
       const std::uint64_t* ck = code + (static_cast<std::size_t>(k) * words + w) * cols;
       for (int s = 0; s < segs; ++s) {
         const std::uint64_t* ms = cells + (static_cast<std::size_t>(s) * words + w) * cols;
         std::int64_t* out = sums + static_cast<std::size_t>(s) * cols;
-        for (int j = 0; j < valid_cols; ++j) out[j] += weight * __builtin_popcountll(ck[j] & xw & ms[j]);
+        for (int j = 0; j < valid_cols; ++j) {
+          const std::int64_t n = __builtin_popcountll(ck[j] & xw & ms[j]);
+          out[j] += weight * n;
+          set += n;
+        }
       }
     }
+    activations += cell_bits * set;
   }
+  return activations;
 }
 
 // Bits of rows [begin, end) that fall in 64-row word w.
@@ -47,25 +61,25 @@ std::uint64_t row_range_bits(int begin, int end, int w) {
   return upto_hi & ~((std::uint64_t{1} << lo) - 1);
 }
 
-using PlaneSumsFn = void (*)(const std::uint64_t*, const std::uint64_t*, const std::uint64_t*, int, int, int, int, bool,
+using PlaneSumsFn = std::int64_t (*)(const std::uint64_t*, const std::uint64_t*, const std::uint64_t*, int, int, int, int, bool,
                              int, std::int64_t*);
 
-void plane_sums_portable(const std::uint64_t* code, const std::uint64_t* cells, const std::uint64_t* x, int cols,
+std::int64_t plane_sums_portable(const std::uint64_t* code, const std::uint64_t* cells, const std::uint64_t* x, int cols,
                          int valid_cols, int segs, int planes, bool negative, int words, std::int64_t* sums) {
-  plane_sums_body(code, cells, x, cols, valid_cols, segs, planes, negative, words, sums);
+  return plane_sums_body(code, cells, x, cols, valid_cols, segs, planes, negative, words, sums);
 }
 
 #if defined(__x86_64__)
-__attribute__((target("popcnt"))) void plane_sums_popcnt(const std::uint64_t* code, const std::uint64_t* cells,
+__attribute__((target("popcnt"))) std::int64_t plane_sums_popcnt(const std::uint64_t* code, const std::uint64_t* cells,
                                                          const std::uint64_t* x, int cols, int valid_cols, int segs,
                                                          int planes, bool negative, int words, std::int64_t* sums) {
-  plane_sums_body(code, cells, x, cols, valid_cols, segs, planes, negative, words, sums);
+  return plane_sums_body(code, cells, x, cols, valid_cols, segs, planes, negative, words, sums);
 }
 
-__attribute__((target("avx512f,avx512vl,avx512vpopcntdq,popcnt"))) void plane_sums_avx512(
+__attribute__((target("avx512f,avx512vl,avx512vpopcntdq,popcnt"))) std::int64_t plane_sums_avx512(
     const std::uint64_t* code, const std::uint64_t* cells, const std::uint64_t* x, int cols, int valid_cols, int segs,
     int planes, bool negative, int words, std::int64_t* sums) {
-  plane_sums_body(code, cells, x, cols, valid_cols, segs, planes, negative, words, sums);
+  return plane_sums_body(code, cells, x, cols, valid_cols, segs, planes, negative, words, sums);
 }
 #endif
 
@@ -109,6 +123,7 @@ void CimMacro::slice(const std::shared_ptr<const WeightTile>& tile) {
   const std::size_t words = static_cast<std::size_t>(sl.words);
   sl.code.assign(static_cast<std::size_t>(cols) * sl.planes * words, 0);
   sl.cells.assign(static_cast<std::size_t>(cols) * segs * words, 0);
+  sl.tree_adds_per_plane = 0;
   for (int j = 0; j < tile->valid_cols; ++j) {
     for (int i = 0; i < rows; ++i) {
       // Only the set bits: a code's bits above `planes` are its sign extension.
@@ -120,6 +135,8 @@ void CimMacro::slice(const std::shared_ptr<const WeightTile>& tile) {
     }
     for (int s = 0; s < segs; ++s) {
       const int gated = tile->gated_row[static_cast<std::size_t>(j) * segs + s];
+      const int cells = tile->seg_end[s] - tile->seg_begin[s] - (gated >= 0 ? 4 : 0);
+      sl.tree_adds_per_plane += std::max(cells - 1, 0);
       for (std::size_t w = 0; w < words; ++w) {
         std::uint64_t m = row_range_bits(tile->seg_begin[s], tile->seg_end[s], static_cast<int>(w));
         if (gated >= 0) m &= ~row_range_bits(gated, gated + 4, static_cast<int>(w));  // gated off for this column
@@ -152,8 +169,11 @@ void CimMacro::compute() {
       // Broadcast: one bit of every row's aligned input.
       x.assign(words, 0);
       for (int i = 0; i < p_.rows; ++i) x[i / 64] |= static_cast<std::uint64_t>(hw::input_bit(job->xt[i], plane)) << (i % 64);
-      plane_sums(sl.code.data(), sl.cells.data(), x.data(), cols, tile.valid_cols, segs, sl.planes, sl.negative,
-                 sl.words, sums.data());
+      counters_.cell_activations += plane_sums(sl.code.data(), sl.cells.data(), x.data(), cols, tile.valid_cols, segs,
+                                               sl.planes, sl.negative, sl.words, sums.data());
+      for (const std::uint64_t word : x) counters_.input_ones += __builtin_popcountll(word);
+      counters_.tree_adds += sl.tree_adds_per_plane;
+      counters_.acc_steps += static_cast<std::int64_t>(tile.valid_cols) * segs;
       const bool sign_plane = plane == p_.mantissa_bits;
       for (int j = 0; j < tile.valid_cols; ++j) {
         for (int s = 0; s < segs; ++s) {

@@ -1,5 +1,6 @@
 #include "oacim/sim/controller.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -76,6 +77,7 @@ bool Controller::run_layer() {
   std::vector<int> outlier_col(static_cast<std::size_t>(R) * nb, -1);
   std::vector<float> outlier_w(outlier_col.size(), 0.0f);
   std::int64_t ones = 0;
+  std::vector<std::uint8_t> word_ones(static_cast<std::size_t>(R) * quads, 0);  // what a tile rewrite writes
   for (int r = 0; r < R; ++r) {
     for (int b = 0; b < nb; ++b) {
       const auto oc = load<std::int16_t>(mem_.mask, static_cast<std::size_t>(r) * nb + b);
@@ -84,6 +86,7 @@ bool Controller::run_layer() {
     for (int m = 0; m < quads; ++m) {
       const auto word = load<std::uint16_t>(mem_.words, static_cast<std::size_t>(r) * quads + m);
       ones += popcount16(word);
+      word_ones[static_cast<std::size_t>(r) * quads + m] = static_cast<std::uint8_t>(popcount16(word));
       const int b = 4 * m / bs;
       const int oc = outlier_col[static_cast<std::size_t>(r) * nb + b];
       if (oc >= 0 && oc / 4 == m) {
@@ -110,6 +113,7 @@ bool Controller::run_layer() {
       x_in[static_cast<std::size_t>(t) * C + c] = x_row[c];
       counters_.nonfinite_inputs += !std::isfinite(x_row[c]);
     }
+    counters_.inputs_aligned += C;
     counters_.inputs_flushed += hw::align_row(x_row.data(), C, bs, cfg, xt.data() + static_cast<std::size_t>(t) * C,
                                               pow2.data() + static_cast<std::size_t>(t) * nb);
   }
@@ -172,7 +176,13 @@ bool Controller::run_layer() {
       while (macro_.jobs_done() - macro_start < issued) wait(macro_.job_done_event());
       wait(static_cast<double>(p_.macro_write_cycles) * period_);
       busy_cycles_ += p_.macro_write_cycles;
-      ++tile_loads_;
+      ++counters_.tile_loads;
+      for (int j = 0; j < tile->valid_cols; ++j) {  // the stored words of the tile: codes and outlier patterns
+        for (int m = c0 / 4; m < std::min(c0 + mrows, C) / 4; ++m) {
+          counters_.cell_ones_written += word_ones[static_cast<std::size_t>(n * mcols + j) * quads + m];
+          counters_.cell_bits_written += 16;
+        }
+      }
       for (int t = 0; t < T; ++t) {
         auto job = std::make_shared<MacroJob>();
         job->tile = tile;

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "oacim/hw/energy_json.hpp"
 #include "oacim/cli/command.hpp"
 #include "oacim/cli/json_output.hpp"
 #include "oacim/cli/table_options.hpp"
@@ -186,6 +187,7 @@ struct CosimReport {
   std::int64_t mismatches, max_ulp;
   bool counters_match, bit_exact;
   double rel_rms, max_abs, sc_wall, hw_wall;
+  bool cycles_match() const { return r.compute_cycles == hw_res.counters.cycles; }
   double macro_cycles_per_s() const { return static_cast<double>(r.counters.input_bitplanes) / std::max(sc_wall, 1e-9); }
 };
 
@@ -198,6 +200,8 @@ void print_report(const CosimReport& p) {
   std::cout << fmt::format("  systemc vs fp32   : relative RMS error {:.3e}, max abs error {:.3e}\n", p.rel_rms, p.max_abs);
   std::cout << fmt::format("  cycles            : load {}, compute {}, readback {} ({:.1f} us simulated at {} MHz)\n",
                            p.r.load_cycles, p.r.compute_cycles, p.r.readback_cycles, p.r.simulated_ns / 1e3, p.cfg.clock_mhz);
+  std::cout << fmt::format("  timing model      : {} compute cycles ({})\n", p.hw_res.counters.cycles,
+                           p.cycles_match() ? "equal to SystemC" : "DIFFERS from SystemC");
   std::cout << fmt::format("  wall              : systemc {:.3f} s ({:.0f} macro-cycles/s), hw model {:.4f} s\n", p.sc_wall,
                            p.macro_cycles_per_s(), p.hw_wall);
   std::cout << "  counters          :";
@@ -223,10 +227,13 @@ nlohmann::json report_json(const CosimReport& p) {
           {"output_fnv1a", fmt::format("{:016x}", fnv1a(p.r.y))},
           {"counters", counters_json(p.r.counters)},
           {"hw_counters", counters_json(p.hw_res.counters)},
+          {"energy", hw::energy_json(p.r.counters, p.cfg.energy, p.r.counters.tokens)},
           {"fakequant", {{"relative_rms_error", p.rel_rms}, {"max_abs_error", p.max_abs}}},
           {"cycles",
            {{"load", p.r.load_cycles},
             {"compute", p.r.compute_cycles},
+            {"timing_model", p.hw_res.counters.cycles},
+            {"timing_model_matches", p.cycles_match()},
             {"readback", p.r.readback_cycles},
             {"simulated_ns", p.r.simulated_ns}}},
           {"activity", activity},
@@ -307,9 +314,9 @@ int cmd_cosim(const std::vector<std::string>& args) {
     out.add("y", DType::F32, {tokens, w.rows()}, hw_res.y);
     out.write(src.save_prefix + ".outputs.safetensors");
   }
-  if (!bit_exact || !counters_match) {
-    print_error("cosim", fmt::format("SystemC and the hw model disagree: {} outputs differ, counters {}", mismatches,
-                                     counters_match ? "equal" : "differ"));
+  if (!bit_exact || !counters_match || !rep.cycles_match()) {
+    print_error("cosim", fmt::format("SystemC and the hw model disagree: {} outputs differ, counters {}, cycles {}",
+                                     mismatches, counters_match ? "equal" : "differ", rep.cycles_match() ? "equal" : "differ"));
     return kExitFailure;
   }
   return kExitOk;

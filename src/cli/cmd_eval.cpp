@@ -3,8 +3,11 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "oacim/hw/energy.hpp"
+#include "oacim/hw/energy_json.hpp"
 #include "oacim/cli/command.hpp"
 #include "oacim/cli/json_output.hpp"
 #include "oacim/core/token_values_file.hpp"
@@ -120,6 +123,8 @@ nlohmann::json eval_json(const eval::EvalOptions& o, const eval::EvalResult& r) 
   if (chip) {
     doc["hw_config"] = {{"name", o.hw.name}, {"knobs", hw::to_key_values(o.hw)}};
     doc["hw_counters"] = counters_json(r.hw_counters);
+    doc["energy"] = hw::energy_json(r.hw_counters, o.hw.energy, r.model_tokens());
+    doc["latency"] = hw::latency_json(r.hw_counters, o.hw.clock_mhz, r.model_tokens());
   }
   if (o.backend == "systemc") {
     nlohmann::json checks = nlohmann::json::array();
@@ -217,6 +222,16 @@ int cmd_eval(const std::vector<std::string>& args) {
                              100.0 * c.top1_agreement.se, 100.0 * c.delta_p_rms)
               << fmt::format("    perplexity vs float {:+.3f} % (95 % CI {:+.3f} .. {:+.3f} %)\n", c.vs_float.ppl_pct,
                              c.vs_float.ppl_pct_low, c.vs_float.ppl_pct_high);
+  }
+  if (chip && r.hw_counters.tokens > 0) {
+    const hw::EnergyBreakdown e = hw::energy_of(r.hw_counters, o.hw.energy, r.model_tokens());
+    const double us = static_cast<double>(r.hw_counters.cycles) / o.hw.clock_mhz;
+    const double tokens = static_cast<double>(r.model_tokens());
+    std::cout << fmt::format("  chip: {:.1f} cycles/token, {:.0f} tokens/s at {} MHz; energy {:.4g} nJ/token{}, {:.3g} TOPS/W{}\n",
+                             static_cast<double>(r.hw_counters.cycles) / tokens, us > 0 ? tokens / (us * 1e-6) : 0.0,
+                             o.hw.clock_mhz,
+                             e.pj_per_token() / 1e3, e.complete() ? "" : " (lower bound)", e.tops_per_watt(),
+                             e.complete() ? "" : fmt::format(" (upper bound; not configured: {})", fmt::join(e.not_configured, ", ")));
   }
   if (!o.token_nll_file.empty()) {
     write_token_values(o.token_nll_file, {r.token_nll, {{"oacim.model", o.model_path}, {"oacim.dataset", o.dataset},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdlib>
 #include <numeric>
 
@@ -23,6 +24,12 @@ OffsetSign offset_sign_from_string(const std::string& text, const std::string& k
 int default_max_abs_offset(OffsetSign sign, bool outliers) { return sign == OffsetSign::Faithful && outliers ? 7 : 1; }
 
 void OffsetSearchOptions::validate(const GridSpec& grid) const {
+  if (!(error_weight >= 0.0) || !std::isfinite(error_weight)) {
+    throw InvalidArgument("offset_lambda", fmt::format("{} is not a finite number >= 0", error_weight));
+  }
+  if (error_weight > 0.0 && sign == OffsetSign::Faithful) {
+    throw InvalidArgument("offset_lambda", "the error-aware choice needs offset_sign minimise (faithful is upstream's popcount model)");
+  }
   const int limit = grid.levels_minus_one();
   if (max_abs_offset < 0 || max_abs_offset > limit) {
     throw InvalidArgument("max_abs_offset", fmt::format("{} is outside 0..{} for {}-bit codes", max_abs_offset, limit,
@@ -87,7 +94,24 @@ int OffsetSearch::faithful_offset(const std::vector<int>& codes) const {
   return std::min(std::max(best, -options_.max_abs_offset), options_.max_abs_offset);
 }
 
-OffsetChoice OffsetSearch::choose(const std::vector<int>& codes) const {
+std::vector<double> OffsetSearch::error_costs(const std::vector<double>& w, const std::vector<GridParams>& params,
+                                              double d) const {
+  if (w.size() != params.size()) throw InvalidArgument("error_costs", "one grid per row is needed");
+  const int m = options_.max_abs_offset;
+  std::vector<double> cost(static_cast<std::size_t>(2 * m + 1), 0.0);
+  const double inv_d2 = 1.0 / (d * d);
+  for (std::size_t r = 0; r < w.size(); ++r) {
+    const auto err = [&](int o) {
+      const double qh = dequantize_code(quantize_code(static_cast<float>(w[r]), params[r], o, grid_), params[r], o);
+      return (w[r] - qh) * (w[r] - qh);
+    };
+    const double e0 = err(0);
+    for (int o = -m; o <= m; ++o) cost[static_cast<std::size_t>(o + m)] += (err(o) - e0) * inv_d2;
+  }
+  return cost;
+}
+
+OffsetChoice OffsetSearch::choose(const std::vector<int>& codes, const std::vector<double>* error_costs) const {
   for (int a : codes) {
     if (a < grid_.code_min() || a > grid_.code_max()) {
       throw InvalidArgument("codes", fmt::format("code {} is outside [{}, {}]", a, grid_.code_min(), grid_.code_max()));
@@ -95,17 +119,26 @@ OffsetChoice OffsetSearch::choose(const std::vector<int>& codes) const {
   }
   const int m = options_.max_abs_offset;
   const auto cost = candidate_costs(codes);
+  const bool error_aware = options_.error_weight > 0.0;
+  if (error_aware && (!error_costs || error_costs->size() != cost.size())) {
+    throw InvalidArgument("offset_lambda", "the error-aware offset choice needs the error cost of every candidate");
+  }
+  // ones + lambda * error: exact integers when lambda is 0.
+  const auto total = [&](int o) {
+    const double ones = static_cast<double>(cost[static_cast<std::size_t>(o + m)]);
+    return error_aware ? ones + options_.error_weight * (*error_costs)[static_cast<std::size_t>(o + m)] : ones;
+  };
   OffsetChoice choice;
   if (options_.sign == OffsetSign::Minimise) {
     int best = 0;
     for (int o = -m; o <= m; ++o) {
-      const auto c = cost[static_cast<std::size_t>(o + m)];
-      const auto cb = cost[static_cast<std::size_t>(best + m)];
+      const double c = total(o), cb = total(best);
       if (c < cb || (c == cb && (std::abs(o) < std::abs(best) || (std::abs(o) == std::abs(best) && o < best)))) {
         best = o;
       }
     }
     choice.offset = best;
+    if (error_costs) choice.error_increase = (*error_costs)[static_cast<std::size_t>(best + m)];
   } else {
     choice.offset = faithful_offset(codes);
   }

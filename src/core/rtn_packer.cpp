@@ -178,16 +178,37 @@ PackedCimWeights pack_rtn(const std::vector<float>& weights, int rows, int cols,
   if (options.offsets) {
     // Offsets are chosen from the cells that hold codes (outlier quads hold BF16 patterns).
     const OffsetSearch search(grid, options.offset_search);
-    std::vector<int> column;
+    const bool error_aware = options.offset_search.error_weight > 0.0;
+    std::vector<std::vector<int>> columns(static_cast<std::size_t>(cols));
+    std::vector<std::vector<double>> costs(static_cast<std::size_t>(cols));
+    double total_sq = 0.0;  // the first pass's squared error over the code cells (error-aware only)
+    std::int64_t cells = 0;
     for (int c = 0; c < cols; ++c) {
-      column.clear();
       const int b = c / grid.block_size;
+      std::vector<double> values;
+      std::vector<GridParams> grids;
       for (int r = 0; r < rows; ++r) {
         const int oc = p.outlier_col[static_cast<std::size_t>(r) * nb + b];
         if (oc != kNoOutlier && (b * grid.block_size + oc) / 4 == c / 4) continue;
-        column.push_back(p.codes[static_cast<std::size_t>(r) * cols + c]);
+        const std::size_t wi = static_cast<std::size_t>(r) * cols + c;
+        columns[static_cast<std::size_t>(c)].push_back(p.codes[wi]);
+        if (error_aware) {
+          const std::size_t bi = static_cast<std::size_t>(r) * nb + b;
+          const GridParams gp{scales[bi], zeros[bi]};
+          const double e = weights[wi] - dequantize_code(p.codes[wi], gp, 0);
+          total_sq += e * e;
+          ++cells;
+          values.push_back(weights[wi]);
+          grids.push_back(gp);
+        }
       }
-      const OffsetChoice choice = search.choose(column);
+      if (error_aware) costs[static_cast<std::size_t>(c)] = search.error_costs(values, grids, 1.0);
+    }
+    const double mean_sq = std::max(total_sq / static_cast<double>(std::max<std::int64_t>(cells, 1)), 1e-300);
+    for (int c = 0; c < cols; ++c) {
+      for (double& v : costs[static_cast<std::size_t>(c)]) v /= mean_sq;
+      const OffsetChoice choice =
+          search.choose(columns[static_cast<std::size_t>(c)], error_aware ? &costs[static_cast<std::size_t>(c)] : nullptr);
       p.offsets[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(choice.offset);
       clipped += choice.clipped;
     }

@@ -191,6 +191,13 @@ void concat_on_root(dist::Communicator& comm, std::vector<double>& values, const
 }
 
 // Every rank's datapath counters summed on rank 0; collective.
+// Linears the chip runs (those with packed weights; the others run fp32 and count nothing).
+int chip_linears(model::Decoder& dec) {
+  int n = 0;
+  for (const model::QuantLinear* lin : dec.linears()) n += lin->has_packed();
+  return n;
+}
+
 void merge_counters_on_root(dist::Communicator& comm, hw::HwCounters& counters) {
   const std::vector<std::string> rank_counters = comm.gather(dist::to_bytes(counters.values()), 0);
   for (std::size_t r = 1; r < rank_counters.size(); ++r) {
@@ -255,6 +262,7 @@ EvalResult run_task(const EvalOptions& o, model::LoadedModel& lm, model::Backend
   res.task = summarize_task(task, scores);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   res.hw_counters = counters;
+  res.hw_linears = chip_linears(dec);
   return res;
 }
 
@@ -320,6 +328,7 @@ EvalResult run_eval(const EvalOptions& options) {
     res.reporting_rank = false;
     res.window_nll = std::move(nll);
     res.hw_counters = counters;
+    res.hw_linears = chip_linears(dec);
     return res;
   }
   PerplexityResult r = summarize_windows(std::move(nll), seqlen, static_cast<std::int64_t>(corpus.size()));
@@ -348,6 +357,7 @@ EvalResult run_eval(const EvalOptions& options) {
   }
   res.token_nll = std::move(stats.nll);
   res.hw_counters = counters;
+  res.hw_linears = chip_linears(dec);
   if (sampler) {
     for (model::QuantLinear* lin : dec.linears()) lin->set_datapath_observer(nullptr);
     if (o.progress) o.progress("eval: co-simulating the sampled layers in SystemC");

@@ -11,6 +11,7 @@
 
 #include "oacim/core/error.hpp"
 #include "oacim/core/quant_grid.hpp"
+#include "oacim/hw/cycle_estimate.hpp"
 #include "oacim/hw/fixed_width.hpp"
 #include "oacim/hw/reference_datapath.hpp"
 #include "worker_pool.hpp"
@@ -251,6 +252,15 @@ const EnumNames<FastKernel>& fast_kernel_names() {
 
 std::string to_string(FastKernel kernel) { return enum_name(fast_kernel_names(), kernel); }
 
+std::int64_t FastDatapath::estimated_cycles(int tokens) const {
+  const std::lock_guard<std::mutex> lock(cycle_memo_->m);
+  if (cycle_memo_->tokens != tokens) {
+    cycle_memo_->cycles = estimate_cycles(w_, cfg_, tokens).cycles;
+    cycle_memo_->tokens = tokens;
+  }
+  return cycle_memo_->cycles;
+}
+
 HwLayerResult FastDatapath::forward(const float* x, int tokens, int threads) const {
   if (!exact_) return reference_forward(w_, cfg_, x, tokens);
   const int nthreads = std::max(1, threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
@@ -258,11 +268,15 @@ HwLayerResult FastDatapath::forward(const float* x, int tokens, int threads) con
   // workers must see this thread's instance, not their own thread_local.
   thread_local PreparedInputs scratch;
   PreparedInputs& in = scratch;
-  fast::prepare_inputs(in, w_, cfg_, x, tokens, single_pass_, fold_zero_, integer_kernel(), nthreads);
+  fast::prepare_inputs(in, w_, cfg_, x, tokens, single_pass_, fold_zero_, integer_kernel(), activity_, nthreads);
   HwLayerResult res;
   res.y.assign(static_cast<std::size_t>(tokens) * w_.rows, 0.0f);
   res.counters = in.counters;
   add_static_counters(w_, cfg_, tokens, res.counters);
+  if (activity_) {
+    add_shape_activity(w_, cfg_, tokens, res.counters);
+    res.counters.cycles += estimated_cycles(tokens);
+  }
   if (tokens == 0) return res;
 
   const PanelRunner runner{*this, in, res};

@@ -9,7 +9,7 @@
 namespace oacim::hw::fast {
 
 void prepare_inputs(PreparedInputs& in, const LayerWeights& w, const HwConfig& cfg, const float* x, int tokens,
-                    bool single_pass, bool fold_zero, bool int16_pairs, int threads) {
+                    bool single_pass, bool fold_zero, bool int16_pairs, bool activity, int threads) {
   in.counters = HwCounters{};
   const int C = w.cols;
   const int nb = w.blocks;
@@ -42,6 +42,7 @@ void prepare_inputs(PreparedInputs& in, const LayerWeights& w, const HwConfig& c
       prepare_token_inputs(w, cfg, x + static_cast<std::size_t>(t) * C, ti, align_group_fast, !fold_zero);
       local.inputs_flushed += ti.flushed;
       local.nonfinite_inputs += ti.nonfinite;
+      if (activity) add_token_activity(w, cfg, ti.xt.data(), local);
       const std::size_t tile = static_cast<std::size_t>(t / kT);
       const std::size_t lane = static_cast<std::size_t>(t % kT);
       for (int b = 0; b < nb; ++b) {

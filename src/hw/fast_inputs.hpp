@@ -39,8 +39,8 @@ struct TileCorrections {
 };
 
 // Aligns the tokens of `x` (one TokenInputs per token, in parallel) into `in`; int16_pairs fills
-// x16 for the VNNI kernel instead of x.
+// x16 for the VNNI kernel instead of x; `activity` counts input ones and cell activations.
 void prepare_inputs(PreparedInputs& in, const LayerWeights& w, const HwConfig& cfg, const float* x, int tokens,
-                    bool single_pass, bool fold_zero, bool int16_pairs, int threads);
+                    bool single_pass, bool fold_zero, bool int16_pairs, bool activity, int threads);
 
 }  // namespace oacim::hw::fast

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "oacim/hw/energy.hpp"
+
 namespace oacim::hw {
 
 namespace {
@@ -37,6 +39,19 @@ HwParam overflow_knob(std::string key, Overflow HwConfig::*field, std::string do
   return bind_custom<HwConfig>(
       spec, [field](HwConfig& c, const std::string& v) { c.*field = v == "wrap" ? Overflow::Wrap : Overflow::Saturate; },
       [field](const HwConfig& c) { return to_string(c.*field); });
+}
+
+// One knob per priced event of hw/energy.hpp: `off` (not configured) or pJ per event.
+HwParam energy_knob(const EnergyEvent& e) {
+  OptionBuilder b = option(std::string("energy.") + e.name, K::OptNumber, e.default_pj);
+  b.key(std::string("energy.") + e.name).unit(e.per).doc(std::string(e.doc) + " `off`: not configured.").affects("energy").range(0, 1e9);
+  const auto price = e.price;
+  return bind_custom<HwConfig>(
+      b,
+      [price](HwConfig& c, const std::string& v) {
+        c.energy.*price = v == "off" ? std::nullopt : std::optional<double>(parse_option_number(v));
+      },
+      [price](const HwConfig& c) { return c.energy.*price ? format_option_number(*(c.energy.*price)) : std::string("off"); });
 }
 
 std::vector<HwParam> build_table() {
@@ -120,6 +135,7 @@ std::vector<HwParam> build_table() {
       [](const HwConfig& c) { return fmt::format("{}", c.clock_mhz); }));
   t.push_back(int_knob("tlm.bus_bytes", "bytes/cycle", "8", 1, 1024, [](auto& c) -> auto& { return c.bus_bytes; },
                        "Width of the TLM-2.0 bus that loads weights and activations and reads results.", true));
+  for (const EnergyEvent& e : energy_events()) t.push_back(energy_knob(e));
   return t;
 }
 
@@ -150,6 +166,10 @@ std::string hw_params_markdown() {
       case OptionKind::Number:
         type = "number";
         values = fmt::format("{}..{}", p.min, p.max);
+        break;
+      case OptionKind::OptNumber:
+        type = "number or `off`";
+        values = fmt::format("`off`, {}..{}", p.min, p.max);
         break;
       case OptionKind::Choice:
         type = "choice";

@@ -1,9 +1,13 @@
 #include "oacim/hw/reference_datapath.hpp"
 
+#include <algorithm>
 #include <cmath>
+
+#include "oacim/core/cim_cell.hpp"
 
 #include "oacim/core/quant_grid.hpp"
 #include "oacim/hw/block_arith.hpp"
+#include "oacim/hw/cycle_estimate.hpp"
 #include "oacim/hw/fixed_width.hpp"
 #include "oacim/hw/input_align.hpp"
 
@@ -60,14 +64,25 @@ void prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, const floa
 }
 
 std::int64_t plane_tree_sum(const LayerWeights& w, const TokenInputs& in, int r, int b, int plane) {
+  HwCounters unused;
+  return plane_tree_sum(w, in, r, b, plane, unused);
+}
+
+std::int64_t plane_tree_sum(const LayerWeights& w, const TokenInputs& in, int r, int b, int plane,
+                            HwCounters& counters) {
   const BlockRange br = block_range(b, w.cols, w.block_size);
   const int gated = w.gated_quad(r, b);
   const std::int8_t* q = w.codes.data() + static_cast<std::size_t>(r) * w.cols;
   std::int64_t sum = 0;
+  int cells = 0;
   for (int c = br.begin; c < br.end; ++c) {
     if (c / 4 == gated) continue;  // the outlier quad's cells are gated off for this row
-    sum += q[c] * input_bit(in.xt[c], plane);
+    const int bit = input_bit(in.xt[c], plane);
+    sum += q[c] * bit;
+    counters.cell_activations += bit * CellCode::from_code(q[c]).ones();  // the stored nibble's `1` bits
+    ++cells;
   }
+  counters.tree_adds += std::max(cells - 1, 0);
   return sum;
 }
 
@@ -78,10 +93,11 @@ std::int64_t bit_serial_block_sum(const LayerWeights& w, const HwConfig& cfg, co
   std::int64_t acc = 0;
   for (int plane = cfg.mantissa_bits; plane >= 0; --plane) {
     bool of = false;
-    const std::int64_t t = tree.apply(plane_tree_sum(w, in, r, b, plane), of);
+    const std::int64_t t = tree.apply(plane_tree_sum(w, in, r, b, plane, counters), of);
     counters.tree_overflows += of;
     acc = shift_accumulate(acc_reg, acc, t, plane == cfg.mantissa_bits, of);
     counters.acc_overflows += of;
+    ++counters.acc_steps;
   }
   return acc;
 }
@@ -90,11 +106,18 @@ HwLayerResult reference_forward(const LayerWeights& w, const HwConfig& cfg, cons
   HwLayerResult res;
   res.y.assign(static_cast<std::size_t>(tokens) * w.rows, 0.0f);
   add_static_counters(w, cfg, tokens, res.counters);
+  res.counters.cycles += estimate_cycles(w, cfg, tokens).cycles;
   const NumFormat pf = cfg.psum_format;
   for (int t = 0; t < tokens; ++t) {
     const TokenInputs in = prepare_token_inputs(w, cfg, x + static_cast<std::size_t>(t) * w.cols);
     res.counters.inputs_flushed += in.flushed;
     res.counters.nonfinite_inputs += in.nonfinite;
+    res.counters.inputs_aligned += w.cols;
+    for (int c = 0; c < w.cols; ++c) {
+      for (int plane = 0; plane < cfg.bitplanes(); ++plane) {
+        res.counters.input_ones += input_bit(in.xt[c], plane) * tile_shape(w, cfg).n_tiles;  // once per output tile
+      }
+    }
     for (int r = 0; r < w.rows; ++r) {
       float y = 0.0f;
       for (int b = 0; b < w.blocks; ++b) {
@@ -106,8 +129,11 @@ HwLayerResult reference_forward(const LayerWeights& w, const HwConfig& cfg, cons
         const float v = block_value(pf, static_cast<float>(a - o_prime), static_cast<float>(s_prime), w.zero_h[i],
                                     w.scale_h[i], in.block_pow2[b]);
         y = accumulate(pf, y, v);
+        ++res.counters.block_results;
+        ++res.counters.psum_adds;
         if (gq >= 0) {
           y = accumulate(pf, y, outlier_product(pf, cfg.outlier_format, w.outlier_w[i], in.x_in[w.outlier_col[i]]));
+          ++res.counters.psum_adds;
         }
       }
       res.y[static_cast<std::size_t>(t) * w.rows + r] = round_to(cfg.output_format, y);

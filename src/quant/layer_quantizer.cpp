@@ -234,13 +234,33 @@ at::Tensor run_oa(const std::string& name, const LayerWork& lw, const at::Tensor
     ones_before += stored_ones();
     if (o.offsets) {
       // Offsets from the first pass's code cells (outlier quads hold BF16 words), then a full re-run.
+      const bool error_aware = o.offset_search.error_weight > 0.0;
+      // Error-aware: a cell's error in units of the block's mean squared scaled error per cell.
+      double mean_sq = 0.0;
+      for (const double l : out.loss) mean_sq += l;
+      mean_sq = std::max(mean_sq / (static_cast<double>(R) * n), 1e-300);
       std::vector<int> column;
+      std::vector<double> values;
+      std::vector<GridParams> grids;
       for (int i = 0; i < n; ++i) {
         column.clear();
+        values.clear();
+        grids.clear();
+        const double d = ub[static_cast<std::size_t>(i) * n + i];
         for (int r = 0; r < R; ++r) {
-          if (!in_outlier_quad(r, i)) column.push_back(out.codes[static_cast<std::size_t>(r) * n + i]);
+          if (in_outlier_quad(r, i)) continue;
+          const std::size_t k = static_cast<std::size_t>(r) * n + i;
+          column.push_back(out.codes[k]);
+          // The value the first pass rounded (after the block's error feedback): qhat + err * U[i][i].
+          values.push_back(static_cast<double>(out.qhat[k]) + static_cast<double>(out.err[k]) * d);
+          grids.push_back(fit.params[static_cast<std::size_t>(r)]);
         }
-        offsets[static_cast<std::size_t>(i)] = offset_search.choose(column).offset;
+        std::vector<double> costs;
+        if (error_aware) {
+          costs = offset_search.error_costs(values, grids, d);
+          for (double& c : costs) c /= mean_sq;
+        }
+        offsets[static_cast<std::size_t>(i)] = offset_search.choose(column, error_aware ? &costs : nullptr).offset;
       }
       search();
     }

@@ -82,6 +82,11 @@ std::vector<Option<T>> build() {
                          .choices({"minimise", "faithful"}),
                      [](T& o, const std::string& v) { o.layer.offset_search.sign = offset_sign_from_string(v, "offset_sign"); },
                      [](const T& o) { return to_string(o.layer.offset_search.sign); }),
+      bind<T>(q("offset_lambda", K::Number, "0", "offset-lambda",
+                "error-aware offsets: per column the offset minimising ones + lambda x (increase of the Hessian-weighted "
+                "output error, in units of the layer's mean error per cell); 0: fewest ones (minimise only)")
+                  .range(0, 1e12),
+              [](auto& o) -> auto& { return o.layer.offset_search.error_weight; }),
       bind_custom<T>(option("max_abs_offset", K::Int, "-1")
                          .range(-1, 15)
                          .cli("max-offset")

@@ -304,6 +304,7 @@ std::vector<Section> report_sections(const json& r) {
     }
     if (!s.table.rows.empty()) sections.push_back(std::move(s));
   }
+  if (Section e = energy_section(r); !e.table.rows.empty()) sections.push_back(std::move(e));
   // Quantization totals.
   {
     Section s;

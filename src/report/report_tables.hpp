@@ -19,7 +19,7 @@ struct Section {
   std::string title;
   std::string text;   // one paragraph before the table (plain text)
   Table table;
-  std::string plot;   // which plot the HTML puts under the table: "" | "ppl:<dataset>" | "kld:<dataset>" | "layers" | "ones"
+  std::string plot;   // which plot the HTML puts under the table: "" | "ppl:<dataset>" | "kld:<dataset>" | "layers" | "ones" | "energy"
 };
 
 // "PASS", "FAIL", "ERROR", "INCOMPLETE".
@@ -31,6 +31,11 @@ std::vector<std::pair<std::string, std::string>> run_facts(const nlohmann::json&
 std::vector<Section> report_sections(const nlohmann::json& results);
 // Errors of failed points: "point 3 (label): reason".
 std::vector<std::string> point_errors(const nlohmann::json& results);
+
+// Energy per token, TOPS/W, latency and the offsets' savings per point (report_energy.cpp), and
+// its stacked bars by event for the HTML.
+Section energy_section(const nlohmann::json& results);
+std::string energy_plot(const nlohmann::json& results);
 
 // Helpers shared with the plots and the CSV.
 std::string dataset_label(const std::string& dataset);  // a file's stem, or the dataset name

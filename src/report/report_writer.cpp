@@ -287,6 +287,7 @@ std::string report_html(const json& r) {
     if (s.plot.rfind("ppl:", 0) == 0) h += ppl_plot(r, s.plot.substr(4));
     if (s.plot.rfind("kld:", 0) == 0) h += kld_plot(r, s.plot.substr(4));
     if (s.plot == "layers") h += layer_plots(r);
+    if (s.plot == "energy") h += energy_plot(r);
   }
   const auto errors = point_errors(r);
   if (!errors.empty()) {

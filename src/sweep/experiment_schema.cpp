@@ -53,6 +53,10 @@ std::vector<OptionSpec> own_keys() {
       threshold("hw_vs_float_acc_drop_pts", "off",
                 "pass unless the hw backend's accuracy is below the float model's by more than this many points with 95 % "
                 "confidence (paired document by document), on every task"),
+      threshold("max_energy_pj_per_token", "off",
+                "pass when the hw runs' energy per token (hardware YAML `energy.*` prices, docs/hardware.md) is at most this "
+                "many pJ; a total with unpriced events is a lower bound: it fails when above the limit, else n/a",
+                0, 1e18),
       threshold("max_overflows", "0", "pass when adder-tree plus accumulator overflow events of the hw runs are at most this", 0, 1e18),
       option("thresholds.systemc_bit_exact", K::Bool, "true")
           .key("thresholds.systemc_bit_exact")

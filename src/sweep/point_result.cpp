@@ -11,6 +11,8 @@
 #include "oacim/core/statistics.hpp"
 #include "oacim/core/text_file.hpp"
 #include "oacim/core/token_values_file.hpp"
+#include "oacim/hw/energy.hpp"
+#include "oacim/hw/energy_json.hpp"
 
 namespace oacim::sweep {
 
@@ -55,6 +57,17 @@ json paired_change(const json& a, const json& b) {
   const PairedDifference d = paired_difference(ta.values, tb.values);
   return {{"tokens", ta.values.size()}, {"nll_diff_mean", d.difference.mean}, {"nll_diff_se", d.difference.se},
           {"ppl_pct", d.ppl_pct},       {"ppl_pct_ci95", {d.ppl_pct_low, d.ppl_pct_high}}};
+}
+
+// The prices an eval result's energy section was computed with (null = not configured).
+hw::EnergyPrices energy_prices(const json& energy) {
+  hw::EnergyPrices prices;
+  for (const hw::EnergyEvent& ev : hw::energy_events()) {
+    for (const json& e : energy.at("events")) {
+      if (e.at("event") == ev.name && !e.at("pj_per_event").is_null()) prices.*ev.price = e.at("pj_per_event").get<double>();
+    }
+  }
+  return prices;
 }
 
 json quantization_numbers(const json& q) {
@@ -151,6 +164,17 @@ json point_verdicts(const json& point, const SweepPoint& p) {
       out.push_back(verdict("max_overflows", "", limit, json(), "n/a"));
     }
   }
+  if (!p.off("thresholds.max_energy_pj_per_token")) {
+    const double limit = p.number("thresholds.max_energy_pj_per_token");
+    if (point.contains("energy") && !point.at("energy").is_null()) {
+      const json& e = point.at("energy");
+      const double v = e.at("pj_per_token").get<double>();
+      const char* status = v > limit ? "fail" : e.at("complete").get<bool>() ? "pass" : "n/a";
+      out.push_back(verdict("max_energy_pj_per_token", "", limit, v, status));
+    } else {
+      out.push_back(verdict("max_energy_pj_per_token", "", limit, json(), "n/a"));
+    }
+  }
   if (p.flag("thresholds.systemc_bit_exact")) {
     if (point.contains("systemc") && !point.at("systemc").is_null()) {
       const bool exact = point.at("systemc").at("bit_exact").get<bool>();
@@ -211,6 +235,9 @@ void add_task_results(const Plan& plan, const PointPlan& pp, json& point) {
     if (!e.zero_shot && std::find(names.begin(), names.end(), e.dataset) == names.end()) names.push_back(e.dataset);
   }
   json counters;
+  std::optional<hw::EnergyPrices> prices;  // the hw runs' table (one hardware config per point)
+  double clock_mhz = 0;
+  std::int64_t model_tokens = 0;
   for (const auto& name : names) {
     json d = {{"name", name}};
     std::map<std::string, json> runs;
@@ -220,6 +247,11 @@ void add_task_results(const Plan& plan, const PointPlan& pp, json& point) {
       runs[e.backend] = r;
       d[e.backend] = eval_numbers(r);
       if (e.backend == "hw" && r.contains("hw_counters")) {
+        if (r.contains("energy")) {
+          if (!prices) prices = energy_prices(r.at("energy"));
+          clock_mhz = r.at("latency").at("clock_mhz").get<double>();
+          model_tokens += r.at("energy").at("model_tokens").get<std::int64_t>();
+        }
         if (counters.is_null()) {
           counters = r.at("hw_counters");
         } else {
@@ -256,6 +288,10 @@ void add_task_results(const Plan& plan, const PointPlan& pp, json& point) {
     point["datasets"].push_back(d);
   }
   point["hw_counters"] = counters;
+  if (!counters.is_null() && prices) {
+    point["energy"] = hw::energy_json(hw::counters_from_json(counters), *prices, model_tokens);
+    point["latency"] = hw::latency_json(hw::counters_from_json(counters), clock_mhz, model_tokens);
+  }
   point["zero_shot"] = zero_shot_results(plan, pp);
   point["verdicts"] = point_verdicts(point, pp.point);
   bool fail = false;
@@ -277,6 +313,8 @@ json point_result(const Plan& plan, const PointPlan& pp, const std::string& fail
                 {"tweak", json()},
                 {"datasets", json::array()},
                 {"hw_counters", json()},
+                {"energy", json()},
+                {"latency", json()},
                 {"systemc", json()},
                 {"zero_shot", json::array()},
                 {"verdicts", json::array()},

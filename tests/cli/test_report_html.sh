@@ -2,12 +2,16 @@
 # report.html in a real browser: `oacim report` regenerates the report of the fixed results.json
 # (tests/data/report), headless Chromium renders it to a PNG, and the screenshot must be a page:
 # mostly white, with enough ink, the verdict red (the fixture has error points) and the plot colours.
+# Then the offset-lambda sweep (tests/data/report-energy, a real run of configs/offset-lambda.yaml):
+# its energy section's Pareto plot, rendered on its own, must draw the front (red line and filled
+# points) and the dominated point (blue ring).
 set -u
 source "${SRC:?}/tests/cli/lib.sh" "$@"
 cp "$SRC/tests/data/report/results.json" "$work/"
 "$OACIM" report "$work" >/dev/null || fail "oacim report"
 bash "$SRC/tools/report-screenshot.sh" "$work/report.html" "$work/report.png" 1280x2400 || fail "no screenshot"
-"$PYTHON" - "$work/report.png" <<'PY' || fail "the screenshot is not a rendered report"
+check_png() {  # PNG, then name=rrggbb:min_pixels ... (every 4th pixel counted)
+"$PYTHON" - "$@" <<'PY'
 import struct, sys, zlib
 data = open(sys.argv[1], "rb").read()
 assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
@@ -53,9 +57,32 @@ assert white < 0.97, f"blank page ({white:.3f} white)"
 assert ink / total > 0.03, f"too little drawn ({ink / total:.3f})"
 def near(rgb, tol=40):
     return sum(n for px, n in pixels.items() if all(abs(px[k] - rgb[k]) <= tol for k in range(3)))
-for name, rgb in {"plot blue": (0x4e, 0x79, 0xa7), "plot orange": (0xf2, 0x8e, 0x2b), "verdict red": (0xc6, 0x28, 0x28)}.items():
-    assert near(rgb) > 20, f"no {name} in the rendering"
+for spec in sys.argv[2:]:
+    name, rest = spec.split("=")
+    hexrgb, least = rest.split(":")
+    rgb = tuple(int(hexrgb[k:k + 2], 16) for k in (0, 2, 4))
+    assert near(rgb) > int(least), f"no {name} in the rendering ({near(rgb)} pixels)"
 print(f"screenshot {width}x{height}: {100 * (1 - white):.1f} % ink, {len(pixels)} colours")
 PY
+}
+check_png "$work/report.png" "plot-blue=4e79a7:20" "plot-orange=f28e2b:20" "verdict-red=c62828:20" ||
+  fail "the screenshot is not a rendered report"
+
+mkdir -p "$work/energy"
+cp "$SRC/tests/data/report-energy/results.json" "$work/energy/"
+"$OACIM" report "$work/energy" >/dev/null || fail "oacim report (energy)"
+grep -q "## Energy and latency" "$work/energy/report.md" || fail "no energy section in report.md"
+grep -q "offsets=true offset_lambda=64 | 4.76e+05" "$work/energy/report.md" || fail "energy per token of the lambda 64 point"
+# The Pareto plot alone: the last SVG of the energy section.
+"$PYTHON" - "$work/energy/report.html" "$work/energy/pareto.html" <<'PY' || fail "no Pareto plot in report.html"
+import sys
+html = open(sys.argv[1]).read()
+at = html.index("against energy per token (lower left is better)")
+svg = html[html.rindex("<svg", 0, at):html.index("</svg>", at) + 6]
+assert svg.count("<polyline") == 1 and svg.count("<circle") == 2 + 6, "front line and 6 points expected"
+open(sys.argv[2], "w").write("<!DOCTYPE html><html><body style='margin:0'>" + svg + "</body></html>")
+PY
+bash "$SRC/tools/report-screenshot.sh" "$work/energy/pareto.html" "$work/energy/pareto.png" 950x420 || fail "no screenshot (Pareto)"
+check_png "$work/energy/pareto.png" "front-red=e15759:60" "dominated-ring=4e79a7:2" || fail "the Pareto plot is not drawn"
 [ "$fails" -eq 0 ] && echo "report HTML: rendered in Chromium"
 exit "$fails"

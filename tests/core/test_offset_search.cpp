@@ -155,3 +155,49 @@ TEST(OffsetSearch, RejectsBadInput) {
 
 }  // namespace
 }  // namespace oacim
+
+namespace oacim {
+namespace {
+
+// The error-aware rule on a column worked by hand: 4-bit signed grid, scale 1, zero 0, values
+// 7, 7, 1, 1 (codes 7 7 1 1: 0111 0111 0001 0001 = 8 ones). Offset -1 stores 6 6 0 0 (4 ones) with
+// no error; offset +1 clips both 7s to 7 (error 1 each, squared 2 in total) and stores 7 7 2 2
+// (0111 0111 0010 0010: 8 ones). So -1 wins at every lambda.
+TEST(OffsetSearch, ErrorAwareChoiceWeighsOnesAgainstTheErrorIncrease) {
+  const GridSpec g{4, CodeKind::Signed, 32};
+  const std::vector<GridParams> grids(4, GridParams{1.0f, 0.0f});
+  OffsetSearchOptions opt{OffsetSign::Minimise, 1};
+  opt.error_weight = 1.0;
+  const OffsetSearch search(g, opt);
+  const std::vector<double> costs = search.error_costs({7, 7, 1, 1}, grids, 1.0);
+  EXPECT_EQ(costs, (std::vector<double>{0.0, 0.0, 2.0}));
+  EXPECT_EQ(search.choose({7, 7, 1, 1}, &costs).offset, -1);
+  // The column 3, 3, 3, -8: offset 0 stores 0011 x3 + 1000 (7 ones); -1 stores 0010 x3 + 1000
+  // (4 ones, -9 clipped to -8: error 1); +1 stores 0100 x3 + 1001 (5 ones, exact). lambda decides.
+  const std::vector<double> w{3, 3, 3, -8};
+  const std::vector<double> c2 = search.error_costs(w, grids, 1.0);
+  EXPECT_EQ(c2, (std::vector<double>{1.0, 0.0, 0.0}));
+  const std::vector<int> codes{3, 3, 3, -8};
+  for (const auto& [lambda, want] : std::vector<std::pair<double, int>>{{0.0, -1}, {0.5, -1}, {1.5, 1}, {1e6, 1}}) {
+    OffsetSearchOptions o = opt;
+    o.error_weight = lambda;
+    const OffsetSearch s(g, o);
+    const OffsetChoice ch = s.choose(codes, lambda > 0 ? &c2 : nullptr);
+    EXPECT_EQ(ch.offset, want) << "lambda " << lambda;  // -1: 4 + lambda, +1: 5, 0: 7
+  }
+  // The Hessian scale divides the squared error.
+  EXPECT_EQ(search.error_costs(w, grids, 2.0), (std::vector<double>{0.25, 0.0, 0.0}));
+  // Without the costs the error-aware rule refuses to guess; a negative or NaN lambda is refused.
+  EXPECT_THROW(search.choose(codes), InvalidArgument);
+  OffsetSearchOptions bad = opt;
+  bad.error_weight = -1;
+  EXPECT_THROW(OffsetSearch(g, bad), InvalidArgument);
+  bad.error_weight = std::nan("");
+  EXPECT_THROW(OffsetSearch(g, bad), InvalidArgument);
+  bad = opt;
+  bad.sign = OffsetSign::Faithful;
+  EXPECT_THROW(OffsetSearch(g, bad), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace oacim

@@ -113,6 +113,26 @@ TEST(FastDatapath, ZeroTokens) {
   EXPECT_EQ(r.counters.tokens, 0);
 }
 
+// What bench_hw's "counters overhead" compares against: the same bits and the same other counters,
+// the activity counters at 0.
+TEST(FastDatapath, ActivityCountersCanBeSwitchedOff) {
+  const HwConfig cfg = default_hw_config();
+  const PackedCimWeights w = test::random_layer({}, 3);
+  FastDatapath plain(prepare_layer_weights(w, cfg), cfg);
+  plain.set_activity_counters(false);
+  const FastDatapath counted(prepare_layer_weights(w, cfg), cfg);
+  const std::vector<float> x = test::random_activations(5, w.cols(), 4);
+  const HwLayerResult a = counted.forward(x.data(), 5), b = plain.forward(x.data(), 5);
+  EXPECT_EQ(a.y, b.y);
+  EXPECT_GT(a.counters.cell_activations, 0);
+  HwCounters without = a.counters;
+  for (std::int64_t HwCounters::*f : {&HwCounters::input_ones, &HwCounters::cell_activations, &HwCounters::tree_adds, &HwCounters::acc_steps,
+                  &HwCounters::block_results, &HwCounters::psum_adds, &HwCounters::inputs_aligned, &HwCounters::cycles}) {
+    without.*f = 0;
+  }
+  EXPECT_EQ(b.counters, without);
+}
+
 }  // namespace
 }  // namespace oacim::hw
 

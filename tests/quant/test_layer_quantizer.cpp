@@ -89,6 +89,39 @@ TEST(LayerQuantizer, OffsetsLowerTheOnesCountAndFaithfulRaisesIt) {
   }
 }
 
+// lambda trades `1` bits for output error: raising it never removes ones (each column's choice
+// moves along its own ones/error front), lambda 0 is the popcount rule exactly.
+TEST(LayerQuantizer, OffsetLambdaTradesOnesForOutputError) {
+  const Layer l = layer(128, 128, 7, 0.0);
+  LayerQuantOptions o = oa(true, false);
+  const LayerQuantStats none = quantize_layer("l", l.w, l.h, o).stats;
+  o.offsets = true;
+  const LayerQuantResult pure = quantize_layer("l", l.w, l.h, o);
+  o.offset_search.error_weight = 0.0;
+  std::vector<LayerQuantStats> by_lambda;
+  for (double lambda : {0.0, 0.5, 4.0, 64.0, 1e9}) {
+    o.offset_search.error_weight = lambda;
+    by_lambda.push_back(quantize_layer("l", l.w, l.h, o).stats);
+    std::printf("lambda %g: ones %lld, output error %.6g (no offsets: ones %lld, error %.6g)\n", lambda,
+                static_cast<long long>(by_lambda.back().ones), by_lambda.back().output_error,
+                static_cast<long long>(none.ones), none.output_error);
+  }
+  EXPECT_EQ(by_lambda[0].ones, pure.stats.ones);
+  EXPECT_EQ(by_lambda[0].output_error, pure.stats.output_error);
+  EXPECT_LT(by_lambda[0].ones, by_lambda.back().ones);
+  EXPECT_GT(by_lambda[0].output_error, by_lambda.back().output_error);
+  for (std::size_t i = 1; i < by_lambda.size(); ++i) {
+    EXPECT_GE(by_lambda[i].ones, by_lambda[i - 1].ones) << i;
+  }
+  // The pure rule costs accuracy (+38 % here); a huge lambda picks each column's least-error offset,
+  // which un-clips the range-truncated extremes: less error than no offsets at all. A small lambda
+  // beats no offsets on both axes.
+  EXPECT_GT(by_lambda[0].output_error, 1.2 * none.output_error);
+  EXPECT_LT(by_lambda.back().output_error, none.output_error);
+  EXPECT_LT(by_lambda[1].ones, none.ones);
+  EXPECT_LT(by_lambda[1].output_error, none.output_error);
+}
+
 TEST(LayerQuantizer, RaggedLastBlock) {
   // 172 = 5 x 32 + 12: stories260K's feed-forward width; the last block holds 3 quads.
   const Layer l = layer(32, 172, 6);

@@ -10,6 +10,8 @@
 
 #include "oacim/core/error.hpp"
 #include "oacim/core/text_file.hpp"
+#include "oacim/hw/energy_json.hpp"
+#include "oacim/hw/hw_config.hpp"
 #include "oacim/report/compare.hpp"
 #include "oacim/report/report_writer.hpp"
 #include "oacim/report/svg_plot.hpp"
@@ -186,4 +188,79 @@ TEST(Verdicts, ConfidenceAndAgreementWithTheFloatModel) {
   point["datasets"][0].erase("hw_vs_fakequant");
   const json w = sweep::point_verdicts(point, p);
   EXPECT_EQ(w[0]["status"], "n/a");
+}
+
+TEST(Verdicts, EnergyPerTokenPassesFailsOrIsOnlyALowerBound) {
+  const sweep::Experiment ex = sweep::parse_experiment(
+      "model: m\ndatasets: [d]\nthresholds:\n  hw_vs_fakequant_ppl_pct: off\n  max_overflows: off\n"
+      "  systemc_bit_exact: false\n  max_energy_pj_per_token: 1000\n",
+      "e.yaml");
+  const sweep::SweepPoint p = sweep::expand(ex).front();
+  json point = {{"datasets", json::array()}, {"hw_counters", nullptr}, {"systemc", nullptr},
+                {"energy", {{"pj_per_token", 900.0}, {"complete", true}}}};
+  const auto status = [&]() { return sweep::point_verdicts(point, p).at(0).at("status").get<std::string>(); };
+  EXPECT_EQ(status(), "pass");
+  point["energy"]["pj_per_token"] = 1100.0;
+  EXPECT_EQ(status(), "fail");
+  point["energy"]["complete"] = false;  // a lower bound above the limit still fails
+  EXPECT_EQ(status(), "fail");
+  point["energy"]["pj_per_token"] = 900.0;  // below: unpriced events could still push it over
+  EXPECT_EQ(status(), "n/a");
+  point["energy"] = nullptr;
+  EXPECT_EQ(status(), "n/a");
+}
+
+// The energy section: per point pJ/token, what is unpriced, and the offsets' savings against the
+// point that differs only in quantization.offsets; the HTML adds the stacked bars by event.
+TEST(Report, EnergySectionShowsTheBreakdownAndWhatOffsetsSave) {
+  json r = fixture();
+  json& points = r["points"];
+  const json* ok = nullptr;
+  for (const json& p : points) {
+    if (p.at("status") == "ok") ok = &p;
+  }
+  ASSERT_NE(ok, nullptr);
+  json without = *ok, with = *ok;
+  hw::HwCounters c;
+  c.tokens = 3500;
+  c.macs = 1000000;
+  c.cell_activations = 800000;
+  c.tree_adds = 900000;
+  c.cycles = 50000;
+  hw::EnergyPrices prices = hw::default_hw_config().energy;
+  prices.cell_activation = 0.5;
+  without["settings"]["quantization.offsets"] = "false";
+  without["hw_counters"] = json::object();
+  for (const auto& [k, v] : c.items()) without["hw_counters"][k] = v;
+  without["energy"] = hw::energy_json(c, prices, 100);
+  without["latency"] = hw::latency_json(c, 1000.0, 100);
+  c.cell_activations = 600000;  // offsets: a quarter fewer activations
+  with["settings"]["quantization.offsets"] = "true";
+  with["index"] = 10;
+  with["hw_counters"]["cell_activations"] = c.cell_activations;
+  with["energy"] = hw::energy_json(c, prices, 100);
+  with["latency"] = hw::latency_json(c, 1000.0, 100);
+  points.push_back(without);
+  points.push_back(with);
+  const std::string md = report::report_markdown(r);
+  EXPECT_NE(md.find("## Energy and latency"), std::string::npos) << md;
+  EXPECT_NE(md.find("-25.00 %"), std::string::npos) << md;             // activations per token
+  EXPECT_NE(md.find("-23.42 %"), std::string::npos) << md;             // (300,000 + 27,000) / (400,000 + 27,000) pJ
+  EXPECT_NE(md.find("lower bound; not priced: static_cycle"), std::string::npos) << md;  // the only unpriced count
+  EXPECT_NE(md.find("| 500.0 |"), std::string::npos) << md;            // 50,000 cycles / 100 tokens
+  const std::string html = report::report_html(r);
+  EXPECT_EQ(count(html, "<svg"), 6u);  // the fixture's four plots, the energy bars and the Pareto plot
+  EXPECT_NE(html.find("Energy per token by event"), std::string::npos);
+}
+
+TEST(Report, ParetoFrontKeepsThePointsNothingBeatsOnBothAxes) {
+  const std::vector<report::ScatterPoint> pts = {
+      {5.0, 10.0, "a"}, {3.0, 12.0, "b"}, {4.0, 11.0, "c"}, {4.5, 11.5, "d"}, {6.0, 9.0, "e"}, {6.0, 9.5, "f"}, {NAN, 1.0, "g"}};
+  EXPECT_EQ(report::pareto_front(pts), (std::vector<std::size_t>{1, 2, 0, 4}));  // b c a e by energy; d, f dominated
+  report::ScatterPlot plot;
+  plot.title = "t";
+  plot.points = pts;
+  const std::string svg = report::svg_pareto_plot(plot);
+  EXPECT_EQ(count(svg, "<circle"), 2u + 6u);  // legend markers and every finite point
+  EXPECT_EQ(count(svg, "<polyline"), 1u);
 }

@@ -96,6 +96,12 @@ inline std::vector<BackendCase> backend_cases(const hw::HwConfig& cfg, int rando
   s.max_offset = 1;
   s.kind = CodeKind::Unsigned;
   add("40x128 unsigned codes", s, 5, seed + 5);
+  s.kind = CodeKind::Signed;
+  s.bits = 3;  // tiles of narrow negative codes: the cells' sign-extension bits are activated too
+  add("40x128 3-bit signed codes", s, 4, seed + 9);
+  s.bits = 2;
+  s.max_offset = 0;
+  add("40x128 2-bit signed codes", s, 3, seed + 10);
   auto shape = [&](int rows, int cols) {
     RandomLayerSpec t;
     t.rows = rows;

@@ -14,6 +14,7 @@ struct RandomLayerSpec {
   int rows = 16;
   int cols = 64;
   int block_size = 32;
+  int bits = 4;  // code bits (narrower signed codes are sign-extended in their 4-bit cells)
   CodeKind kind = CodeKind::Signed;
   double outlier_rate = 0.3;  // share of (row, block) with an outlier
   int max_offset = 1;
@@ -25,7 +26,7 @@ inline PackedCimWeights random_layer(const RandomLayerSpec& s, std::uint64_t see
   PackedCimParts p;
   p.rows = s.rows;
   p.cols = s.cols;
-  p.grid.bits = 4;
+  p.grid.bits = s.bits;
   p.grid.kind = s.kind;
   p.grid.block_size = s.block_size;
   const int nb = num_blocks(s.cols, s.block_size);

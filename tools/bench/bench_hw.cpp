@@ -4,7 +4,9 @@
 // of their medians (issue 21 target: <= 0.5x). Shapes (out x in): 768x768, 2048x2048, 11008x4096,
 // T = 128 tokens, default hw config, RTN weights with outliers and offsets. When the kernel is the
 // integer (VNNI) one, the same layer on the fp32 AVX-512 kernel is timed in the same iteration
-// too (x_fp32_kernel): what the integer kernel is worth, side by side.
+// too (x_fp32_kernel): what the integer kernel is worth, side by side. The same datapath without
+// its activity counters (FastDatapath::set_activity_counters(false)) runs in the same iteration
+// as well: "counters overhead" is the median time with them over the median time without.
 // OpenBLAS and OpenMP workers spin after a matmul and would steal the cores from the datapath's
 // threads: the benchmark starts again with the product's BLAS environment (bench_baseline.hpp).
 #include <benchmark/benchmark.h>
@@ -40,6 +42,7 @@ oacim::hw::FastKernel g_kernel = oacim::hw::FastKernel::Auto;
 
 struct Row {
   double hw_ms, matmul_ms, fp32_kernel_ms;  // fp32_kernel_ms 0: not measured
+  double no_activity_ms;                    // the same datapath without the activity counters
 };
 std::map<std::pair<int, int>, Row>& rows() {
   static std::map<std::pair<int, int>, Row> m;
@@ -76,13 +79,16 @@ void BM_hw_vs_matmul(benchmark::State& state) {
                                                             oacim::hw::FastKernel::Avx512);
     fp32_kernel->forward(x_warm(in).data(), kTokens, g_threads);
   }
+  oacim::hw::FastDatapath no_activity(oacim::hw::prepare_layer_weights(packed, cfg), cfg, g_kernel);
+  no_activity.set_activity_counters(false);
+  no_activity.forward(x_warm(in).data(), kTokens, g_threads);
   std::vector<float> x(static_cast<std::size_t>(kTokens) * in);
   for (auto& v : x) v = static_cast<float>(rng.normal());
   const at::Tensor xt = at::randn({kTokens, in});
   const at::Tensor wt = at::randn({in, out});
   at::Tensor y = at::matmul(xt, wt);  // warm-up of both
   fast.forward(x.data(), kTokens, g_threads);
-  std::vector<double> hw_s, mm_s, f32_s;
+  std::vector<double> hw_s, mm_s, f32_s, plain_s;
   for (auto _ : state) {
     auto t0 = std::chrono::steady_clock::now();
     y = at::matmul(xt, wt);
@@ -93,6 +99,10 @@ void BM_hw_vs_matmul(benchmark::State& state) {
     benchmark::DoNotOptimize(r.y.data());
     hw_s.push_back(seconds_since(t0));
     state.SetIterationTime(hw_s.back());
+    t0 = std::chrono::steady_clock::now();
+    const auto rp = no_activity.forward(x.data(), kTokens, g_threads);
+    benchmark::DoNotOptimize(rp.y.data());
+    plain_s.push_back(seconds_since(t0));
     if (fp32_kernel) {
       t0 = std::chrono::steady_clock::now();
       const auto r32 = fp32_kernel->forward(x.data(), kTokens, g_threads);
@@ -100,11 +110,12 @@ void BM_hw_vs_matmul(benchmark::State& state) {
       f32_s.push_back(seconds_since(t0));
     }
   }
-  const Row row{median(hw_s) * 1e3, median(mm_s) * 1e3, median(f32_s) * 1e3};
+  const Row row{median(hw_s) * 1e3, median(mm_s) * 1e3, median(f32_s) * 1e3, median(plain_s) * 1e3};
   rows()[{out, in}] = row;
   state.counters["matmul_ms"] = row.matmul_ms;
   state.counters["x_matmul"] = row.hw_ms / row.matmul_ms;
   if (fp32_kernel) state.counters["x_fp32_kernel"] = row.fp32_kernel_ms / row.matmul_ms;
+  state.counters["x_no_activity"] = row.hw_ms / row.no_activity_ms;
   state.counters["single_pass"] = fast.single_pass() ? 1 : 0;
   state.counters["folds_zeros"] = fast.folds_zeros() ? 1 : 0;
 }
@@ -134,11 +145,12 @@ int main(int argc, char** argv) {
               kTokens, g_threads, oacim::hw::to_string(g_kernel).c_str());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  std::printf("\n%-14s %10s %12s %10s %16s\n", "layer out x in", "hw ms", "matmul ms", "x_matmul", "fp32 kernel x");
+  std::printf("\n%-14s %10s %12s %10s %16s %18s\n", "layer out x in", "hw ms", "matmul ms", "x_matmul",
+              "counters overhead", "fp32 kernel x");
   for (const auto& [shape, r] : rows()) {
-    std::printf("%5d x %-6d %10.2f %12.2f %10.2f", shape.first, shape.second, r.hw_ms, r.matmul_ms,
-                r.hw_ms / r.matmul_ms);
-    if (r.fp32_kernel_ms > 0) std::printf(" %16.2f", r.fp32_kernel_ms / r.matmul_ms);
+    std::printf("%5d x %-6d %10.2f %12.2f %10.2f %16.1f%%", shape.first, shape.second, r.hw_ms, r.matmul_ms,
+                r.hw_ms / r.matmul_ms, 100.0 * (r.hw_ms / r.no_activity_ms - 1.0));
+    if (r.fp32_kernel_ms > 0) std::printf(" %18.2f", r.fp32_kernel_ms / r.matmul_ms);
     std::printf("\n");
   }
   return 0;

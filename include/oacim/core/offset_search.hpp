@@ -11,6 +11,13 @@
 //    a histogram that ignores code -8, the three cheapest shifts b, the smallest |b| of them, and
 //    the returned offset o = -b (the opposite sign to the one its own model found, about +7% ones).
 //    The result is then clamped to ±max_abs_offset (upstream clamps to ±1 without outliers).
+//
+// Error-aware (Minimise with error_weight = lambda > 0): the argmin of
+// ones(o) + lambda * error(o), where error(o) is the increase of the column's squared scaled
+// quantization error under offset o (a shifted code that leaves the range is clipped), in units of
+// the layer's mean squared error per cell: lambda is how many stored `1` bits one cell's worth of
+// error is worth. lambda = 0 is the pure popcount rule; a large lambda keeps only the offsets
+// that cost no accuracy.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,6 +34,7 @@ OffsetSign offset_sign_from_string(const std::string& text, const std::string& k
 struct OffsetSearchOptions {
   OffsetSign sign = OffsetSign::Minimise;
   int max_abs_offset = 1;  // candidate set [-m, m]; upstream: 1 without outliers, 7 with them
+  double error_weight = 0.0;  // lambda: `1` bits per unit of error increase (Minimise only; 0 = popcount alone)
 
   void validate(const GridSpec& grid) const;
 };
@@ -41,6 +49,7 @@ struct OffsetChoice {
   std::int64_t ones_before = 0;  // popcount of the column's cells with offset 0
   std::int64_t ones_after = 0;   // popcount of clamp(a + offset)
   std::int64_t clipped = 0;      // codes for which a + offset leaves the code range
+  double error_increase = 0.0;   // the chosen offset's error cost (as passed to choose), 0 without
 };
 
 class OffsetSearch {
@@ -48,7 +57,14 @@ class OffsetSearch {
   OffsetSearch(GridSpec grid, OffsetSearchOptions options);
 
   // `codes` are the zero-offset codes of one column (one per row), as stored in the cells.
-  OffsetChoice choose(const std::vector<int>& codes) const;
+  // `error_costs` (index o + max_abs_offset, from error_costs() divided by the mean squared error
+  // per cell) enter with weight error_weight; required when error_weight > 0.
+  OffsetChoice choose(const std::vector<int>& codes, const std::vector<double>* error_costs = nullptr) const;
+
+  // For one column: sum over its rows of ((w_r - qhat_r(o))^2 - (w_r - qhat_r(0))^2) / d^2, index
+  // o + max_abs_offset, where qhat_r(o) = dequantize(quantize(w_r, params_r, o), params_r, o) and d
+  // is the column's Hessian scale (GPTQ's U[j][j]; 1 without a Hessian).
+  std::vector<double> error_costs(const std::vector<double>& w, const std::vector<GridParams>& params, double d) const;
 
   // Popcount of the stored cell clamp(code + offset).
   int stored_ones(int code, int offset) const;

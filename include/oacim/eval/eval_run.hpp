@@ -82,6 +82,9 @@ struct EvalResult {
   std::int64_t weight_ones = 0;
   std::int64_t weight_bits = 0;
   hw::HwCounters hw_counters;       // hw backend, summed over layers
+  int hw_linears = 0;               // Linears on the chip (packed weights; each runs every token once)
+  // Tokens through the model on the chip: every Linear's tokens once.
+  std::int64_t model_tokens() const { return hw_linears ? hw_counters.tokens / hw_linears : 0; }
   std::vector<sim::SampledLayerCheck> systemc_checks;  // systemc backend: one per sampled layer
   bool systemc_bit_exact() const;   // every sampled layer accepted and bit-exact (false when none)
 };

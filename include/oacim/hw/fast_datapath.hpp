@@ -9,6 +9,8 @@
 // AVX2+FMA or portable C++; all give the same bits) and the epilogue for the config's formats are chosen once,
 // when the object is built: the widest the CPU has, or the one asked for.
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,10 @@ class FastDatapath {
   // Whether the kernel reads int16 pairs (panels_w16_, PreparedInputs::x16) rather than fp32.
   bool integer_kernel() const { return kernel_ == FastKernel::Avx512Vnni; }
   static bool kernel_supported(FastKernel kernel);
+  // Off: forward() leaves the activity counters (input ones, cell activations, tree additions,
+  // accumulator steps, block results, partial-sum additions, aligned inputs, cycles) at 0; what
+  // bench_hw times their cost against. On by default.
+  void set_activity_counters(bool on) { activity_ = on; }
 
   static constexpr int kPanelRows = 32;
   static constexpr int kTileTokens = 6;
@@ -69,6 +75,7 @@ class FastDatapath {
   bool single_pass_ = true;
   bool exact_ = true;
   bool fold_zero_ = false;
+  bool activity_ = true;
   int panels_ = 0;
   int padded_rows_ = 0;
   std::vector<float> panels_w_;            // per (block, panel): [block cols][32] codes as fp32
@@ -83,6 +90,14 @@ class FastDatapath {
   };
   std::vector<OutlierSlot> outlier_slots_;
   std::vector<std::size_t> outlier_slot_begin_;  // [nb * panels + 1]
+  // The timing model's cycles of the last token count asked for (calls repeat one window size).
+  struct CycleMemo {
+    std::mutex m;
+    int tokens = -1;
+    std::int64_t cycles = 0;
+  };
+  std::shared_ptr<CycleMemo> cycle_memo_ = std::make_shared<CycleMemo>();
+  std::int64_t estimated_cycles(int tokens) const;
 
   friend struct PanelRunner;
 };

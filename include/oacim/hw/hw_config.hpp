@@ -5,6 +5,7 @@
 // validator, `oacim hw-config --markdown` and docs/configs.md all read that table.
 #include <string>
 
+#include "oacim/hw/energy.hpp"
 #include "oacim/hw/number_format.hpp"
 
 namespace oacim::hw {
@@ -41,6 +42,8 @@ struct HwConfig {
   int psum_latency = 0;
   double clock_mhz = 0.0;
   int bus_bytes = 0;            // TLM bus width: bytes per cycle
+  // ---- energy (reports only): pJ per counted event, unset where not configured ----
+  EnergyPrices energy;
 
   std::string name;             // `name:` of the YAML file, or "default"
   std::string source;           // the file it came from, "" for built-in defaults

@@ -18,6 +18,18 @@ struct HwCounters {
   std::int64_t outlier_hits = 0;        // BF16 outlier products computed
   std::int64_t inputs_flushed = 0;      // nonzero inputs aligned to a zero mantissa
   std::int64_t nonfinite_inputs = 0;    // Inf/NaN activations (their groups give NaN)
+  // Activity (docs/hardware.md "Counters"): the events an energy table prices, exact per call.
+  std::int64_t input_ones = 0;          // `1` bits driven on the macro's input rows, over every broadcast plane
+  std::int64_t cell_activations = 0;    // stored `1` bits of ungated cells meeting an input `1` (what offsets cut)
+  std::int64_t tree_adds = 0;           // two-input additions of the column adder trees (cells - 1 per tree output)
+  std::int64_t acc_steps = 0;           // shift-accumulator steps (one per column, block segment and plane)
+  std::int64_t block_results = 0;       // correction-unit block results (5 float operations each)
+  std::int64_t psum_adds = 0;           // partial-sum additions: one per block result, one per outlier product
+  std::int64_t inputs_aligned = 0;      // activations converted and aligned (once per token and input feature)
+  std::int64_t tile_loads = 0;          // macro rewrites: every weight tile once per call
+  std::int64_t cell_bits_written = 0;   // bits written into the macro's cells by those rewrites
+  std::int64_t cell_ones_written = 0;   // `1` bits among them
+  std::int64_t cycles = 0;              // compute cycles of the timing model's estimate (hw/cycle_estimate.hpp)
   std::int64_t weight_ones = 0;         // `1` bits of the stored weights (per layer, not per call)
   std::int64_t weight_bits = 0;         // bits of the stored weights (per layer, not per call)
 

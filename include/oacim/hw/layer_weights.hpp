@@ -27,6 +27,9 @@ struct LayerWeights {
   std::int64_t outliers = 0;
   std::int64_t weight_ones = 0;
   std::int64_t weight_bits = 0;
+  std::vector<std::int32_t> cell_ones_per_col;  // [C] `1` bits of the ungated code cells of each input column
+  std::int64_t tree_adds_per_plane = 0;         // adder-tree additions of one plane over every (row, block)
+  std::vector<std::int32_t> tile_outliers;      // [n_tile * k_tiles + k_tile] outliers of each weight tile
 
   std::size_t rb(int r, int b) const { return static_cast<std::size_t>(r) * blocks + b; }
   // Quad gated for (r, b), or -1.
@@ -39,9 +42,20 @@ struct LayerWeights {
 // Throws InvalidArgument when the weights cannot map onto `cfg` (see check_mapping).
 LayerWeights prepare_layer_weights(const PackedCimWeights& w, const HwConfig& cfg);
 
-// Counters that follow from the shapes alone (MACs, macro activations, bit-planes, outlier hits).
+// Counters that follow from the shapes alone (MACs, macro activations, bit-planes, outlier hits,
+// tile loads and the cell bits they write; the cycles are the caller's: hw/cycle_estimate.hpp).
 struct HwCounters;
 void add_static_counters(const LayerWeights& w, const HwConfig& cfg, int tokens, HwCounters& c);
+// The per-element work that also follows from the shapes (tree additions, accumulator steps, block
+// results, partial-sum additions, aligned inputs); the scalar reference counts these one by one.
+void add_shape_activity(const LayerWeights& w, const HwConfig& cfg, int tokens, HwCounters& c);
+// `1` bits of an aligned input over its planes: its (mantissa_bits + 1)-bit two's complement.
+inline int input_ones(std::int32_t xt, int planes) {
+  return __builtin_popcount(static_cast<std::uint32_t>(xt) & ((1u << planes) - 1u));
+}
+// Input-line ones and cell activations of one token from its aligned inputs `xt` [C], by columns:
+// cell activations = sum_c cell_ones_per_col[c] * ones(xt_c).
+void add_token_activity(const LayerWeights& w, const HwConfig& cfg, const std::int32_t* xt, HwCounters& c);
 // Weight tiles of the mapping: blocks per macro pass, K tiles (row tiles) and N tiles (column tiles).
 struct TileShape {
   int blocks_per_tile;

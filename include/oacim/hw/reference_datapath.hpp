@@ -34,11 +34,15 @@ void prepare_token_inputs(const LayerWeights& w, const HwConfig& cfg, const floa
 
 // The bit-serial integer sum A of one (row, block) for one token: planes MSB (sign) first, each
 // through the adder tree of adder_tree.bits, into the shift-accumulator of accumulator.bits.
-// Gated-quad cells do not contribute. Adds overflow events to the counters.
+// Gated-quad cells do not contribute. Adds overflow events, accumulator steps, cell activations
+// and tree additions to the counters.
 std::int64_t bit_serial_block_sum(const LayerWeights& w, const HwConfig& cfg, const TokenInputs& in, int r, int b,
                                   HwCounters& counters);
 
 // Sum of one bit-plane of the block's inputs times the codes (before the tree's width is applied).
 std::int64_t plane_tree_sum(const LayerWeights& w, const TokenInputs& in, int r, int b, int plane);
+// The same, counting the plane's cell activations and tree additions into `counters`.
+std::int64_t plane_tree_sum(const LayerWeights& w, const TokenInputs& in, int r, int b, int plane,
+                            HwCounters& counters);
 
 }  // namespace oacim::hw

@@ -30,7 +30,8 @@ class CimMacro : public sc_core::sc_module {
 
   std::int64_t jobs_done() const { return jobs_done_; }
   const sc_core::sc_event& job_done_event() const { return job_done_; }
-  // Events and work since construction: tree/accumulator overflows, MACs, activations, planes.
+  // Events and work since construction: tree/accumulator overflows, MACs, activations, planes,
+  // input ones, cell activations, tree additions and accumulator steps.
   const hw::HwCounters& counters() const { return counters_; }
   ModuleActivity activity() const;
 
@@ -46,6 +47,7 @@ class CimMacro : public sc_core::sc_module {
     int planes = 0;                      // code bits (two's complement when `negative`)
     bool negative = false;               // the top code bit weighs -2^(planes-1)
     bool cannot_overflow = false;        // no plane sum or accumulator value of this tile can clip
+    std::int64_t tree_adds_per_plane = 0;  // two-input additions of every column's segment trees
     std::vector<std::uint64_t> code;     // [planes][words][cols]
     std::vector<std::uint64_t> cells;    // [segments][words][cols]: the segment's rows, gated ones off
   };

@@ -34,9 +34,9 @@ class Controller : public sc_core::sc_module {
              PsumAccumulator& psum, sc_core::sc_time period);
 
   void start() { start_.notify(sc_core::SC_ZERO_TIME); }
-  const hw::HwCounters& counters() const { return counters_; }  // inputs flushed, weight ones
+  const hw::HwCounters& counters() const { return counters_; }  // alignment, tile loads and writes, weight ones
   const std::string& error() const { return error_; }
-  ModuleActivity activity() const { return {"controller", busy_cycles_, tile_loads_, "macro tile loads"}; }
+  ModuleActivity activity() const { return {"controller", busy_cycles_, counters_.tile_loads, "macro tile loads"}; }
 
  private:
   void run();  // SC_THREAD
@@ -51,7 +51,6 @@ class Controller : public sc_core::sc_module {
   hw::HwCounters counters_;
   std::string error_;
   std::int64_t busy_cycles_ = 0;
-  std::int64_t tile_loads_ = 0;
 };
 
 }  // namespace oacim::sim

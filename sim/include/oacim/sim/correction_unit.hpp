@@ -18,6 +18,7 @@ class CorrectionUnit : public sc_core::sc_module {
 
   CorrectionUnit(sc_core::sc_module_name name, const CorrectionUnitParams& params, int cols,
                  sc_core::sc_time period);
+  std::int64_t block_results() const { return block_results_; }
   ModuleActivity activity() const { return {"correction_unit", busy_cycles_, block_results_, "block results"}; }
 
  private:

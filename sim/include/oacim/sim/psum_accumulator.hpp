@@ -23,6 +23,7 @@ class PsumAccumulator : public sc_core::sc_module {
   void begin_layer(int rows, int tokens, std::vector<float>* output);
   std::int64_t jobs_done() const { return jobs_done_; }
   const sc_core::sc_event& job_done_event() const { return job_done_; }
+  std::int64_t adds() const { return adds_; }
   ModuleActivity activity() const { return {"psum_accumulator", busy_cycles_, adds_, "additions"}; }
 
  private:
