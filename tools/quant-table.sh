@@ -38,6 +38,8 @@ RTN 3-bit|--method rtn --wbits 3
 GPTQ 3-bit|--method gptq --wbits 3
 GPTQ+Hadamard 3-bit|--method gptq --wbits 3 --incoherence hadamard
 OA+outlier 3-bit|--method oa --wbits 3 --outliers
+OA+outlier+offset 3-bit|--method oa --wbits 3 --outliers --offsets
+OA+outlier+offset in cell 3-bit|--method oa --wbits 3 --outliers --offsets --offsets-in-cell --max-offset 4
 DiscQuant 3-bit|--method discquant --wbits 3 --dq-steps 256 --dq-warmup 32
 DiscQuant+Hadamard 3-bit|--method discquant --wbits 3 --dq-steps 256 --dq-warmup 32 --incoherence hadamard
 VARIANTS

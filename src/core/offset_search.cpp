@@ -30,7 +30,11 @@ void OffsetSearchOptions::validate(const GridSpec& grid) const {
   if (error_weight > 0.0 && sign == OffsetSign::Faithful) {
     throw InvalidArgument("offset_lambda", "the error-aware choice needs offset_sign minimise (faithful is upstream's popcount model)");
   }
-  const int limit = grid.levels_minus_one();
+  const int limit = grid.offsets_in_cell ? std::max(-grid.in_cell_offset_min(), grid.in_cell_offset_max())
+                                         : grid.levels_minus_one();
+  if (grid.offsets_in_cell && sign == OffsetSign::Faithful) {
+    throw InvalidArgument("offsets_in_cell", "upstream's faithful rule clamps q + o to the code range; use offset_sign minimise");
+  }
   if (max_abs_offset < 0 || max_abs_offset > limit) {
     throw InvalidArgument("max_abs_offset", fmt::format("{} is outside 0..{} for {}-bit codes", max_abs_offset, limit,
                                                         grid.bits));
@@ -47,8 +51,12 @@ OffsetSearch::OffsetSearch(GridSpec grid, OffsetSearchOptions options) : grid_(g
 }
 
 int OffsetSearch::stored_ones(int code, int offset) const {
-  const int stored = std::min(std::max(code + offset, grid_.code_min()), grid_.code_max());
+  const int stored = std::min(std::max(code + offset, grid_.stored_min()), grid_.stored_max());
   return cell_ones(stored);
+}
+
+bool OffsetSearch::allowed(int offset) const {
+  return !grid_.offsets_in_cell || (offset >= grid_.in_cell_offset_min() && offset <= grid_.in_cell_offset_max());
 }
 
 std::vector<std::int64_t> OffsetSearch::candidate_costs(const std::vector<int>& codes) const {
@@ -132,6 +140,7 @@ OffsetChoice OffsetSearch::choose(const std::vector<int>& codes, const std::vect
   if (options_.sign == OffsetSign::Minimise) {
     int best = 0;
     for (int o = -m; o <= m; ++o) {
+      if (!allowed(o)) continue;  // a code would leave the cell
       const double c = total(o), cb = total(best);
       if (c < cb || (c == cb && (std::abs(o) < std::abs(best) || (std::abs(o) == std::abs(best) && o < best)))) {
         best = o;
@@ -146,7 +155,7 @@ OffsetChoice OffsetSearch::choose(const std::vector<int>& codes, const std::vect
   choice.ones_after = cost[static_cast<std::size_t>(choice.offset + m)];
   for (int a : codes) {
     const int shifted = a + choice.offset;
-    if (shifted < grid_.code_min() || shifted > grid_.code_max()) ++choice.clipped;
+    if (shifted < grid_.stored_min() || shifted > grid_.stored_max()) ++choice.clipped;
   }
   return choice;
 }

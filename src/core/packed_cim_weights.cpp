@@ -77,13 +77,17 @@ void PackedCimWeights::validate() const {
   require_size(p_.outlier_value.size(), rb, "outlier_value");
 
   for (std::size_t i = 0; i < rc; ++i) {
-    OACIM_REQUIRE(p_.codes[i] >= g.code_min() && p_.codes[i] <= g.code_max(),
+    OACIM_REQUIRE(p_.codes[i] >= g.stored_min() && p_.codes[i] <= g.stored_max(),
             fmt::format("code {} at row {} column {} is outside [{}, {}]", p_.codes[i], i / p_.cols, i % p_.cols,
-                        g.code_min(), g.code_max()));
+                        g.stored_min(), g.stored_max()));
   }
   for (int c = 0; c < p_.cols; ++c) {
     const int o = p_.offsets[static_cast<std::size_t>(c)];
     OACIM_REQUIRE(std::abs(o) <= g.levels_minus_one(), fmt::format("offset {} of column {} is out of range", o, c));
+    if (g.offsets_in_cell) {
+      OACIM_REQUIRE(o >= g.in_cell_offset_min() && o <= g.in_cell_offset_max(),
+              fmt::format("offset {} of column {} moves {}-bit codes out of the 4-bit cell", o, c, g.bits));
+    }
   }
   int max_offset = 0;
   for (const auto o : p_.offsets) max_offset = std::max(max_offset, std::abs(static_cast<int>(o)));
@@ -211,7 +215,7 @@ void unpack_words(const std::vector<std::uint16_t>& words, PackedCimParts& parts
       }
       for (int k = 0; k < 4; ++k) {
         const int code = quad.cell(k).value(is_signed);
-        OACIM_REQUIRE(code >= parts.grid.code_min() && code <= parts.grid.code_max(),
+        OACIM_REQUIRE(code >= parts.grid.stored_min() && code <= parts.grid.stored_max(),
                 fmt::format("nibble {:#x} at row {} column {} is not a {}-bit {} code", quad.cell(k).nibble(), r,
                             4 * m + k, parts.grid.bits, to_string(parts.grid.kind)));
         parts.codes[static_cast<std::size_t>(r) * parts.cols + 4 * m + k] = static_cast<std::int8_t>(code);

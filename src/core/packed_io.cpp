@@ -63,7 +63,9 @@ void add_packed(SafetensorsWriter& w, const std::string& prefix, const PackedCim
   const std::int64_t G = num_groups(p.rows, p.qq.group_size);
   auto meta = [&](const std::string& k, const std::string& v) { w.set_metadata(prefix + k, v); };
   meta("format", kPackedFormatName);
-  meta("format_version", std::to_string(p.fractional_zeros ? kPackedFormatVersion : kPackedFormatVersionIntegerZeros));
+  meta("format_version", std::to_string(p.grid.offsets_in_cell ? kPackedFormatVersionOffsetsInCell
+                                        : p.fractional_zeros ? kPackedFormatVersion
+                                                             : kPackedFormatVersionIntegerZeros));
   meta("rows", std::to_string(p.rows));
   meta("cols", std::to_string(p.cols));
   meta("bits", std::to_string(p.grid.bits));
@@ -75,7 +77,9 @@ void add_packed(SafetensorsWriter& w, const std::string& prefix, const PackedCim
   meta("qq_zero_sym", p.qq.zero_sym ? "1" : "0");
   meta("qq_group_size", std::to_string(p.qq.group_size));
   meta("offset_sign", to_string(p.offset_sign));
-  if (p.fractional_zeros) meta("fractional_zeros", "1");
+  // Versions 2 and 3 name both flags (a reader of version 2 requires fractional_zeros).
+  if (p.fractional_zeros || p.grid.offsets_in_cell) meta("fractional_zeros", p.fractional_zeros ? "1" : "0");
+  if (p.grid.offsets_in_cell) meta("offsets_in_cell", "1");
   meta("packing", "packed[r][m]: 16-bit word of columns 4m..4m+3, nibble k = column 4m+k; outlier quads hold BF16");
 
   w.add(prefix + "packed", DType::U16, {R, C / 4}, weights.packed_words());
@@ -100,12 +104,13 @@ PackedCimWeights load_packed(const SafetensorsFile& f, const std::string& prefix
                                             f.metadata_value(key("format")), kPackedFormatName));
   }
   const int version = metadata_int(f, key("format_version"), 1, 1 << 20);
-  if (version != kPackedFormatVersion && version != kPackedFormatVersionIntegerZeros) {
-    throw FormatError(f.path(), fmt::format("format_version {} is not supported (this build reads {} and {})", version,
-                                            kPackedFormatVersionIntegerZeros, kPackedFormatVersion));
+  if (version < kPackedFormatVersionIntegerZeros || version > kPackedFormatVersionOffsetsInCell) {
+    throw FormatError(f.path(), fmt::format("format_version {} is not supported (this build reads {} to {})", version,
+                                            kPackedFormatVersionIntegerZeros, kPackedFormatVersionOffsetsInCell));
   }
   PackedCimParts p;
   if (version >= 2) p.fractional_zeros = metadata_int(f, key("fractional_zeros"), 0, 1) != 0;
+  if (version >= 3) p.grid.offsets_in_cell = metadata_int(f, key("offsets_in_cell"), 0, 1) != 0;
   p.rows = metadata_int(f, key("rows"), 1, 1 << 30);
   p.cols = metadata_int(f, key("cols"), 4, 1 << 30);
   p.grid.bits = metadata_int(f, key("bits"), 2, 8);

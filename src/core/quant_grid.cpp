@@ -22,6 +22,9 @@ void GridSpec::validate() const {
   if (block_size < 4 || block_size % 4 != 0) {
     throw InvalidArgument("block_size", fmt::format("{} must be a positive multiple of 4 (quads)", block_size));
   }
+  if (offsets_in_cell && bits >= 4) {
+    throw InvalidArgument("offsets_in_cell", fmt::format("{}-bit codes fill the 4-bit cell: no room for offsets in the cell", bits));
+  }
 }
 
 GridParams fit_minmax(float xmin, float xmax, const GridSpec& spec) {
@@ -54,14 +57,16 @@ float unclamped_code(float x, const GridParams& p, int offset) {
 
 int quantize_code(float x, const GridParams& p, int offset, const GridSpec& spec) {
   const float q = unclamped_code(x, p, offset);
-  const float lo = static_cast<float>(spec.code_min());
-  const float hi = static_cast<float>(spec.code_max());
+  const int shift = spec.offsets_in_cell ? offset : 0;  // the range moves with the offset: nothing clips
+  const float lo = static_cast<float>(spec.code_min() + shift);
+  const float hi = static_cast<float>(spec.code_max() + shift);
   return static_cast<int>(std::min(std::max(q, lo), hi));
 }
 
 bool is_clipped(float x, const GridParams& p, int offset, const GridSpec& spec) {
   const float q = unclamped_code(x, p, offset);
-  return q < static_cast<float>(spec.code_min()) || q > static_cast<float>(spec.code_max());
+  const int shift = spec.offsets_in_cell ? offset : 0;
+  return q < static_cast<float>(spec.code_min() + shift) || q > static_cast<float>(spec.code_max() + shift);
 }
 
 float dequantize_code(int q, const GridParams& p, int offset) {

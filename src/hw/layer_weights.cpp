@@ -17,8 +17,8 @@ LayerWeights prepare_layer_weights(const PackedCimWeights& w, const HwConfig& cf
   lw.cols = w.cols();
   lw.block_size = w.grid().block_size;
   lw.blocks = w.blocks();
-  lw.code_min = w.grid().code_min();
-  lw.code_max = w.grid().code_max();
+  lw.code_min = w.grid().stored_min();  // what the cells hold (offsets in the cell widen it)
+  lw.code_max = w.grid().stored_max();
   lw.codes = w.parts().codes;
   lw.offsets = w.parts().offsets;
   const std::size_t rb = static_cast<std::size_t>(lw.rows) * lw.blocks;

@@ -39,8 +39,10 @@ void LayerQuantOptions::validate() const {
   }
   offset_search.validate(grid.grid);
   // Measured on stories260K (OA, outliers and offsets, 4-bit, docs/quantization.md): perplexity 6.21
-  // at 1, 6.54 at 2, 7.47 at 3, 147.8 at 7, for 47.4 -> 45.1 % of stored bits set.
-  if (offsets && offset_search.sign == OffsetSign::Minimise && offset_search.max_abs_offset > kMaxMinimiseOffset) {
+  // at 1, 6.54 at 2, 7.47 at 3, 147.8 at 7, for 47.4 -> 45.1 % of stored bits set. Offsets in the
+  // cell never clip, so any offset the cell holds costs no accuracy.
+  if (offsets && offset_search.sign == OffsetSign::Minimise && offset_search.max_abs_offset > kMaxMinimiseOffset &&
+      !grid.grid.offsets_in_cell) {
     throw InvalidArgument("max_abs_offset",
                           fmt::format("{} with offset_sign minimise: the exact popcount minimiser then moves most codes "
                                       "towards the code with one 1 bit and ruins accuracy (stories260K: perplexity 6.21 "

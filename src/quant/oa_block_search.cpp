@@ -18,7 +18,9 @@ void OaBlockOutput::resize(int rows, int n) {
 
 int code_of(double x, const GridParams& p, int offset, const GridSpec& grid) {
   const double q = std::nearbyint(x / std::max(static_cast<double>(p.scale), 1e-9) + p.zero + offset);
-  return static_cast<int>(std::min(std::max(q, static_cast<double>(grid.code_min())), static_cast<double>(grid.code_max())));
+  const int shift = grid.offsets_in_cell ? offset : 0;  // offsets in the cell move the range: nothing clips
+  return static_cast<int>(std::min(std::max(q, static_cast<double>(grid.code_min() + shift)),
+                                   static_cast<double>(grid.code_max() + shift)));
 }
 
 void minmax_truncate(const float* w, const double* d, int n, int bits, float* range) {

@@ -82,6 +82,10 @@ std::vector<Option<T>> build() {
                          .choices({"minimise", "faithful"}),
                      [](T& o, const std::string& v) { o.layer.offset_search.sign = offset_sign_from_string(v, "offset_sign"); },
                      [](const T& o) { return to_string(o.layer.offset_search.sign); }),
+      bind<T>(q("offsets_in_cell", K::Bool, "false", "offsets-in-cell",
+                "lossless offsets for codes narrower than the 4-bit cell: the cell holds q + o in its own range, so no "
+                "offset clips a code (packed format version 3); 2- and 3-bit codes only"),
+              [](auto& o) -> auto& { return o.layer.grid.grid.offsets_in_cell; }),
       bind<T>(q("offset_lambda", K::Number, "0", "offset-lambda",
                 "error-aware offsets: per column the offset minimising ones + lambda x (increase of the Hessian-weighted "
                 "output error, in units of the layer's mean error per cell); 0: fewest ones (minimise only)")

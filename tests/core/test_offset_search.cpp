@@ -201,3 +201,42 @@ TEST(OffsetSearch, ErrorAwareChoiceWeighsOnesAgainstTheErrorIncrease) {
 
 }  // namespace
 }  // namespace oacim
+
+namespace oacim {
+namespace {
+
+// Offsets in the cell: 3-bit signed codes [-4, 3] in a [-8, 7] cell. Shifts stay unclamped, every
+// candidate in [-4, 4] keeps them in the cell, and the popcount is that of q + o itself.
+TEST(OffsetSearch, OffsetsInTheCellNeverClip) {
+  GridSpec g{3, CodeKind::Signed, 32};
+  g.offsets_in_cell = true;
+  EXPECT_EQ(g.stored_min(), -8);
+  EXPECT_EQ(g.stored_max(), 7);
+  EXPECT_EQ(g.in_cell_offset_min(), -4);
+  EXPECT_EQ(g.in_cell_offset_max(), 4);
+  EXPECT_EQ(quantize_code(10.0f, GridParams{1.0f, 0.0f}, 2, g), 5);   // clamp(10) = 3, then + 2
+  EXPECT_EQ(quantize_code(-10.0f, GridParams{1.0f, 0.0f}, -4, g), -8);
+  EXPECT_FALSE(is_clipped(2.0f, GridParams{1.0f, 0.0f}, 3, g));       // 5 is 2 + 3: in range
+  const OffsetSearch search(g, OffsetSearchOptions{OffsetSign::Minimise, 4});
+  EXPECT_EQ(search.stored_ones(3, 4), cell_ones(7));
+  // Codes 3 3 3 -4: offset -4 stores -1 -1 -1 -8 (1111 x3 + 1000: 13 ones); +4 stores 7 7 7 0
+  // (0111 x3: 9); -3 stores 0 0 0 -7 (1001: 2 ones) — the minimum, and nothing clipped.
+  const OffsetChoice ch = search.choose({3, 3, 3, -4});
+  EXPECT_EQ(ch.offset, -3);
+  EXPECT_EQ(ch.ones_after, 2);
+  EXPECT_EQ(ch.clipped, 0);
+  // Unsigned 3-bit codes [0, 7] in a [0, 15] cell: no room below 0, so only offsets 0..8.
+  GridSpec u{3, CodeKind::Unsigned, 32};
+  u.offsets_in_cell = true;
+  const OffsetSearch us(u, OffsetSearchOptions{OffsetSign::Minimise, 3});
+  EXPECT_FALSE(us.allowed(-1));
+  EXPECT_GE(us.choose({0, 0, 7, 7}).offset, 0);
+  // 4-bit codes fill the cell; upstream's faithful rule clamps by design.
+  GridSpec four{4, CodeKind::Signed, 32};
+  four.offsets_in_cell = true;
+  EXPECT_THROW(OffsetSearch(four, OffsetSearchOptions{}), InvalidArgument);
+  EXPECT_THROW(OffsetSearch(g, OffsetSearchOptions{OffsetSign::Faithful, 1}), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace oacim

@@ -11,6 +11,7 @@
 #include "oacim/core/error.hpp"
 #include "oacim/core/packed_io.hpp"
 #include "oacim/core/rtn_packer.hpp"
+#include "oacim/core/safetensors.hpp"
 
 namespace oacim {
 namespace {
@@ -27,6 +28,7 @@ void expect_same(const PackedCimWeights& a, const PackedCimWeights& b) {
   EXPECT_EQ(a.grid().bits, b.grid().bits);
   EXPECT_EQ(a.grid().kind, b.grid().kind);
   EXPECT_EQ(a.grid().block_size, b.grid().block_size);
+  EXPECT_EQ(a.grid().offsets_in_cell, b.grid().offsets_in_cell);
   EXPECT_EQ(a.offset_sign(), b.offset_sign());
   EXPECT_EQ(a.parts().codes, b.parts().codes);
   EXPECT_EQ(a.parts().offsets, b.parts().offsets);
@@ -65,6 +67,13 @@ TEST(PackedIo, RoundTripsEveryFormatVariant) {
           const PackedCimWeights packed = pack_rtn(w, 20, 44, o);
           save_packed(file, packed);
           expect_same(packed, load_packed(file));
+          if (bits < 4) {  // offsets in the cell: format version 3
+            o.grid.offsets_in_cell = true;
+            const PackedCimWeights in_cell = pack_rtn(w, 20, 44, o);
+            save_packed(file, in_cell);
+            EXPECT_EQ(SafetensorsFile::open(file).metadata_value("format_version"), "3");
+            expect_same(in_cell, load_packed(file));
+          }
         }
       }
     }
@@ -109,7 +118,11 @@ void expect_broken(const std::string& name, const std::function<void(Safetensors
 }
 
 TEST(PackedIo, RejectsInconsistentFiles) {
-  expect_broken("version", [](SafetensorsWriter& w) { w.set_metadata("format_version", "3"); }, "format_version");
+  expect_broken("version", [](SafetensorsWriter& w) { w.set_metadata("format_version", "4"); }, "format_version");
+  expect_broken("version3", [](SafetensorsWriter& w) {
+    w.set_metadata("format_version", "3");
+    w.set_metadata("fractional_zeros", "0");
+  }, "offsets_in_cell");
   // Version 2 must say whether its zeros are fractional; an integer layer must not claim version 2 silently.
   expect_broken("version2", [](SafetensorsWriter& w) { w.set_metadata("format_version", "2"); }, "fractional_zeros");
   expect_broken("format", [](SafetensorsWriter& w) { w.set_metadata("format", "gguf"); }, "format");

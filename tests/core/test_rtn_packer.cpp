@@ -58,6 +58,41 @@ TEST(RtnPacker, OutlierRescuesASpikeInBf16) {
   EXPECT_LE(p1.outlier_count(), 4 * 2);
 }
 
+// Codes narrower than the cell: with the offsets in the cell every weight dequantizes exactly as
+// without offsets (nothing clips), while the clamped offsets lose a level in shifted columns.
+TEST(RtnPacker, OffsetsInTheCellAreLossless) {
+  for (CodeKind kind : {CodeKind::Signed, CodeKind::Unsigned}) {
+    for (int bits : {2, 3}) {
+      const auto w = heavy_tailed(96, 128, 9);
+      RtnPackOptions o;
+      o.grid = GridSpec{bits, kind, 32};
+      o.outliers = true;
+      const PackedCimWeights none = pack_rtn(w, 96, 128, o);
+      o.offsets = true;
+      PackStats clamped_stats, in_cell_stats;
+      const PackedCimWeights clamped = pack_rtn(w, 96, 128, o, &clamped_stats);
+      o.grid.offsets_in_cell = true;
+      o.offset_search.max_abs_offset = 2;
+      const PackedCimWeights in_cell = pack_rtn(w, 96, 128, o, &in_cell_stats);
+      SCOPED_TRACE(testing::Message() << to_string(kind) << " " << bits << "-bit");
+      EXPECT_EQ(in_cell.dequantize(), none.dequantize());
+      EXPECT_EQ(in_cell_stats.clipped_by_offsets, 0);
+      // Unsigned 2-bit codes 0..3 only gain ones from a shift up (the only direction the cell allows).
+      EXPECT_LE(count_ones(in_cell).ones, count_ones(none).ones);
+      if (kind == CodeKind::Signed) EXPECT_LT(count_ones(in_cell).ones, count_ones(none).ones);
+      EXPECT_NE(clamped.dequantize(), none.dequantize());
+      for (int c = 0; c < 128; ++c) {  // unsigned cells have no room below 0: offsets are never negative
+        EXPECT_GE(in_cell.offset(c), in_cell.grid().in_cell_offset_min());
+        EXPECT_LE(in_cell.offset(c), in_cell.grid().in_cell_offset_max());
+      }
+    }
+  }
+  RtnPackOptions four;
+  four.grid.offsets_in_cell = true;  // 4-bit codes fill the cell
+  four.offsets = true;
+  EXPECT_THROW(pack_rtn(heavy_tailed(8, 32, 1), 8, 32, four), InvalidArgument);
+}
+
 TEST(RtnPacker, MinimisingOffsetsLowerOnesFaithfulRaisesThem) {
   for (std::uint64_t seed : {1u, 2u, 3u}) {
     const auto w = heavy_tailed(128, 256, seed);

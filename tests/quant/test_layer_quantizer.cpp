@@ -122,6 +122,27 @@ TEST(LayerQuantizer, OffsetLambdaTradesOnesForOutputError) {
   EXPECT_LT(by_lambda[1].output_error, none.output_error);
 }
 
+// Offsets in the cell (3-bit codes in 4-bit cells): the same weights as without offsets, bit for
+// bit, with fewer ones; the clamped offsets of upstream lose accuracy instead.
+TEST(LayerQuantizer, OffsetsInTheCellCostNoAccuracy) {
+  const Layer l = layer(96, 128, 8, 0.0);
+  LayerQuantOptions o = oa(true, false);
+  o.grid.grid.bits = 3;
+  const LayerQuantResult none = quantize_layer("l", l.w, l.h, o);
+  o.offsets = true;
+  const LayerQuantResult clamped = quantize_layer("l", l.w, l.h, o);
+  o.grid.grid.offsets_in_cell = true;
+  o.offset_search.max_abs_offset = 4;
+  const LayerQuantResult in_cell = quantize_layer("l", l.w, l.h, o);
+  EXPECT_TRUE(at::equal(in_cell.dequantized, none.dequantized));
+  EXPECT_EQ(in_cell.stats.output_error, none.stats.output_error);
+  EXPECT_LT(in_cell.stats.ones, none.stats.ones);
+  EXPECT_LT(in_cell.stats.ones, clamped.stats.ones);  // and more ones saved: shifts up to 4, never clipped
+  EXPECT_GT(clamped.stats.output_error, none.stats.output_error);
+  ASSERT_TRUE(in_cell.packed);
+  EXPECT_TRUE(in_cell.packed->grid().offsets_in_cell);
+}
+
 TEST(LayerQuantizer, RaggedLastBlock) {
   // 172 = 5 x 32 + 12: stories260K's feed-forward width; the last block holds 3 quads.
   const Layer l = layer(32, 172, 6);

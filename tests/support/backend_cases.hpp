@@ -102,6 +102,12 @@ inline std::vector<BackendCase> backend_cases(const hw::HwConfig& cfg, int rando
   s.bits = 2;
   s.max_offset = 0;
   add("40x128 2-bit signed codes", s, 3, seed + 10);
+  s.bits = 3;
+  s.max_offset = 4;
+  s.offsets_in_cell = true;  // cells hold q + o across the whole 4-bit range
+  add("40x128 3-bit codes, offsets in the cell", s, 4, seed + 11);
+  s.kind = CodeKind::Unsigned;
+  add("40x128 3-bit unsigned codes, offsets in the cell", s, 4, seed + 12);
   auto shape = [&](int rows, int cols) {
     RandomLayerSpec t;
     t.rows = rows;

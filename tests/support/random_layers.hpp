@@ -15,6 +15,7 @@ struct RandomLayerSpec {
   int cols = 64;
   int block_size = 32;
   int bits = 4;  // code bits (narrower signed codes are sign-extended in their 4-bit cells)
+  bool offsets_in_cell = false;  // cells hold q + o in the 4-bit range (codes narrower than the cell)
   CodeKind kind = CodeKind::Signed;
   double outlier_rate = 0.3;  // share of (row, block) with an outlier
   int max_offset = 1;
@@ -29,20 +30,24 @@ inline PackedCimWeights random_layer(const RandomLayerSpec& s, std::uint64_t see
   p.grid.bits = s.bits;
   p.grid.kind = s.kind;
   p.grid.block_size = s.block_size;
+  p.grid.offsets_in_cell = s.offsets_in_cell;
   const int nb = num_blocks(s.cols, s.block_size);
-  const int lo = p.grid.code_min();
-  const int hi = p.grid.code_max();
+  const int lo = p.grid.stored_min();  // what a cell may hold
+  const int hi = p.grid.stored_max();
   auto uniform_int = [&](int a, int b) { return a + static_cast<int>(rng.uniform() * (b - a + 1)) % (b - a + 1); };
   p.codes.resize(static_cast<std::size_t>(s.rows) * s.cols);
   for (auto& q : p.codes) {
     q = static_cast<std::int8_t>(s.extreme_codes ? (rng.uniform() < 0.5 ? lo : hi) : uniform_int(lo, hi));
   }
   p.offsets.resize(s.cols);
-  for (auto& o : p.offsets) o = static_cast<std::int8_t>(uniform_int(-s.max_offset, s.max_offset));
+  for (auto& o : p.offsets) {
+    o = static_cast<std::int8_t>(uniform_int(-s.max_offset, s.max_offset));
+    if (s.offsets_in_cell) o = static_cast<std::int8_t>(std::clamp<int>(o, p.grid.in_cell_offset_min(), p.grid.in_cell_offset_max()));
+  }
   p.scales.resize(static_cast<std::size_t>(s.rows) * nb);
   p.zeros.resize(p.scales.size());
   for (auto& v : p.scales) v = static_cast<float>(std::ldexp(0.5 + rng.uniform(), -6 - uniform_int(0, 4)));
-  for (auto& v : p.zeros) v = static_cast<float>(uniform_int(lo, hi));
+  for (auto& v : p.zeros) v = static_cast<float>(uniform_int(p.grid.code_min(), p.grid.code_max()));
   p.outlier_col.assign(p.scales.size(), kNoOutlier);
   p.outlier_value.assign(p.scales.size(), Bf16());
   for (int r = 0; r < s.rows; ++r) {

@@ -6,7 +6,8 @@
 // Two selection rules:
 //  - Minimise (default): the exact argmin, over o in [-max_abs_offset, max_abs_offset], of the true
 //    popcount of the stored cells clamp(a + o, code_min, code_max); ties go to the smaller |o|, then
-//    to the negative one.
+//    to the negative one. With offsets in the cell (GridSpec::offsets_in_cell) the cells hold a + o
+//    unclamped and only offsets that keep every code inside the 4-bit cell are candidates.
 //  - Faithful: upstream's rule, bugs included: a 4-bit popcount model with values clamped to ±7,
 //    a histogram that ignores code -8, the three cheapest shifts b, the smallest |b| of them, and
 //    the returned offset o = -b (the opposite sign to the one its own model found, about +7% ones).
@@ -66,8 +67,11 @@ class OffsetSearch {
   // is the column's Hessian scale (GPTQ's U[j][j]; 1 without a Hessian).
   std::vector<double> error_costs(const std::vector<double>& w, const std::vector<GridParams>& params, double d) const;
 
-  // Popcount of the stored cell clamp(code + offset).
+  // Popcount of the stored cell clamp(code + offset) (clamped to the stored range: the code range,
+  // or the cell's with offsets in the cell).
   int stored_ones(int code, int offset) const;
+  // Whether `offset` keeps every code in the cell (always, unless offsets live in the cell).
+  bool allowed(int offset) const;
   // Cost of every candidate offset, index o + max_abs_offset (for tests and reports).
   std::vector<std::int64_t> candidate_costs(const std::vector<int>& codes) const;
 

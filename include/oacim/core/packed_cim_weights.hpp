@@ -19,8 +19,11 @@
 
 namespace oacim {
 
-// Version 2 adds fractional zeros (imported formats with a per-block minimum); a layer without
-// them is written as version 1, byte for byte what earlier builds wrote.
+// Version 2 adds fractional zeros (imported formats with a per-block minimum); version 3 offsets in
+// the cell (codes narrower than the cell stored as q + o in the cell's range). A layer needs the
+// lowest version that holds it, so one without either is written as version 1, byte for byte what
+// earlier builds wrote.
+inline constexpr int kPackedFormatVersionOffsetsInCell = 3;
 inline constexpr int kPackedFormatVersion = 2;
 inline constexpr int kPackedFormatVersionIntegerZeros = 1;
 inline constexpr int kNoOutlier = -1;

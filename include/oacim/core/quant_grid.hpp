@@ -19,9 +19,19 @@ struct GridSpec {
   int bits = 4;                       // 2..8
   CodeKind kind = CodeKind::Signed;   // "sym" in upstream terms
   int block_size = 32;                // columns per (row, block) scale/zero; multiple of 4
+  // Offsets in the cell: codes narrower than the 4-bit cell store q + o in the cell's own range
+  // (sign- or zero-extended), so an offset never clips a code (lossless offsets); q itself is still
+  // clamped to the code range. Off: q + o is clamped to the code range (upstream).
+  bool offsets_in_cell = false;
 
   int code_min() const { return kind == CodeKind::Signed ? -(1 << (bits - 1)) : 0; }
   int code_max() const { return kind == CodeKind::Signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1; }
+  // What a cell may hold: the 4-bit cell's range with offsets in the cell, else the code range.
+  int stored_min() const { return offsets_in_cell ? (kind == CodeKind::Signed ? -8 : 0) : code_min(); }
+  int stored_max() const { return offsets_in_cell ? (kind == CodeKind::Signed ? 7 : 15) : code_max(); }
+  // Offsets that keep every code inside the cell (offsets in the cell only): [lo, hi].
+  int in_cell_offset_min() const { return stored_min() - code_min(); }
+  int in_cell_offset_max() const { return stored_max() - code_max(); }
   int levels_minus_one() const { return (1 << bits) - 1; }  // "maxq"
   bool is_signed() const { return kind == CodeKind::Signed; }
 
@@ -68,7 +78,8 @@ GridParams fit_range(const float* x, int n, std::size_t stride, const GridSpec& 
 // contain 0). A degenerate range (xmin == xmax) gets a grid on which that value is exact.
 GridParams fit_minmax(float xmin, float xmax, const GridSpec& spec);
 
-// q = clamp(round(x / max(scale, 1e-9) + zero + offset), code_min, code_max).
+// q = clamp(round(x / max(scale, 1e-9) + zero + offset), code_min, code_max); with offsets in the
+// cell, q = clamp(round(x / max(scale, 1e-9) + zero), code_min, code_max) + offset.
 int quantize_code(float x, const GridParams& p, int offset, const GridSpec& spec);
 // Whether the unclamped code falls outside the grid (the value was clipped).
 bool is_clipped(float x, const GridParams& p, int offset, const GridSpec& spec);

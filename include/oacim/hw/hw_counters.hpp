@@ -29,7 +29,7 @@ struct HwCounters {
   std::int64_t tile_loads = 0;          // macro rewrites: every weight tile once per call
   std::int64_t cell_bits_written = 0;   // bits written into the macro's cells by those rewrites
   std::int64_t cell_ones_written = 0;   // `1` bits among them
-  std::int64_t cycles = 0;              // compute cycles of the timing model's estimate (hw/cycle_estimate.hpp)
+  std::int64_t cycles = 0;              // compute cycles: the timing model's (hw/cycle_estimate.hpp), SystemC's simulated
   std::int64_t weight_ones = 0;         // `1` bits of the stored weights (per layer, not per call)
   std::int64_t weight_bits = 0;         // bits of the stored weights (per layer, not per call)
 

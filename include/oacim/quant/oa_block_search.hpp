@@ -52,7 +52,8 @@ void oa_search_rows(const OaBlockInput& in, int r0, int r1, OaBlockOutput& out);
 // end. `d` are the U diagonal entries of the row's columns. Writes xmin, xmax into range[0..1].
 void minmax_truncate(const float* w, const double* d, int n, int bits, float* range);
 
-// The code of value x on grid p with offset o, in fp64 (clamp(round(x / s + z + o))).
+// The code of value x on grid p with offset o, in fp64 (clamp(round(x / s + z + o)); with offsets in
+// the cell the clamp range moves by o).
 int code_of(double x, const GridParams& p, int offset, const GridSpec& grid);
 
 }  // namespace oacim::quant
