@@ -35,6 +35,15 @@ double nice_step(double span, int n) {
   return 10 * p;
 }
 
+// The <svg> element of a chart `width` x `height` pixels and its bold title at x = `left`.
+std::string svg_open(int width, double height, double left, const std::string& title) {
+  return fmt::format(
+             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{:.0f}\" viewBox=\"0 0 {} {:.0f}\" "
+             "font-family=\"sans-serif\" font-size=\"11\" role=\"img\">\n",
+             width, height, width, height) +
+         fmt::format("<text x=\"{}\" y=\"18\" font-size=\"14\" font-weight=\"bold\">{}</text>\n", left, html_escape(title));
+}
+
 std::string tick_label(double v, double step) {
   const int decimals = step >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(step) - 1e-9));
   return fmt::format("{:.{}f}", v, std::min(decimals, 6));
@@ -71,12 +80,7 @@ std::string svg_bar_chart(const BarChart& c) {
   const double total_h = head + plot_h + bottom;
   auto y_of = [&](double v) { return head + plot_h * (1.0 - (v - y_min) / (top - y_min)); };
 
-  std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{:.0f}\" viewBox=\"0 0 {} {:.0f}\" "
-      "font-family=\"sans-serif\" font-size=\"11\" role=\"img\">\n",
-      c.width, total_h, c.width, total_h);
-  svg += fmt::format("<text x=\"{}\" y=\"18\" font-size=\"14\" font-weight=\"bold\">{}</text>\n", left,
-                     html_escape(c.title));
+  std::string svg = svg_open(c.width, total_h, left, c.title);
   // Legend.
   double lx = left;
   for (const auto& s : c.series) {
@@ -166,12 +170,7 @@ std::string svg_pareto_plot(const ScatterPlot& c) {
   const double total_h = head + plot_h + bottom;
   const auto px = [&](double x) { return left + plot_w * (x - x0) / (x1 - x0); };
   const auto py = [&](double y) { return head + plot_h * (1.0 - (y - y0) / (y1 - y0)); };
-  std::string svg = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{:.0f}\" viewBox=\"0 0 {} {:.0f}\" "
-      "font-family=\"sans-serif\" font-size=\"11\" role=\"img\">\n",
-      c.width, total_h, c.width, total_h);
-  svg += fmt::format("<text x=\"{}\" y=\"18\" font-size=\"14\" font-weight=\"bold\">{}</text>\n", left,
-                     html_escape(c.title));
+  std::string svg = svg_open(c.width, total_h, left, c.title);
   svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"31\" r=\"4\" fill=\"#e15759\"/><text x=\"{:.1f}\" y=\"35\">Pareto front</text>"
                      "<circle cx=\"{:.1f}\" cy=\"31\" r=\"4\" fill=\"none\" stroke=\"#4e79a7\"/><text x=\"{:.1f}\" y=\"35\">dominated</text>\n",
                      left + 4, left + 12, left + 104, left + 112);

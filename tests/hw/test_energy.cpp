@@ -4,8 +4,7 @@
 
 #include <cmath>
 
-#include "oacim/core/bf16.hpp"
-#include "oacim/core/packed_cim_weights.hpp"
+#include "../support/packed_fixtures.hpp"
 #include "oacim/core/rng.hpp"
 #include "oacim/hw/cycle_estimate.hpp"
 #include "oacim/hw/energy.hpp"
@@ -17,26 +16,11 @@
 namespace oacim::hw {
 namespace {
 
-PackedCimWeights worked_example_weights() {
-  PackedCimParts p;
-  p.rows = 1;
-  p.cols = 8;
-  p.grid.block_size = 8;
-  p.codes = {3, -8, 7, 2, 0, 0, 0, 0};
-  p.offsets = {0, 1, -1, 0, 1, 0, 0, -1};
-  p.scales = {0.01171875f};
-  p.zeros = {1.0f};
-  p.outlier_col = {6};
-  p.outlier_value = {Bf16::from_float(0.15625f)};
-  return PackedCimWeights(p);
-}
-
 // Every number below is derived by hand in docs/hardware.md ("Energy").
 TEST(Energy, WorkedExampleOfDocsHardwareMd) {
-  const PackedCimWeights w = worked_example_weights();
+  const PackedCimWeights w = test::worked_example_weights();
   const HwConfig cfg = default_hw_config();
-  const float x[8] = {1.5f, -0.375f, 0.0078125f, 3.25f, 0.25f, -2.0f, 0.1015625f, 0.6875f};
-  const HwCounters c = reference_forward(prepare_layer_weights(w, cfg), cfg, x, 1).counters;
+  const HwCounters c = reference_forward(prepare_layer_weights(w, cfg), cfg, test::kWorkedExampleInputs, 1).counters;
   EXPECT_EQ(c.input_ones, 18);         // ones of xt in 9 bits: 2 5 0 3 1 2 2 3
   EXPECT_EQ(c.cell_activations, 12);   // nibble ones 2 1 3 1 times input ones 2 5 0 3
   EXPECT_EQ(c.tree_adds, 27);          // 4 ungated cells: 3 additions per plane, 9 planes

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "../support/random_layers.hpp"
+#include "../support/packed_fixtures.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/core/bf16.hpp"
 #include "oacim/hw/block_arith.hpp"
@@ -232,20 +233,10 @@ namespace {
 
 // The worked example of docs/hardware.md, every intermediate value checked.
 TEST(ReferenceDatapath, WorkedExampleOfDocsHardwareMd) {
-  PackedCimParts p;
-  p.rows = 1;
-  p.cols = 8;
-  p.grid.block_size = 8;
-  p.codes = {3, -8, 7, 2, 0, 0, 0, 0};
-  p.offsets = {0, 1, -1, 0, 1, 0, 0, -1};
-  p.scales = {0.01171875f};
-  p.zeros = {1.0f};
-  p.outlier_col = {6};
-  p.outlier_value = {Bf16::from_float(0.15625f)};
-  const PackedCimWeights w(p);
+  const PackedCimWeights w = test::worked_example_weights();
   HwConfig cfg = default_hw_config();
   const LayerWeights lw = prepare_layer_weights(w, cfg);
-  const float x[8] = {1.5f, -0.375f, 0.0078125f, 3.25f, 0.25f, -2.0f, 0.1015625f, 0.6875f};
+  const float* x = test::kWorkedExampleInputs;
 
   const TokenInputs in = prepare_token_inputs(lw, cfg, x);
   EXPECT_EQ(in.xt, (std::vector<std::int32_t>{96, -24, 0, 208, 16, -128, 6, 44}));

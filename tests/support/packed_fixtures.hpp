@@ -1,6 +1,8 @@
 #pragma once
 // Small hand-made PackedCimWeights parts for tests: 4 rows x 44 columns, block 32 (ragged second
-// block of 12), one outlier at row 1 column 5 (quad 1 of block 0) and one at row 3 column 40.
+// block of 12), one outlier at row 1 column 5 (quad 1 of block 0) and one at row 3 column 40; and
+// the worked example of docs/hardware.md (one row, one block of 8 columns, codes 3 -8 7 2, an
+// outlier at column 6 gating quad 1) with its token's 8 inputs.
 #include "oacim/core/packed_cim_weights.hpp"
 
 namespace oacim::test {
@@ -32,5 +34,21 @@ inline PackedCimParts small_parts() {
   set_outlier(3, 1, 8, -0.5f);
   return p;
 }
+
+inline PackedCimWeights worked_example_weights() {
+  PackedCimParts p;
+  p.rows = 1;
+  p.cols = 8;
+  p.grid.block_size = 8;
+  p.codes = {3, -8, 7, 2, 0, 0, 0, 0};
+  p.offsets = {0, 1, -1, 0, 1, 0, 0, -1};
+  p.scales = {0.01171875f};
+  p.zeros = {1.0f};
+  p.outlier_col = {6};
+  p.outlier_value = {Bf16::from_float(0.15625f)};
+  return PackedCimWeights(p);
+}
+
+inline constexpr float kWorkedExampleInputs[8] = {1.5f, -0.375f, 0.0078125f, 3.25f, 0.25f, -2.0f, 0.1015625f, 0.6875f};
 
 }  // namespace oacim::test
