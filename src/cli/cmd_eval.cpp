@@ -125,6 +125,9 @@ nlohmann::json eval_json(const eval::EvalOptions& o, const eval::EvalResult& r) 
     doc["hw_counters"] = counters_json(r.hw_counters);
     doc["energy"] = hw::energy_json(r.hw_counters, o.hw.energy, r.model_tokens());
     doc["latency"] = hw::latency_json(r.hw_counters, o.hw.clock_mhz, r.model_tokens());
+    nlohmann::json layers = nlohmann::json::array();
+    for (const auto& [name, c] : r.hw_layers) layers.push_back({{"layer", name}, {"counters", counters_json(c)}});
+    doc["hw_layers"] = layers;
   }
   if (o.backend == "systemc") {
     nlohmann::json checks = nlohmann::json::array();

@@ -190,7 +190,6 @@ void concat_on_root(dist::Communicator& comm, std::vector<double>& values, const
   }
 }
 
-// Every rank's datapath counters summed on rank 0; collective.
 // Linears the chip runs (those with packed weights; the others run fp32 and count nothing).
 int chip_linears(model::Decoder& dec) {
   int n = 0;
@@ -198,11 +197,24 @@ int chip_linears(model::Decoder& dec) {
   return n;
 }
 
+// Every rank's datapath counters summed on rank 0; collective.
 void merge_counters_on_root(dist::Communicator& comm, hw::HwCounters& counters) {
   const std::vector<std::string> rank_counters = comm.gather(dist::to_bytes(counters.values()), 0);
   for (std::size_t r = 1; r < rank_counters.size(); ++r) {
     counters.merge_shard(hw::HwCounters::from_values(dist::from_bytes<std::int64_t>(rank_counters[r], "hw counters")));
   }
+}
+
+// Each chip Linear's counters by name, every rank's summed on rank 0; collective.
+std::vector<std::pair<std::string, hw::HwCounters>> layer_counters(dist::Communicator& comm, model::Decoder& dec) {
+  std::vector<std::pair<std::string, hw::HwCounters>> out;
+  for (const model::QuantLinear* lin : dec.linears()) {
+    if (!lin->has_packed()) continue;
+    hw::HwCounters c = lin->hw_counters();
+    if (comm.distributed()) merge_counters_on_root(comm, c);
+    out.emplace_back(lin->name(), c);
+  }
+  return out;
 }
 
 // Every rank's window losses (in rank order, which is window order), token statistics and
@@ -240,6 +252,7 @@ EvalResult run_task(const EvalOptions& o, model::LoadedModel& lm, model::Backend
   }
   hw::HwCounters counters;
   for (const model::QuantLinear* lin : dec.linears()) counters += lin->hw_counters();
+  res.hw_layers = layer_counters(comm, dec);
   if (comm.distributed()) {
     concat_on_root(comm, flat, "task scores");
     merge_counters_on_root(comm, counters);
@@ -324,6 +337,7 @@ EvalResult run_eval(const EvalOptions& options) {
   hw::HwCounters counters;
   // Each layer holds its own weight bits once, so summing layers sums those too.
   for (const model::QuantLinear* lin : dec.linears()) counters += lin->hw_counters();
+  res.hw_layers = layer_counters(comm, dec);
   if (!gather_on_root(comm, nll, stats, counters)) {
     res.reporting_rank = false;
     res.window_nll = std::move(nll);

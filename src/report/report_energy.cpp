@@ -116,6 +116,27 @@ std::string energy_plot(const json& results) {
   }
   c.series = std::move(priced);
   std::string svg = svg_bar_chart(c);
+  // Where the energy goes: per layer, one bar per point (the first ten with a per-layer breakdown).
+  BarChart layers;
+  layers.title = "Energy per token by layer (pJ; priced events only)";
+  layers.y_label = "pJ/token";
+  for (const json& p : results.at("points")) {
+    if (!has_energy(p) || !p.contains("energy_by_layer") || p.at("energy_by_layer").empty()) continue;
+    if (layers.series.size() == 10) break;
+    if (layers.categories.empty()) {
+      for (const json& l : p.at("energy_by_layer")) layers.categories.push_back(l.at("layer"));
+    }
+    BarSeries s{fmt::format("point {}", p.at("index").get<int>() + 1), kEventColors[layers.series.size()], {}};
+    for (const std::string& name : layers.categories) {
+      double v = NAN;
+      for (const json& l : p.at("energy_by_layer")) {
+        if (l.at("layer") == name) v = l.at("pj_per_token").get<double>();
+      }
+      s.values.push_back(v);
+    }
+    layers.series.push_back(std::move(s));
+  }
+  if (!layers.series.empty()) svg += svg_bar_chart(layers);
   // The trade-off: hw perplexity on the first dataset against energy per token, one point each.
   ScatterPlot pareto;
   std::string dataset;

@@ -238,6 +238,7 @@ void add_task_results(const Plan& plan, const PointPlan& pp, json& point) {
   std::optional<hw::EnergyPrices> prices;  // the hw runs' table (one hardware config per point)
   double clock_mhz = 0;
   std::int64_t model_tokens = 0;
+  std::vector<std::pair<std::string, hw::HwCounters>> chip_layers;  // per chip Linear, summed over datasets
   for (const auto& name : names) {
     json d = {{"name", name}};
     std::map<std::string, json> runs;
@@ -251,6 +252,14 @@ void add_task_results(const Plan& plan, const PointPlan& pp, json& point) {
           if (!prices) prices = energy_prices(r.at("energy"));
           clock_mhz = r.at("latency").at("clock_mhz").get<double>();
           model_tokens += r.at("energy").at("model_tokens").get<std::int64_t>();
+        }
+        if (r.contains("hw_layers")) {
+          for (const json& l : r.at("hw_layers")) {
+            const std::string layer = l.at("layer");
+            auto at = std::find_if(chip_layers.begin(), chip_layers.end(), [&](const auto& x) { return x.first == layer; });
+            if (at == chip_layers.end()) at = chip_layers.insert(chip_layers.end(), {layer, hw::HwCounters{}});
+            at->second += hw::counters_from_json(l.at("counters"));
+          }
         }
         if (counters.is_null()) {
           counters = r.at("hw_counters");
@@ -291,6 +300,16 @@ void add_task_results(const Plan& plan, const PointPlan& pp, json& point) {
   if (!counters.is_null() && prices) {
     point["energy"] = hw::energy_json(hw::counters_from_json(counters), *prices, model_tokens);
     point["latency"] = hw::latency_json(hw::counters_from_json(counters), clock_mhz, model_tokens);
+    json by_layer = json::array();
+    for (const auto& [layer, c] : chip_layers) {
+      const hw::EnergyBreakdown e = hw::energy_of(c, *prices, model_tokens);
+      by_layer.push_back({{"layer", layer},
+                          {"pj_per_token", e.pj_per_token()},
+                          {"complete", e.complete()},
+                          {"cell_activations", c.cell_activations},
+                          {"cycles", c.cycles}});
+    }
+    point["energy_by_layer"] = by_layer;
   }
   point["zero_shot"] = zero_shot_results(plan, pp);
   point["verdicts"] = point_verdicts(point, pp.point);
@@ -315,6 +334,7 @@ json point_result(const Plan& plan, const PointPlan& pp, const std::string& fail
                 {"hw_counters", json()},
                 {"energy", json()},
                 {"latency", json()},
+                {"energy_by_layer", json::array()},
                 {"systemc", json()},
                 {"zero_shot", json::array()},
                 {"verdicts", json::array()},

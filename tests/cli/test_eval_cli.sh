@@ -21,6 +21,12 @@ assert 1.0 < a["perplexity"] < 20.0 and math.isfinite(h["perplexity"])
 assert h["perplexity"] > a["perplexity"]
 assert h["hw_config"]["name"] == "oacim-narrow"
 assert h["hw_counters"]["tokens"] == 768 * 35 and h["quantization"]["offsets"] is True
+# Per layer: the 35 chip Linears, whose events add up to the model's; energy per token through the model.
+assert len(h["hw_layers"]) == 35 and h["hw_layers"][0]["layer"] == "layers.0.attention.wq", h["hw_layers"][:1]
+for k in ("cell_activations", "cycles", "tile_loads"):
+    assert sum(l["counters"][k] for l in h["hw_layers"]) == h["hw_counters"][k], k
+assert h["energy"]["model_tokens"] == 768 and not h["energy"]["complete"]
+assert abs(h["latency"]["cycles_per_token"] - h["hw_counters"]["cycles"] / 768) < 1e-9
 assert "tool" in a and a["tool"]["commit"]
 PY
 

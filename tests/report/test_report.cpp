@@ -240,6 +240,8 @@ TEST(Report, EnergySectionShowsTheBreakdownAndWhatOffsetsSave) {
   with["hw_counters"]["cell_activations"] = c.cell_activations;
   with["energy"] = hw::energy_json(c, prices, 100);
   with["latency"] = hw::latency_json(c, 1000.0, 100);
+  without["energy_by_layer"] = json::array({{{"layer", "l0"}, {"pj_per_token", 3000.0}}, {{"layer", "l1"}, {"pj_per_token", 1270.0}}});
+  with["energy_by_layer"] = json::array({{{"layer", "l0"}, {"pj_per_token", 2200.0}}, {{"layer", "l1"}, {"pj_per_token", 1070.0}}});
   points.push_back(without);
   points.push_back(with);
   const std::string md = report::report_markdown(r);
@@ -249,8 +251,10 @@ TEST(Report, EnergySectionShowsTheBreakdownAndWhatOffsetsSave) {
   EXPECT_NE(md.find("lower bound; not priced: static_cycle"), std::string::npos) << md;  // the only unpriced count
   EXPECT_NE(md.find("| 500.0 |"), std::string::npos) << md;            // 50,000 cycles / 100 tokens
   const std::string html = report::report_html(r);
-  EXPECT_EQ(count(html, "<svg"), 6u);  // the fixture's four plots, the energy bars and the Pareto plot
+  EXPECT_EQ(count(html, "<svg"), 7u);  // the fixture's four plots, energy by event, by layer, the Pareto plot
   EXPECT_NE(html.find("Energy per token by event"), std::string::npos);
+  EXPECT_NE(html.find("Energy per token by layer"), std::string::npos);
+  EXPECT_NE(html.find("l0: point 11 = 2200"), std::string::npos);  // a bar's tooltip
 }
 
 TEST(Report, ParetoFrontKeepsThePointsNothingBeatsOnBothAxes) {

@@ -83,6 +83,7 @@ struct EvalResult {
   std::int64_t weight_bits = 0;
   hw::HwCounters hw_counters;       // hw backend, summed over layers
   int hw_linears = 0;               // Linears on the chip (packed weights; each runs every token once)
+  std::vector<std::pair<std::string, hw::HwCounters>> hw_layers;  // per chip Linear, in model order
   // Tokens through the model on the chip: every Linear's tokens once.
   std::int64_t model_tokens() const { return hw_linears ? hw_counters.tokens / hw_linears : 0; }
   std::vector<sim::SampledLayerCheck> systemc_checks;  // systemc backend: one per sampled layer
