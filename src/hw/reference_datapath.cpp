@@ -108,6 +108,7 @@ HwLayerResult reference_forward(const LayerWeights& w, const HwConfig& cfg, cons
   add_static_counters(w, cfg, tokens, res.counters);
   res.counters.cycles += estimate_cycles(w, cfg, tokens).cycles;
   const NumFormat pf = cfg.psum_format;
+  const std::int64_t output_tiles = tile_shape(w, cfg).n_tiles;
   for (int t = 0; t < tokens; ++t) {
     const TokenInputs in = prepare_token_inputs(w, cfg, x + static_cast<std::size_t>(t) * w.cols);
     res.counters.inputs_flushed += in.flushed;
@@ -115,7 +116,7 @@ HwLayerResult reference_forward(const LayerWeights& w, const HwConfig& cfg, cons
     res.counters.inputs_aligned += w.cols;
     for (int c = 0; c < w.cols; ++c) {
       for (int plane = 0; plane < cfg.bitplanes(); ++plane) {
-        res.counters.input_ones += input_bit(in.xt[c], plane) * tile_shape(w, cfg).n_tiles;  // once per output tile
+        res.counters.input_ones += input_bit(in.xt[c], plane) * output_tiles;  // once per output tile's pass
       }
     }
     for (int r = 0; r < w.rows; ++r) {

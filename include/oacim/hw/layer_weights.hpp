@@ -49,12 +49,9 @@ void add_static_counters(const LayerWeights& w, const HwConfig& cfg, int tokens,
 // The per-element work that also follows from the shapes (tree additions, accumulator steps, block
 // results, partial-sum additions, aligned inputs); the scalar reference counts these one by one.
 void add_shape_activity(const LayerWeights& w, const HwConfig& cfg, int tokens, HwCounters& c);
-// `1` bits of an aligned input over its planes: its (mantissa_bits + 1)-bit two's complement.
-inline int input_ones(std::int32_t xt, int planes) {
-  return __builtin_popcount(static_cast<std::uint32_t>(xt) & ((1u << planes) - 1u));
-}
 // Input-line ones and cell activations of one token from its aligned inputs `xt` [C], by columns:
-// cell activations = sum_c cell_ones_per_col[c] * ones(xt_c).
+// cell activations = sum_c cell_ones_per_col[c] * ones(xt_c), ones(xt) = the `1` bits of its
+// (mantissa_bits + 1)-bit two's complement.
 void add_token_activity(const LayerWeights& w, const HwConfig& cfg, const std::int32_t* xt, HwCounters& c);
 // Weight tiles of the mapping: blocks per macro pass, K tiles (row tiles) and N tiles (column tiles).
 struct TileShape {
