@@ -156,6 +156,21 @@ PackedCimWeights load_packed(const SafetensorsFile& f, const std::string& prefix
   }
 }
 
+void add_packed_view(SafetensorsWriter& w, const std::string& prefix, std::shared_ptr<const SafetensorsFile> file) {
+  const auto has_prefix = [&](const std::string& key) { return key.compare(0, prefix.size(), prefix) == 0; };
+  if (!file->metadata().count(prefix + "format") || file->metadata_value(prefix + "format") != kPackedFormatName) {
+    throw FormatError(file->path(), fmt::format("holds no packed layer '{}'", prefix));
+  }
+  for (const auto& [key, value] : file->metadata()) {
+    if (has_prefix(key)) w.set_metadata(key, value);
+  }
+  for (const std::string& name : file->names()) {
+    if (!has_prefix(name)) continue;
+    const TensorView& v = file->tensor(name);
+    w.add_view(name, v.dtype, v.shape, v.data, v.nbytes, file);
+  }
+}
+
 void save_packed(const std::string& path, const PackedCimWeights& weights) {
   SafetensorsWriter w;
   add_packed(w, "", weights);

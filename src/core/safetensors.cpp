@@ -258,8 +258,8 @@ template std::vector<std::uint16_t> SafetensorsFile::read<std::uint16_t>(const s
 template std::vector<std::int32_t> SafetensorsFile::read<std::int32_t>(const std::string&, DType, const std::vector<std::int64_t>&) const;
 template std::vector<std::int64_t> SafetensorsFile::read<std::int64_t>(const std::string&, DType, const std::vector<std::int64_t>&) const;
 
-void SafetensorsWriter::add(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape,
-                            const void* data, std::size_t nbytes) {
+void SafetensorsWriter::check_entry(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape,
+                                    std::size_t nbytes) const {
   if (name.empty() || name == "__metadata__") throw InvalidArgument("tensor name", fmt::format("'{}' is reserved", name));
   std::uint64_t numel = 0;
   for (auto d : shape) {
@@ -269,39 +269,76 @@ void SafetensorsWriter::add(const std::string& name, DType dtype, const std::vec
     throw InvalidArgument(name, fmt::format("shape {} of {} does not match {} bytes", shape_text(shape),
                                             dtype_name(dtype), nbytes));
   }
+}
+
+void SafetensorsWriter::add(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape,
+                            const void* data, std::size_t nbytes) {
+  check_entry(name, dtype, shape, nbytes);
   Entry e{dtype, shape, {}};
   e.bytes.resize(nbytes);
   if (nbytes > 0) std::memcpy(e.bytes.data(), data, nbytes);
   entries_[name] = std::move(e);
 }
 
-void SafetensorsWriter::write(const std::string& path) const { write_file_atomically(path, bytes()); }
+void SafetensorsWriter::add_view(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape,
+                                 const void* data, std::size_t nbytes, std::shared_ptr<const void> keep_alive) {
+  check_entry(name, dtype, shape, nbytes);
+  Entry e{dtype, shape, {}};
+  e.view = static_cast<const std::uint8_t*>(data);
+  e.view_bytes = nbytes;
+  e.keep_alive = std::move(keep_alive);
+  entries_[name] = std::move(e);
+}
 
-std::string SafetensorsWriter::bytes() const {
+std::string SafetensorsWriter::header() const {
   nlohmann::json header = nlohmann::json::object();
   if (!metadata_.empty()) header["__metadata__"] = metadata_;
   std::uint64_t offset = 0;
   for (const auto& [name, e] : entries_) {
-    header[name] = {{"dtype", dtype_name(e.dtype)}, {"shape", e.shape}, {"data_offsets", {offset, offset + e.bytes.size()}}};
-    offset += e.bytes.size();
+    header[name] = {{"dtype", dtype_name(e.dtype)}, {"shape", e.shape}, {"data_offsets", {offset, offset + e.size()}}};
+    offset += e.size();
   }
   std::string h = header.dump();
   while ((h.size() + 8) % 8 != 0) h.push_back(' ');  // align the data section to 8 bytes, as the Python writer does
   std::string out;
-  out.reserve(8 + h.size() + offset);
   const std::uint64_t n = h.size();
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
-  out += h;
-  for (const auto& [name, e] : entries_) out.append(reinterpret_cast<const char*>(e.bytes.data()), e.bytes.size());
+  return out + h;
+}
+
+void SafetensorsWriter::write(const std::string& path) const {
+  write_file_atomically(path, [&](std::ostream& os) {
+    const std::string h = header();
+    os.write(h.data(), static_cast<std::streamsize>(h.size()));
+    for (const auto& [name, e] : entries_) os.write(reinterpret_cast<const char*>(e.data()), static_cast<std::streamsize>(e.size()));
+  });
+}
+
+std::string SafetensorsWriter::bytes() const {
+  std::string out = header();
+  std::size_t total = out.size();
+  for (const auto& [name, e] : entries_) total += e.size();
+  out.reserve(total);
+  for (const auto& [name, e] : entries_) out.append(reinterpret_cast<const char*>(e.data()), e.size());
   return out;
 }
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {
+  write_file_atomically(path, [&](std::ostream& os) { os.write(bytes.data(), static_cast<std::streamsize>(bytes.size())); });
+}
+
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& body) {
   const std::string tmp = fmt::format("{}.tmp.{}", path, static_cast<long>(getpid()));
   {
     std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
     if (!os) throw FormatError(path, fmt::format("cannot create temporary file '{}': {}", tmp, std::strerror(errno)));
-    os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    try {
+      body(os);
+    } catch (...) {
+      os.close();
+      std::remove(tmp.c_str());
+      throw;
+    }
     os.flush();
     if (!os) {
       std::remove(tmp.c_str());

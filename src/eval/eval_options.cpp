@@ -62,6 +62,12 @@ std::vector<Option<T>> build() {
                   .doc("store the float model's whole distribution while it fits this size, else its top-32 tokens "
                        "and the rest's mass (a lower bound of the KL divergence)"),
               [](auto& o) -> auto& { return o.float_reference_full_mib; }),
+      bind<T>(option("stream_blocks_mib", K::Int, "0").range(0, 1 << 20).unit("MiB").cli("stream-blocks-mib")
+                  .key("eval.stream_blocks_mib")
+                  .doc("evaluate block by block: every window of a chunk through one block, then the next, so only "
+                       "one block's weights are held (in the form the backend reads) plus at most N MiB of hidden "
+                       "states; the same bits as window by window (0), which holds the whole model"),
+              [](auto& o) -> auto& { return o.stream_blocks_mib; }),
       bind<T>(option("token_nll", K::String, "").cli("token-nll")
                   .doc("write the loss of every predicted token, in window order, to this file (safetensors, "
                        "oacim-token-values/1)"),

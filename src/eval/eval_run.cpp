@@ -16,6 +16,7 @@
 #include "oacim/data/datasets.hpp"
 #include "oacim/dist/payload.hpp"
 #include "oacim/eval/float_reference.hpp"
+#include "oacim/eval/streamed_logits.hpp"
 #include "oacim/eval/perplexity.hpp"
 #include "oacim/eval/task_scoring.hpp"
 #include "oacim/model/model_loader.hpp"
@@ -91,6 +92,8 @@ void pack_block_linears(model::LoadedModel& lm, const EvalOptions& o, model::Bac
       ones += count_ones(*packed);
       res.outlier_count += packed->outlier_count();
       lin->set_packed(packed, backend == model::Backend::Hw || backend == model::Backend::SystemC ? &o.hw : nullptr);
+      lin->release_float_copies();  // a checkpoint's weight is made again if a float pass needs it
+      if (o.stream_blocks_mib > 0) lin->release_prepared();  // made block by block while streaming
     }
   }
   res.weight_ones = ones.ones;
@@ -133,6 +136,15 @@ struct ReferencePlan {
   std::string key, path, status;
 };
 
+// The token windows of a rank's share, in window order.
+std::vector<std::vector<int>> share_windows(const std::vector<int>& corpus, int seqlen, WindowShare mine) {
+  std::vector<std::vector<int>> out;
+  for (int w = mine.begin; w < mine.end; ++w) {
+    out.emplace_back(corpus.begin() + static_cast<std::ptrdiff_t>(w) * seqlen, corpus.begin() + static_cast<std::ptrdiff_t>(w + 1) * seqlen);
+  }
+  return out;
+}
+
 ReferencePlan plan_reference(const EvalOptions& o, model::LoadedModel& lm, model::Backend backend,
                              const std::vector<int>& corpus, int seqlen, int windows, WindowShare mine) {
   ReferencePlan rp;
@@ -153,10 +165,14 @@ ReferencePlan plan_reference(const EvalOptions& o, model::LoadedModel& lm, model
   if (rp.build_inline) return rp;
   // Another model's float pass: the float source of a quantized (or tweaked) directory.
   model::LoadedModel source = model::load_model(lm.source_model, o.tokenizer_path.empty() ? lm.tokenizer_path : o.tokenizer_path);
-  for (int w = mine.begin; w < mine.end; ++w) {
-    const std::vector<int> window(corpus.begin() + static_cast<std::ptrdiff_t>(w) * seqlen,
-                                  corpus.begin() + static_cast<std::ptrdiff_t>(w + 1) * seqlen);
-    rp.ref->append(source.decoder->forward(window, model::Backend::Float), window);
+  const std::vector<std::vector<int>> mine_windows = share_windows(corpus, seqlen, mine);
+  std::unique_ptr<BlockStreamedLogits> streamed;
+  if (o.stream_blocks_mib > 0) {
+    streamed = std::make_unique<BlockStreamedLogits>(*source.decoder, model::Backend::Float, mine_windows,
+                                                     static_cast<std::int64_t>(o.stream_blocks_mib) << 20);
+  }
+  for (const std::vector<int>& window : mine_windows) {
+    rp.ref->append(streamed ? streamed->next(window) : source.decoder->forward(window, model::Backend::Float), window);
   }
   return rp;
 }
@@ -294,6 +310,9 @@ EvalResult run_eval(const EvalOptions& options) {
   if (!o.task_file.empty() && backend == model::Backend::SystemC) {
     throw InvalidArgument("task", "runs on the float, fakequant or hw backend (co-simulation samples perplexity windows)");
   }
+  if (!o.task_file.empty() && o.stream_blocks_mib > 0) {
+    throw InvalidArgument("stream_blocks_mib", "streams perplexity windows; a task is scored document by document");
+  }
   if (!o.task_file.empty() && !o.float_reference_dir.empty()) {
     throw InvalidArgument("float_reference", "compares perplexity windows; a task compares backends by its accuracy");
   }
@@ -331,8 +350,14 @@ EvalResult run_eval(const EvalOptions& options) {
       FloatReference::append_token_nll(logits, window, stats);
     }
   };
-  std::vector<double> nll = window_nlls([&](const std::vector<int>& ids) { return dec.forward(ids, backend); }, corpus,
-                                        seqlen, mine.begin, mine.end, window_progress(o, comm), per_token);
+  std::function<at::Tensor(const std::vector<int>&)> logits = [&](const std::vector<int>& ids) { return dec.forward(ids, backend); };
+  std::unique_ptr<BlockStreamedLogits> streamed;
+  if (o.stream_blocks_mib > 0) {
+    streamed = std::make_unique<BlockStreamedLogits>(dec, backend, share_windows(corpus, seqlen, mine),
+                                                     static_cast<std::int64_t>(o.stream_blocks_mib) << 20);
+    logits = [&](const std::vector<int>& ids) { return streamed->next(ids); };
+  }
+  std::vector<double> nll = window_nlls(logits, corpus, seqlen, mine.begin, mine.end, window_progress(o, comm), per_token);
   if (rp.ref) store_reference(comm, rp, o, lm.source_model);
   hw::HwCounters counters;
   // Each layer holds its own weight bits once, so summing layers sums those too.

@@ -48,6 +48,8 @@ GptModel GptModel::from_hf(const HfCheckpoint& ck) {
     throw FormatError(cfg, fmt::format("{} channels do not split into {} heads", s.dim, s.n_heads));
   }
   const std::int64_t D = s.dim, F = s.ffn_dim;
+  // Linear weights are made from the mapped checkpoint when first used (hf_checkpoint.hpp).
+  const auto shared = std::make_shared<const HfCheckpoint>(ck);
   if (s.family == GptSpec::Family::Opt) {
     const std::string p = "model.decoder.";
     m.embed_ = ck.tensor(p + "embed_tokens.weight", {s.vocab_size, D});
@@ -56,7 +58,8 @@ GptModel GptModel::from_hf(const HfCheckpoint& ck) {
       const std::string q = p + "layers." + std::to_string(l) + ".";
       auto lin = [&](LinearRole r, std::int64_t out, std::int64_t in) {
         const std::string n = linear_name(LinearNaming::Opt, l, r);
-        return std::make_unique<QuantLinear>(n, ck.tensor(n + ".weight", {out, in}), ck.tensor(n + ".bias", {out}));
+        return std::make_unique<QuantLinear>(n, tensor_source(shared, n + ".weight", {out, in}), static_cast<int>(out),
+                                             static_cast<int>(in), ck.tensor(n + ".bias", {out}));
       };
       Layer L;
       L.ln1_w = ck.tensor(q + "self_attn_layer_norm.weight", {D});
@@ -80,35 +83,37 @@ GptModel GptModel::from_hf(const HfCheckpoint& ck) {
     m.positions_ = ck.tensor(p + "wpe.weight", {s.max_positions, D});
     for (int l = 0; l < s.n_layers; ++l) {
       const std::string q = p + "h." + std::to_string(l) + ".";
-      // Conv1D stores [in, out]: QuantLinear wants [out, in].
-      auto conv = [&](const std::string& n, std::int64_t in, std::int64_t out) {
-        return std::make_pair(ck.tensor(q + n + ".weight", {in, out}).t().contiguous(), ck.tensor(q + n + ".bias", {out}));
+      // Conv1D stores [in, out]: QuantLinear wants [out, in], rows `row0`.. of the transpose.
+      auto conv = [&](LinearRole r, const std::string& n, std::int64_t in, std::int64_t out, std::int64_t row0, std::int64_t rows) {
+        const auto whole = tensor_source(shared, q + n + ".weight", {in, out});
+        const auto source = [whole, row0, rows] { return whole().t().narrow(0, row0, rows).contiguous(); };
+        const at::Tensor bias = ck.tensor(q + n + ".bias", {out}).narrow(0, row0, rows).contiguous();
+        return std::make_unique<QuantLinear>(linear_name(LinearNaming::Gpt2, l, r, p), source, static_cast<int>(rows),
+                                             static_cast<int>(in), bias);
       };
       Layer L;
       L.ln1_w = ck.tensor(q + "ln_1.weight", {D});
       L.ln1_b = ck.tensor(q + "ln_1.bias", {D});
       L.ln2_w = ck.tensor(q + "ln_2.weight", {D});
       L.ln2_b = ck.tensor(q + "ln_2.bias", {D});
-      const auto name = [&](LinearRole r) { return linear_name(LinearNaming::Gpt2, l, r, p); };
-      const auto [qkv_w, qkv_b] = conv("attn.c_attn", D, 3 * D);
-      L.q = std::make_unique<QuantLinear>(name(LinearRole::Q), qkv_w.narrow(0, 0, D).contiguous(), qkv_b.narrow(0, 0, D).contiguous());
-      L.k = std::make_unique<QuantLinear>(name(LinearRole::K), qkv_w.narrow(0, D, D).contiguous(), qkv_b.narrow(0, D, D).contiguous());
-      L.v = std::make_unique<QuantLinear>(name(LinearRole::V), qkv_w.narrow(0, 2 * D, D).contiguous(), qkv_b.narrow(0, 2 * D, D).contiguous());
-      const auto [o_w, o_b] = conv("attn.c_proj", D, D);
-      L.o = std::make_unique<QuantLinear>(name(LinearRole::O), o_w, o_b);
-      const auto [f1_w, f1_b] = conv("mlp.c_fc", D, F);
-      L.fc1 = std::make_unique<QuantLinear>(name(LinearRole::Fc1), f1_w, f1_b);
-      const auto [f2_w, f2_b] = conv("mlp.c_proj", F, D);
-      L.fc2 = std::make_unique<QuantLinear>(name(LinearRole::Fc2), f2_w, f2_b);
+      L.q = conv(LinearRole::Q, "attn.c_attn", D, 3 * D, 0, D);
+      L.k = conv(LinearRole::K, "attn.c_attn", D, 3 * D, D, D);
+      L.v = conv(LinearRole::V, "attn.c_attn", D, 3 * D, 2 * D, D);
+      L.o = conv(LinearRole::O, "attn.c_proj", D, D, 0, D);
+      L.fc1 = conv(LinearRole::Fc1, "mlp.c_fc", D, F, 0, F);
+      L.fc2 = conv(LinearRole::Fc2, "mlp.c_proj", F, D, 0, D);
       m.layers_.push_back(std::move(L));
     }
     m.lnf_w_ = ck.tensor(p + "ln_f.weight", {D});
     m.lnf_b_ = ck.tensor(p + "ln_f.bias", {D});
   }
   // Both families tie the classifier to the token embedding.
-  m.classifier_ = std::make_unique<QuantLinear>("lm_head", ck.contains("lm_head.weight")
-                                                               ? ck.tensor("lm_head.weight", {s.vocab_size, D})
-                                                               : m.embed_.clone());
+  const std::string embed_name = s.family == GptSpec::Family::Opt ? "model.decoder.embed_tokens.weight"
+                                 : ck.contains("transformer.wte.weight") ? "transformer.wte.weight"
+                                                                          : "wte.weight";
+  m.classifier_ = std::make_unique<QuantLinear>(
+      "lm_head", tensor_source(shared, ck.contains("lm_head.weight") ? "lm_head.weight" : embed_name, {s.vocab_size, D}),
+      s.vocab_size, s.dim);
   return m;
 }
 

@@ -10,13 +10,39 @@
 namespace oacim::model {
 
 namespace {
+
 const std::string kWeight = ".weight";
+
+// "<base>.weight" -> "<base>" (empty for another name).
+std::string weight_base(const std::string& name) {
+  if (name.size() <= kWeight.size() || name.compare(name.size() - kWeight.size(), kWeight.size(), kWeight) != 0) return "";
+  return name.substr(0, name.size() - kWeight.size());
+}
+
+}  // namespace
+
+void HfCheckpoint::check_tensor(const std::string& name, const std::vector<std::int64_t>& shape) const {
+  if (!contains(name) && shape.size() == 2 && is_gptq_linear(weight_base(name))) return;  // gptq_import checks its tensors
+  const SafetensorsFile& f = file_of(name);
+  const TensorView& v = f.tensor(name);
+  if (v.shape != shape) {
+    throw FormatError(f.path(), fmt::format("tensor '{}' has shape [{}], expected [{}]", name, fmt::join(v.shape, ", "),
+                                            fmt::join(shape, ", ")));
+  }
+  if (v.dtype != DType::F32 && v.dtype != DType::F16 && v.dtype != DType::BF16) {
+    throw FormatError(f.path(), fmt::format("tensor '{}' is {}, not F32, F16 or BF16", name, dtype_name(v.dtype)));
+  }
+}
+
+std::function<at::Tensor()> tensor_source(std::shared_ptr<const HfCheckpoint> checkpoint, const std::string& name,
+                                          std::vector<std::int64_t> shape) {
+  checkpoint->check_tensor(name, shape);
+  return [checkpoint = std::move(checkpoint), name, shape = std::move(shape)] { return checkpoint->tensor(name, shape); };
 }
 
 at::Tensor HfCheckpoint::tensor(const std::string& name, const std::vector<std::int64_t>& shape) const {
-  const std::string base = name.size() > kWeight.size() ? name.substr(0, name.size() - kWeight.size()) : "";
-  if (!contains(name) && shape.size() == 2 && name.size() > kWeight.size() &&
-      name.compare(name.size() - kWeight.size(), kWeight.size(), kWeight) == 0 && is_gptq_linear(base)) {
+  const std::string base = weight_base(name);
+  if (!contains(name) && shape.size() == 2 && is_gptq_linear(base)) {
     // A GPTQ Linear: its values, in the checkpoint's column order.
     const GptqImport imp = gptq_import(base, static_cast<int>(shape[0]), static_cast<int>(shape[1]));
     const std::vector<float> chip = imp.weights.dequantize();

@@ -95,12 +95,15 @@ LlamaModel LlamaModel::from_hf(const HfCheckpoint& ck) {
   }
   const std::int64_t D = s.dim, H = s.hidden_dim, KV = static_cast<std::int64_t>(s.n_kv_heads) * s.head_size();
   m.embed_ = ck.tensor("model.embed_tokens.weight", {s.vocab_size, D});
+  // Linear weights are made from the mapped checkpoint when first used (hf_checkpoint.hpp).
+  const auto shared = std::make_shared<const HfCheckpoint>(ck);
   for (int l = 0; l < s.n_layers; ++l) {
     Layer L;
     const std::string p = "model.layers." + std::to_string(l) + ".";
     auto lin = [&](LinearRole r, std::int64_t out, std::int64_t in) {
       const std::string name = linear_name(LinearNaming::HfLlama, l, r);
-      return std::make_unique<QuantLinear>(name, ck.tensor(name + ".weight", {out, in}));
+      return std::make_unique<QuantLinear>(name, tensor_source(shared, name + ".weight", {out, in}), static_cast<int>(out),
+                                           static_cast<int>(in));
     };
     L.attn_norm = ck.tensor(p + "input_layernorm.weight", {D});
     L.ffn_norm = ck.tensor(p + "post_attention_layernorm.weight", {D});
@@ -116,7 +119,8 @@ LlamaModel LlamaModel::from_hf(const HfCheckpoint& ck) {
   m.final_norm_ = ck.tensor("model.norm.weight", {D});
   const bool tied = ck.config_bool("tie_word_embeddings", false) || !ck.contains("lm_head.weight");
   m.classifier_ = std::make_unique<QuantLinear>(
-      "lm_head", tied ? m.embed_.clone() : ck.tensor("lm_head.weight", {s.vocab_size, D}));
+      "lm_head", tensor_source(shared, tied ? "model.embed_tokens.weight" : "lm_head.weight", {s.vocab_size, D}), s.vocab_size,
+      s.dim);
   return m;
 }
 

@@ -34,16 +34,67 @@ Backend backend_from_string(const std::string& text, const std::string& key) {
   throw InvalidArgument(key, fmt::format("'{}' is not one of float, fakequant, hw, systemc", text));
 }
 
-QuantLinear::QuantLinear(std::string name, at::Tensor weight, std::optional<at::Tensor> bias)
-    : name_(std::move(name)), weight_(std::move(weight)), bias_(std::move(bias)) {
-  if (weight_.dim() != 2 || weight_.scalar_type() != at::kFloat) {
-    throw InvalidArgument(name_, "a Linear weight must be a 2-d fp32 tensor [out, in]");
+namespace {
+
+void check_weight(const at::Tensor& w, const std::string& name) {
+  if (w.dim() != 2 || w.scalar_type() != at::kFloat) {
+    throw InvalidArgument(name, "a Linear weight must be a 2-d fp32 tensor [out, in]");
   }
-  weight_ = weight_.contiguous();
 }
 
-int QuantLinear::in_features() const { return static_cast<int>(weight_.size(1)); }
-int QuantLinear::out_features() const { return static_cast<int>(weight_.size(0)); }
+}  // namespace
+
+QuantLinear::QuantLinear(std::string name, at::Tensor weight, std::optional<at::Tensor> bias)
+    : name_(std::move(name)), weight_(std::move(weight)), bias_(std::move(bias)) {
+  check_weight(weight_, name_);
+  weight_ = weight_.contiguous();
+  out_ = static_cast<int>(weight_.size(0));
+  in_ = static_cast<int>(weight_.size(1));
+}
+
+QuantLinear::QuantLinear(std::string name, WeightSource source, int out, int in, std::optional<at::Tensor> bias)
+    : name_(std::move(name)), out_(out), in_(in), source_(std::move(source)), bias_(std::move(bias)) {
+  if (!source_ || out < 1 || in < 1) throw InvalidArgument(name_, "a lazily made Linear needs a source and a positive shape");
+}
+
+const at::Tensor& QuantLinear::weight() const {
+  const std::lock_guard<std::mutex> lock(made_);
+  if (!weight_.defined()) {
+    at::Tensor w = source_();
+    check_weight(w, name_);
+    if (w.size(0) != out_ || w.size(1) != in_) {
+      throw InvalidArgument(name_, fmt::format("its weight source made [{}, {}], the layer is [{}, {}]", w.size(0), w.size(1),
+                                               out_, in_));
+    }
+    weight_ = w.contiguous();
+  }
+  return weight_;
+}
+
+const at::Tensor& QuantLinear::dequantized() const {
+  const std::lock_guard<std::mutex> lock(made_);
+  if (!dequantized_.defined()) {
+    if (!packed_) throw InvalidArgument(name_, "has no quantized weights to dequantize");
+    const std::vector<float> deq = packed_->dequantize();
+    dequantized_ = at::from_blob(const_cast<float*>(deq.data()), {out_, in_}, at::kFloat).clone();
+  }
+  return dequantized_;
+}
+
+void QuantLinear::release_float_copies() {
+  const std::lock_guard<std::mutex> lock(made_);
+  if (source_) weight_ = at::Tensor();
+  dequantized_ = at::Tensor();
+}
+
+std::size_t QuantLinear::float_bytes_held() const {
+  const std::lock_guard<std::mutex> lock(made_);
+  std::size_t n = 0;
+  for (const at::Tensor* t : {&weight_, &dequantized_}) {
+    if (t->defined()) n += static_cast<std::size_t>(t->numel()) * sizeof(float);
+  }
+  return n;
+}
 
 void QuantLinear::set_packed(std::shared_ptr<const PackedCimWeights> packed, const hw::HwConfig* hw_config) {
   if (packed->rows() != out_features() || packed->cols() != in_features()) {
@@ -51,17 +102,50 @@ void QuantLinear::set_packed(std::shared_ptr<const PackedCimWeights> packed, con
                                              packed->cols(), out_features(), in_features()));
   }
   packed_ = std::move(packed);
-  const std::vector<float> deq = packed_->dequantize();
-  dequantized_ = at::from_blob(const_cast<float*>(deq.data()), {out_features(), in_features()}, at::kFloat).clone();
+  {
+    const std::lock_guard<std::mutex> lock(made_);
+    dequantized_ = at::Tensor();  // made from the new packed weights when fakequant first needs it
+  }
   datapath_.reset();
-  if (hw_config) datapath_ = std::make_unique<hw::FastDatapath>(hw::prepare_layer_weights(*packed_, *hw_config), *hw_config);
+  hw_config_.reset();
+  if (hw_config) {
+    // Made now, so a packed layer the config cannot map is refused here, not in the first pass.
+    datapath_ = std::make_unique<hw::FastDatapath>(hw::prepare_layer_weights(*packed_, *hw_config), *hw_config);
+    hw_config_ = std::make_unique<hw::HwConfig>(*hw_config);
+  }
+}
+
+const hw::FastDatapath* QuantLinear::datapath() const {
+  const std::lock_guard<std::mutex> lock(made_);
+  if (!datapath_ && hw_config_ && packed_) {
+    datapath_ = std::make_unique<hw::FastDatapath>(hw::prepare_layer_weights(*packed_, *hw_config_), *hw_config_);
+  }
+  return datapath_.get();
+}
+
+void QuantLinear::release_prepared() {
+  const std::lock_guard<std::mutex> lock(made_);
+  if (hw_config_) datapath_.reset();
+}
+
+bool QuantLinear::holds_prepared() const {
+  const std::lock_guard<std::mutex> lock(made_);
+  return datapath_ != nullptr;
 }
 
 void QuantLinear::clear_packed() {
   set_input_order({});
+  release_packed();
+}
+
+void QuantLinear::release_packed() {
   packed_.reset();
-  dequantized_ = at::Tensor();
+  {
+    const std::lock_guard<std::mutex> lock(made_);
+    dequantized_ = at::Tensor();
+  }
   datapath_.reset();
+  hw_config_.reset();
 }
 
 void QuantLinear::capture_inputs(std::vector<float>* sink, int max_rows) {
@@ -107,10 +191,11 @@ at::Tensor QuantLinear::to_packed_space(const at::Tensor& x) const {
 }
 
 at::Tensor QuantLinear::quantization_weight() const {
-  if (!order_.empty()) return weight_.index_select(1, order_index_);
-  if (!rotation_) return weight_;
-  const std::vector<float> wt = rotate_weight(*rotation_, weight_.data_ptr<float>());
-  return at::from_blob(const_cast<float*>(wt.data()), weight_.sizes(), at::kFloat).clone();
+  const at::Tensor& w = weight();
+  if (!order_.empty()) return w.index_select(1, order_index_);
+  if (!rotation_) return w;
+  const std::vector<float> wt = rotate_weight(*rotation_, w.data_ptr<float>());
+  return at::from_blob(const_cast<float*>(wt.data()), w.sizes(), at::kFloat).clone();
 }
 
 namespace {
@@ -172,19 +257,20 @@ at::Tensor QuantLinear::forward(const at::Tensor& x, Backend backend) const {
 
 at::Tensor QuantLinear::forward_rotated_space(const at::Tensor& x, Backend backend, const at::Tensor& bias) const {
   switch (backend) {
-    case Backend::Float: return at::linear(x, override_.defined() ? override_ : weight_, bias);
+    case Backend::Float: return at::linear(x, override_.defined() ? override_ : weight(), bias);
     case Backend::FakeQuant:
       if (!packed_) throw InvalidArgument(name_, "the fakequant backend needs quantized weights");
-      return at::linear(x, dequantized_, bias);
+      return at::linear(x, dequantized(), bias);
     case Backend::Hw:
     case Backend::SystemC: {
-      if (!datapath_) throw InvalidArgument(name_, "the hw backend needs quantized weights and a hardware config");
+      const hw::FastDatapath* dp = datapath();
+      if (!dp) throw InvalidArgument(name_, "the hw backend needs quantized weights and a hardware config");
       const at::Tensor x2 = x.reshape({-1, in_features()}).contiguous();
       const int tokens = static_cast<int>(x2.size(0));
       if (backend == Backend::SystemC && datapath_observer_ && datapath_observer_->wants(name_)) {
         datapath_observer_->record(name_, packed_, x2.data_ptr<float>(), tokens);
       }
-      hw::HwLayerResult r = datapath_->forward(x2.data_ptr<float>(), tokens);
+      hw::HwLayerResult r = dp->forward(x2.data_ptr<float>(), tokens);
       counters_ += r.counters;
       counters_.weight_ones = r.counters.weight_ones;
       counters_.weight_bits = r.counters.weight_bits;
@@ -196,7 +282,7 @@ at::Tensor QuantLinear::forward_rotated_space(const at::Tensor& x, Backend backe
       // Straight-through gradient for training through the chip (norm tweaking): the value is the
       // datapath's exactly (z - z == 0), the gradient that of the fakequant matmul.
       if (x.requires_grad()) {
-        const at::Tensor z = at::linear(x, dequantized_, bias);
+        const at::Tensor z = at::linear(x, dequantized(), bias);
         y = y.add(z.sub(z.detach()));
       }
       return y;

@@ -37,7 +37,8 @@ QuantizedModelInfo read_quantized_info(const std::string& dir) {
   return info;
 }
 
-void save_quantized_model(const std::string& dir, Decoder& model, const QuantizedModelInfo& info) {
+void save_quantized_model(const std::string& dir, Decoder& model, const QuantizedModelInfo& info,
+                          const StoredPackedTensors& stored) {
   SafetensorsWriter w;
   w.set_metadata(kFormatKey, kFormat);
   w.set_metadata("oacim.source_model", info.source_model);
@@ -46,8 +47,13 @@ void save_quantized_model(const std::string& dir, Decoder& model, const Quantize
   if (!info.tweak_json.empty()) w.set_metadata("oacim.tweak", info.tweak_json);
   for (int l = 0; l < model.num_blocks(); ++l) {
     for (QuantLinear* lin : model.block_linears(l)) {
-      if (!lin->packed()) throw InvalidArgument(lin->name(), "is not quantized; nothing to save");
-      add_packed(w, lin->name() + ".", *lin->packed());
+      if (lin->packed()) {
+        add_packed(w, lin->name() + ".", *lin->packed());
+      } else if (stored) {
+        stored(w, *lin);
+      } else {
+        throw InvalidArgument(lin->name(), "is not quantized; nothing to save");
+      }
       // Incoherence: the packed weights are the rotated W~; the signs fix the rotation.
       if (const IncoherenceRotation* r = lin->incoherence()) {
         if (r->rotates_inputs()) w.add(lin->name() + ".incoherence.sign_in", DType::I8, {r->cols}, r->sign_in.data(), r->sign_in.size());
@@ -59,9 +65,9 @@ void save_quantized_model(const std::string& dir, Decoder& model, const Quantize
     }
   }
   for (const auto& [name, t] : model.named_tensors()) {
-    const at::Tensor c = t->to(at::kFloat).contiguous();
-    std::vector<std::int64_t> shape(c.sizes().begin(), c.sizes().end());
-    w.add("tensor." + name, DType::F32, shape, c.data_ptr<float>(), static_cast<std::size_t>(c.numel()) * sizeof(float));
+    const auto c = std::make_shared<const at::Tensor>(t->to(at::kFloat).contiguous());
+    std::vector<std::int64_t> shape(c->sizes().begin(), c->sizes().end());
+    w.add_view("tensor." + name, DType::F32, shape, c->data_ptr<float>(), static_cast<std::size_t>(c->numel()) * sizeof(float), c);
   }
   fs::create_directories(dir);
   w.write(file_in(dir));

@@ -48,12 +48,26 @@ std::string checkpoint_file(const fs::path& partial, int block) {
   return (partial / fmt::format("block-{:04d}.safetensors", block)).string();
 }
 
-// Loads the packed Linears of blocks 0, 1, .. whose checkpoints exist into `dec` and returns
-// their statistics. A checkpoint of other options or another model is an error, not a silent
-// restart: the user decides whether to delete it.
+// Gives block `l`'s Linears their packed weights from its checkpoint (checked against the model).
+void load_block_checkpoint(const SafetensorsFile& f, int l, model::Decoder& dec, bool keep) {
+  for (model::QuantLinear* lin : dec.block_linears(l)) {
+    auto packed = std::make_shared<const PackedCimWeights>(load_packed(f, lin->name() + "."));
+    if (packed->rows() != lin->out_features() || packed->cols() != lin->in_features()) {
+      throw FormatError(f.path(), fmt::format("{}: packed {}x{}, the model's Linear is {}x{}", lin->name(), packed->rows(),
+                                              packed->cols(), lin->out_features(), lin->in_features()));
+    }
+    if (keep) lin->set_packed(std::move(packed), nullptr);
+  }
+}
+
+// The statistics of blocks 0, 1, .. whose checkpoints exist, every one checked against the model
+// (their packed weights are loaded later, one block at a time, by load_block_checkpoint). A
+// checkpoint of other options or another model is an error, not a silent restart: the user
+// decides whether to delete it.
 std::vector<LayerQuantStats> resume_from_checkpoints(const fs::path& partial, model::Decoder& dec, const std::string& opts,
-                                                     const std::string& source_model) {
+                                                     const std::string& source_model, int* blocks) {
   std::vector<LayerQuantStats> stats;
+  *blocks = 0;
   if (!fs::exists(partial)) return stats;
   for (int l = 0; l < dec.num_blocks(); ++l) {
     const std::string file = checkpoint_file(partial, l);
@@ -67,14 +81,7 @@ std::vector<LayerQuantStats> resume_from_checkpoints(const fs::path& partial, mo
                                                  "those or delete it",
                                                  partial.string()));
     }
-    for (model::QuantLinear* lin : dec.block_linears(l)) {
-      auto packed = std::make_shared<const PackedCimWeights>(load_packed(f, lin->name() + "."));
-      if (packed->rows() != lin->out_features() || packed->cols() != lin->in_features()) {
-        throw FormatError(file, fmt::format("{}: packed {}x{}, the model's Linear is {}x{}", lin->name(), packed->rows(),
-                                            packed->cols(), lin->out_features(), lin->in_features()));
-      }
-      lin->set_packed(std::move(packed), nullptr);
-    }
+    load_block_checkpoint(f, l, dec, false);
     nlohmann::json st;
     try {
       st = nlohmann::json::parse(f.metadata_value("oacim.stats"));
@@ -82,6 +89,7 @@ std::vector<LayerQuantStats> resume_from_checkpoints(const fs::path& partial, mo
       throw FormatError(file, fmt::format("oacim.stats is not JSON: {}", e.what()));
     }
     for (const auto& j : st) stats.push_back(layer_stats_from_json(j, file));
+    *blocks = l + 1;
   }
   return stats;
 }
@@ -181,6 +189,21 @@ void write_block_checkpoint(const fs::path& partial, int block, model::Decoder& 
   w.write(checkpoint_file(partial, block));
 }
 
+// The packed tensors of a released Linear, from its block's checkpoint (mapped, not copied).
+model::StoredPackedTensors stored_block_linears(const fs::path& partial, model::Decoder& dec) {
+  auto block_of = std::make_shared<std::map<std::string, int>>();
+  for (int l = 0; l < dec.num_blocks(); ++l) {
+    for (model::QuantLinear* lin : dec.block_linears(l)) (*block_of)[lin->name()] = l;
+  }
+  auto files = std::make_shared<std::map<int, std::shared_ptr<const SafetensorsFile>>>();
+  return [partial, block_of, files](SafetensorsWriter& w, const model::QuantLinear& lin) {
+    const int l = block_of->at(lin.name());
+    auto& f = (*files)[l];
+    if (!f) f = std::make_shared<const SafetensorsFile>(SafetensorsFile::open(checkpoint_file(partial, l)));
+    add_packed_view(w, lin.name() + ".", f);
+  };
+}
+
 // DiscQuant's one optimisation over the whole model, checkpointed in DIR/partial; false when it
 // stopped early (stop_after) with its state saved.
 bool run_discquant(const QuantizeRunOptions& o, model::Decoder& dec, const std::vector<std::vector<int>>& windows,
@@ -259,6 +282,8 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   res.reporting_rank = comm.root();
   std::vector<std::vector<int>> windows;
   if (needs_calibration(o.layer.method)) windows = shared_calibration_windows(o, lm, res.seqlen, comm);
+  // Self-generated calibration ran the float model: its weights go back to the mapped checkpoint.
+  for (model::QuantLinear* lin : dec.linears()) lin->release_float_copies();
   res.windows = static_cast<int>(windows.size());
   for (const auto& w : windows) res.calib_tokens += static_cast<std::int64_t>(w.size());
   if (o.incoherence == "hadamard") apply_incoherence(o, dec, res);
@@ -266,11 +291,11 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   // Finished blocks are checkpointed in DIR/partial/ so that a killed run resumes after them.
   const std::string opts = options_json(o);
   const fs::path partial = fs::path(o.out_dir) / "partial";
-  res.layers = resume_from_checkpoints(partial, dec, opts, lm.source_model);
   SequentialOptions so;
+  res.layers = resume_from_checkpoints(partial, dec, opts, lm.source_model, &so.resume_blocks);
+  so.load_resumed_block = [&](int l) { load_block_checkpoint(SafetensorsFile::open(checkpoint_file(partial, l)), l, dec, true); };
   so.layer = o.layer;
   so.true_sequential = o.true_sequential;
-  so.resume_blocks = packed_blocks(dec);
   so.kept = kept;
   for (int l = 0; l < so.resume_blocks; ++l) {  // checkpoints hold the packed weights, not an act-order
     for (model::QuantLinear* lin : dec.block_linears(l)) {
@@ -283,8 +308,13 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   if (so.resume_blocks > 0 && o.progress && comm.root()) {
     o.progress(fmt::format("quantize: resuming after block {}/{} from {}", so.resume_blocks, dec.num_blocks(), partial.string()));
   }
+  // A finished block lives in its checkpoint only (the final file is assembled from them), so the
+  // run holds one block's weights at a time.
+  so.release_finished_blocks = true;
+  int blocks_done = so.resume_blocks;
   so.on_block_done = [&](int l, const std::vector<LayerQuantStats>& block_stats) {
     if (comm.root()) write_block_checkpoint(partial, l, dec, block_stats, opts, lm.source_model, uses_hessian(o.layer.method));
+    blocks_done = l + 1;
   };
   const auto progress = [&](const LayerQuantStats& s, int block, int done, int total) {
     if (!o.progress || !comm.root()) return;
@@ -302,10 +332,11 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
       res.seconds = seconds();
       return res;
     }
+    blocks_done = packed_blocks(dec);
   } else {
     for (LayerQuantStats& s : quantize_model(dec, windows, so, progress)) res.layers.push_back(std::move(s));
   }
-  res.blocks_done = packed_blocks(dec);
+  res.blocks_done = blocks_done;
   if (res.blocks_done < res.blocks) {
     res.complete = false;
     res.out_file = partial.string();
@@ -321,7 +352,7 @@ QuantizeRunResult run_quantize(const QuantizeRunOptions& o) {
   info.source_model = lm.source_model;
   info.tokenizer_path = lm.tokenizer_path;
   info.options_json = opts;
-  model::save_quantized_model(o.out_dir, dec, info);
+  model::save_quantized_model(o.out_dir, dec, info, stored_block_linears(partial, dec));
   fs::remove_all(partial);
   res.out_file = (fs::path(o.out_dir) / model::kQuantizedFile).string();
   sum_layers(res);

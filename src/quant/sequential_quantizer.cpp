@@ -83,6 +83,7 @@ class BlockwiseQuantizer {
       if (o_.on_block_done) {
         o_.on_block_done(l, std::vector<LayerQuantStats>(stats_.begin() + static_cast<std::ptrdiff_t>(first), stats_.end()));
       }
+      release_block(l);
     }
     for (int l = 0; l < m_.num_blocks(); ++l) {
       for (model::QuantLinear* lin : m_.block_linears(l)) lin->set_float_fallback(false);
@@ -92,10 +93,21 @@ class BlockwiseQuantizer {
 
  private:
   void skip_resumed_block(int l) {
+    if (o_.load_resumed_block) o_.load_resumed_block(l);
     for (model::QuantLinear* lin : m_.block_linears(l)) {
       if (!lin->has_packed()) throw InvalidArgument(lin->name(), "a resumed block must already hold packed weights");
     }
     if (needs_h_) forward_block(l);
+    release_block(l);
+  }
+
+  // The block's inputs to the next one are computed: its fp32 copies go, and its packed weights
+  // too when the caller stored them.
+  void release_block(int l) {
+    for (model::QuantLinear* lin : m_.block_linears(l)) {
+      lin->release_float_copies();
+      if (o_.release_finished_blocks) lin->release_packed();
+    }
   }
 
   void forward_block(int l) {
@@ -189,6 +201,7 @@ class BlockwiseQuantizer {
       if (own != comm_.rank()) std::tie(packed, stats) = read_result_message(std::move(msg), lin->name());
     }
     lin->set_packed(packed, nullptr);
+    lin->release_float_copies();  // the block's inputs run through the packed weights from now on
     stats_.push_back(stats);
     if (progress_ && comm_.root()) progress_(stats_.back(), block, static_cast<int>(stats_.size()), total_);
   }
@@ -207,6 +220,7 @@ class BlockwiseQuantizer {
     fill_weight_error(s, lin->quantization_weight(),
                       at::from_blob(const_cast<float*>(deq.data()), {s.rows, s.cols}, at::kFloat));
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    lin->release_float_copies();
     stats_.push_back(s);
     if (progress_ && comm_.root()) progress_(stats_.back(), block, static_cast<int>(stats_.size()), total_);
   }

@@ -11,10 +11,15 @@ for i in 1 2; do
 done
 "$OACIM" eval "${common[@]}" --backend hw --hw "$SRC/configs/hw/oacim-narrow.yaml" --outliers --offsets \
   --json "$work/h.json" >"$work/h.log" 2>&1 || fail "eval hw: $(cat "$work/h.log")"
+# Block-streamed evaluation gives the bits of window by window.
+"$OACIM" eval "${common[@]}" --backend hw --hw "$SRC/configs/hw/oacim-narrow.yaml" --outliers --offsets \
+  --stream-blocks-mib 1 --json "$work/hs.json" >"$work/hs.log" 2>&1 || fail "eval hw streamed: $(cat "$work/hs.log")"
 "$PYTHON" - "$work" <<'PY' || fail "eval JSON"
 import json, math, sys
 w = sys.argv[1]
 a, b, h = (json.load(open(f"{w}/{n}.json")) for n in ("f1", "f2", "h"))
+hs = json.load(open(f"{w}/hs.json"))
+assert hs["perplexity"] == h["perplexity"] and hs["hw_counters"] == h["hw_counters"], (hs["perplexity"], h["perplexity"])
 assert a["perplexity"] == b["perplexity"], (a["perplexity"], b["perplexity"])
 assert a["windows"] == 6 and a["seqlen"] == 128 and a["tokens"] == 768, a
 assert 1.0 < a["perplexity"] < 20.0 and math.isfinite(h["perplexity"])

@@ -117,8 +117,11 @@ void expect_close_mapping(GgmlType type, int cols) {
   EXPECT_LE(worst, largest * 4 * 0x1p-23);   // a few ulps
   EXPECT_TRUE(m.weights.parts().fractional_zeros);
   EXPECT_GT(m.recoded_blocks, 0);            // the d = 0 blocks (Q4_K: sub-scale 0 ones too)
-  // Fractional zeros survive the packed file (format version 2).
-  const std::string path = (std::filesystem::temp_directory_path() / "oacim_gguf_cells.safetensors").string();
+  // Fractional zeros survive the packed file (format version 2). One file per type: ctest runs
+  // the Q4_1 and Q4_K tests as concurrent processes.
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("oacim_gguf_cells_" + std::to_string(static_cast<int>(type)) + ".safetensors"))
+                               .string();
   save_packed(path, m.weights);
   const PackedCimWeights back = load_packed(path);
   EXPECT_EQ(back.dequantize(), chip);

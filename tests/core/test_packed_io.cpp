@@ -98,6 +98,31 @@ TEST(PackedIo, SeveralLayersShareAFile) {
   fs::remove(file);
 }
 
+// A layer copied out of a mapped file as views (how a quantize run assembles its output from block
+// checkpoints) writes the bytes add_packed writes, and only that layer's keys move.
+TEST(PackedIo, ViewsOfAStoredLayerWriteTheBytesOfTheLayer) {
+  const std::string file = temp_path("views_src.safetensors");
+  RtnPackOptions o;
+  o.outliers = true;
+  const PackedCimWeights a(test::small_parts());
+  const PackedCimWeights b = pack_rtn(random_matrix(8, 64, 9), 8, 64, o);
+  SafetensorsWriter src;
+  add_packed(src, "model.layers.1.q_proj.", a);
+  add_packed(src, "model.layers.10.q_proj.", b);  // its name starts with the other's, less the dot
+  src.write(file);
+  const auto mapped = std::make_shared<const SafetensorsFile>(SafetensorsFile::open(file));
+  SafetensorsWriter direct, viewed;
+  add_packed(direct, "model.layers.1.q_proj.", a);
+  add_packed_view(viewed, "model.layers.1.q_proj.", mapped);
+  EXPECT_TRUE(direct.bytes() == viewed.bytes());
+  const std::string out = temp_path("views_out.safetensors");
+  viewed.write(out);
+  expect_same(a, load_packed(SafetensorsFile::open(out), "model.layers.1.q_proj."));
+  EXPECT_THROW(add_packed_view(viewed, "model.layers.2.q_proj.", mapped), FormatError);
+  fs::remove(file);
+  fs::remove(out);
+}
+
 // Writes the small layer with one tensor or metadata value replaced, then expects a FormatError
 // mentioning `needle`.
 void expect_broken(const std::string& name, const std::function<void(SafetensorsWriter&)>& edit,

@@ -2,6 +2,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <memory>
+#include <vector>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -79,6 +82,26 @@ TEST_F(SafetensorsTest, RoundTripsTensorsAndMetadata) {
   EXPECT_THROW(file.read<std::int8_t>("a.weight", DType::I8, {2, 3}), FormatError);
   EXPECT_THROW(file.tensor("missing"), FormatError);
   EXPECT_THROW(file.metadata_value("nope"), FormatError);
+}
+
+// A view is written as its bytes at write time, and the streamed file equals bytes(); the writer
+// keeps the owner of a view alive.
+TEST_F(SafetensorsTest, ViewsAreWrittenLikeCopies) {
+  auto owner = std::make_shared<std::vector<float>>(std::vector<float>{1.0f, 2.0f, 3.0f, 4.0f});
+  SafetensorsWriter copied, viewed;
+  copied.add("w", DType::F32, {2, 2}, *owner);
+  copied.add("b", DType::I8, {2}, std::vector<std::int8_t>{-1, 1});
+  viewed.add_view("w", DType::F32, {2, 2}, owner->data(), owner->size() * sizeof(float), owner);
+  viewed.add("b", DType::I8, {2}, std::vector<std::int8_t>{-1, 1});
+  const std::weak_ptr<std::vector<float>> watch = owner;
+  owner.reset();
+  EXPECT_FALSE(watch.expired()) << "the writer let the view's owner go";
+  EXPECT_TRUE(copied.bytes() == viewed.bytes());
+  viewed.write(path("view.safetensors"));
+  std::ifstream in(path("view.safetensors"), std::ios::binary);
+  const std::string written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(written == copied.bytes());
+  EXPECT_THROW(viewed.add_view("bad", DType::F32, {3}, watch.lock()->data(), 8, nullptr), InvalidArgument);
 }
 
 TEST_F(SafetensorsTest, MalformedFiles) {

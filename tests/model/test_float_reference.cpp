@@ -91,7 +91,7 @@ class FloatComparisonRun : public ::testing::Test {
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
-  EvalResult run(const std::string& backend, int full_mib = 256) {
+  EvalResult run(const std::string& backend, int full_mib = 256, int stream_mib = 0) {
     EvalOptions o;
     o.model_path = std::string(OACIM_SOURCE_DIR) + "/tests/data/stories260K/stories260K.bin";
     o.dataset = std::string(OACIM_SOURCE_DIR) + "/tests/data/tinystories-valid-slice.txt";
@@ -101,6 +101,7 @@ class FloatComparisonRun : public ::testing::Test {
     o.progress = nullptr;
     o.float_reference_dir = dir_.string();
     o.float_reference_full_mib = full_mib;
+    o.stream_blocks_mib = stream_mib;
     return run_eval(o);
   }
   fs::path dir_;
@@ -148,6 +149,19 @@ TEST_F(FloatComparisonRun, OneFloatRunServesEveryBackendAndADamagedEntryIsComput
   EXPECT_NE(again.float_reference_status.find("unusable"), std::string::npos) << again.float_reference_status;
   EXPECT_EQ(again.vs_float.kld.mean, hw.vs_float.kld.mean);
   EXPECT_EQ(run("hw").float_reference_status, "read from the cache");
+}
+
+// Block-streamed, the evaluated pass and the float reference computed beside it (the source model,
+// streamed too) give window by window's numbers.
+TEST_F(FloatComparisonRun, StreamedBlocksGiveTheSameComparison) {
+  const EvalResult whole = run("fakequant");
+  fs::remove_all(dir_);
+  const EvalResult streamed = run("fakequant", 256, 1);
+  EXPECT_NE(streamed.float_reference_status.find("computed"), std::string::npos) << streamed.float_reference_status;
+  EXPECT_EQ(streamed.window_nll, whole.window_nll);
+  EXPECT_EQ(streamed.vs_float.kld.mean, whole.vs_float.kld.mean);
+  EXPECT_EQ(streamed.vs_float.top1_agreement.mean, whole.vs_float.top1_agreement.mean);
+  EXPECT_EQ(streamed.token_nll, whole.token_nll);
 }
 
 TEST_F(FloatComparisonRun, BeyondTheSizeBoundTheTopTokensAreKept) {

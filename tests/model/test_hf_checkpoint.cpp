@@ -13,6 +13,7 @@
 
 #include "oacim/core/bf16.hpp"
 #include "oacim/core/error.hpp"
+#include "oacim/core/rtn_packer.hpp"
 #include "oacim/core/safetensors.hpp"
 #include "oacim/model/hf_checkpoint.hpp"
 #include "oacim/model/llama2c_checkpoint.hpp"
@@ -191,6 +192,57 @@ TEST(HfCheckpoint, NonFiniteWeightsAreRefusedByTensorAndIndex) {
     ADD_FAILURE() << "a NaN norm weight was accepted";
   } catch (const FormatError& e) {
     EXPECT_NE(std::string(e.what()).find("tensor 'model.layers.2.post_attention_layernorm.weight' holds NaN at index 5"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// Linear weights are made from the mapped file when first used: loading holds no fp32 copy of
+// them, a float pass makes each once, release_float_copies() frees them and the next pass makes
+// the same values again. A NaN in a Linear is refused when its weight is made, by tensor and index.
+TEST(HfCheckpoint, LinearWeightsAreMadeOnDemandAndReleased) {
+  const std::string dir = write_hf("hf_lazy", HfOptions{});
+  LlamaModel m = LlamaModel::from_hf(HfCheckpoint::open(dir));
+  const auto held = [&] {
+    std::size_t n = 0;
+    for (QuantLinear* lin : m.linears()) n += lin->float_bytes_held();
+    return n;
+  };
+  EXPECT_EQ(held(), 0u) << "loading made fp32 weights";
+  const at::Tensor first = m.forward(kIds, Backend::Float);
+  std::size_t all = 0;
+  for (QuantLinear* lin : m.linears()) all += static_cast<std::size_t>(lin->out_features()) * lin->in_features() * sizeof(float);
+  EXPECT_EQ(held(), all);
+  for (QuantLinear* lin : m.linears()) lin->release_float_copies();
+  EXPECT_EQ(held(), 0u);
+  EXPECT_TRUE(at::equal(m.forward(kIds, Backend::Float), first));
+
+  // Fakequant's dequantized matrix is made when first used and released the same way.
+  QuantLinear& down = *m.block_linears(0).back();
+  const at::Tensor& w = down.weight();
+  const std::vector<float> wv(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+  down.set_packed(std::make_shared<const PackedCimWeights>(pack_rtn(wv, down.out_features(), down.in_features(), RtnPackOptions{})),
+                  nullptr);
+  const std::size_t one = static_cast<std::size_t>(down.out_features()) * down.in_features() * sizeof(float);
+  EXPECT_EQ(down.float_bytes_held(), one);
+  const at::Tensor x = at::randn({3, down.in_features()});
+  const at::Tensor y = down.forward(x, Backend::FakeQuant);
+  EXPECT_EQ(down.float_bytes_held(), 2 * one);
+  down.release_float_copies();
+  EXPECT_EQ(down.float_bytes_held(), 0u);
+  EXPECT_TRUE(at::equal(down.forward(x, Backend::FakeQuant), y));
+  EXPECT_EQ(down.float_bytes_held(), one);
+
+  HfOptions o;
+  at::Tensor up = slice(load_llama2c(kBin).w3, 0, {172, 64});
+  up[3][7] = std::numeric_limits<float>::infinity();
+  o.replace["model.layers.1.mlp.up_proj.weight"] = up;
+  LlamaModel bad = LlamaModel::from_hf(HfCheckpoint::open(write_hf("hf_lazy_inf", o)));
+  try {
+    bad.forward(kIds, Backend::Float);
+    ADD_FAILURE() << "an Inf Linear weight was accepted";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("tensor 'model.layers.1.mlp.up_proj.weight' holds +inf at index 199 (row 3, column 7)"),
               std::string::npos)
         << e.what();
   }

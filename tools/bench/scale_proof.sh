@@ -5,6 +5,8 @@
 # evaluates the quantized model on fakequant and hw, and prints wall time and peak resident memory
 # of every stage (GNU time). Usage:
 #   bash tools/bench/scale_proof.sh [PRESET=tinyllama-1.1b] [WINDOWS=4] [SEQLEN=2048] [NSAMPLES=4] [WORK=/tmp/oacim-scale]
+# STAGES (environment) runs only the named stages of: eval-float quantize-oa eval-fakequant eval-hw
+# (the model is always written), e.g. STAGES="quantize-oa eval-hw".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 oacim=${OACIM:-build/oacim}
@@ -19,9 +21,11 @@ case $preset in
 esac
 rm -rf "$work"
 mkdir -p "$work"
+stages=${STAGES:-eval-float quantize-oa eval-fakequant eval-hw}
 stage() {  # stage NAME COMMAND...: runs it under GNU time, prints seconds and peak RSS
   local name=$1
   shift
+  if [[ $name != random-model && " $stages " != *" $name "* ]]; then return; fi
   if ! /usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" >"$work/$name.log" 2>&1; then
     tail -5 "$work/$name.log"
     exit 1
@@ -38,5 +42,6 @@ stage quantize-oa "$oacim" quantize --model "$work/model" --method oa --outliers
 stage eval-fakequant "$oacim" eval --model "$work/q" --dataset wikitext2 --seqlen "$seqlen" --max-windows "$windows" --backend fakequant --json "$work/fq.json"
 stage eval-hw "$oacim" eval --model "$work/q" --dataset wikitext2 --seqlen "$seqlen" --max-windows "$windows" --backend hw --json "$work/hw.json"
 for f in float fq hw; do
+  [[ -f "$work/$f.json" ]] || continue
   python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"{sys.argv[2]:<10} perplexity {d['perplexity']:.1f}  {d['tokens_per_second']:.0f} tokens/s\")" "$work/$f.json" "$f"
 done

@@ -8,6 +8,8 @@
 // (temporary file + rename), so a crash never leaves a half-written file under the final name.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <string>
@@ -72,12 +74,17 @@ class SafetensorsWriter {
   // Copies the bytes; `nbytes` must equal numel(shape) * dtype_size(dtype).
   void add(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape, const void* data,
            std::size_t nbytes);
+  // As add() without the copy: the writer reads `data` when it writes, and holds `keep_alive` (the
+  // mapping or tensor that owns it) until then. How a large file is assembled from mapped parts.
+  void add_view(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape, const void* data,
+                std::size_t nbytes, std::shared_ptr<const void> keep_alive);
   template <typename T>
   void add(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape, const std::vector<T>& values) {
     add(name, dtype, shape, values.data(), values.size() * sizeof(T));
   }
   void set_metadata(const std::string& key, const std::string& value) { metadata_[key] = value; }
-  // Writes `path` atomically; throws FormatError on I/O failure.
+  // Writes `path` atomically, streaming each tensor's bytes (no copy of the whole file in memory);
+  // throws FormatError on I/O failure.
   void write(const std::string& path) const;
   // The file's bytes.
   std::string bytes() const;
@@ -86,13 +93,22 @@ class SafetensorsWriter {
   struct Entry {
     DType dtype;
     std::vector<std::int64_t> shape;
-    std::vector<std::uint8_t> bytes;
+    std::vector<std::uint8_t> bytes;           // an owned copy, or
+    const std::uint8_t* view = nullptr;        // bytes owned by keep_alive
+    std::size_t view_bytes = 0;
+    std::shared_ptr<const void> keep_alive;
+    const std::uint8_t* data() const { return view ? view : bytes.data(); }
+    std::size_t size() const { return view ? view_bytes : bytes.size(); }
   };
+  void check_entry(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape, std::size_t nbytes) const;
+  std::string header() const;  // length prefix + JSON, padded to 8 bytes
   std::map<std::string, Entry> entries_;
   std::map<std::string, std::string> metadata_;
 };
 
 // Writes `bytes` to `path` through a temporary file in the same directory and a rename.
 void write_file_atomically(const std::string& path, const std::string& bytes);
+// The same with the content written by `body` to the temporary file's stream.
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& body);
 
 }  // namespace oacim

@@ -45,6 +45,10 @@ struct EvalOptions {
   std::string float_reference_dir;
   int float_reference_full_mib = 256;  // the full distribution while it fits, else the top-k
   std::string token_nll_file;  // the caller writes EvalResult::token_nll there ("" = not at all)
+  // > 0: perplexity windows evaluated block by block (eval/streamed_logits.hpp), holding one
+  // block's weights in the form the backend reads and at most this many MiB of hidden states;
+  // the same bits as window by window (0), which holds the whole model.
+  int stream_blocks_mib = 0;
   // The ranks that share the windows (docs/scaleout.md): each evaluates a contiguous share, rank 0
   // sums every window's loss in window order and alone returns the whole result, bit for bit that
   // of one process. nullptr: this process alone.

@@ -4,6 +4,7 @@
 // core safetensors reader and copied out as fp32 (F32, F16 and BF16 are accepted). Every error
 // names the file and the key or tensor. Everything but tensor() is torch-free (hf_checkpoint.cpp);
 // tensor() lives in hf_tensor.cpp.
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,6 +60,10 @@ class HfCheckpoint {
   // dequantized qweight (scale * (q - zero), in the checkpoint's column order).
   at::Tensor tensor(const std::string& name, const std::vector<std::int64_t>& shape) const;
 
+  // tensor()'s checks that need no copy: present (or a GPTQ Linear's weight), `shape`, a float
+  // dtype. FormatError naming the file and tensor.
+  void check_tensor(const std::string& name, const std::vector<std::int64_t>& shape) const;
+
   // GPTQ (hf_gptq.cpp): the quantization when the checkpoint is one, and the tensors of Linear
   // `name` of `out` x `in` (qweight, qzeros, scales, g_idx; without g_idx, groups in column
   // order), checked against the shape. FormatError naming the file and tensor.
@@ -76,5 +81,11 @@ class HfCheckpoint {
   std::map<std::string, std::shared_ptr<SafetensorsFile>> files_;  // by file name
   std::map<std::string, std::string> where_;                       // tensor -> file name
 };
+
+// A Linear's weight made on demand (model::WeightSource): check_tensor now, tensor() at each call,
+// so a model built from the checkpoint holds no fp32 copy of a weight it has not used. The source
+// keeps `checkpoint` and its mapped files alive.
+std::function<at::Tensor()> tensor_source(std::shared_ptr<const HfCheckpoint> checkpoint, const std::string& name,
+                                          std::vector<std::int64_t> shape);
 
 }  // namespace oacim::model

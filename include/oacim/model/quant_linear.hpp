@@ -11,8 +11,10 @@
 // the packed weights are the rotated W~ and every backend but plain float computes
 // y = rot_out(rot_in(x) W~^T) + bias: the transforms in fp32 around the macro (dense matrices,
 // differentiable, when a gradient is wanted; the fast transform otherwise).
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -31,24 +33,47 @@ std::string to_string(Backend b);
 // Throws InvalidArgument(key, ...) for an unknown name.
 Backend backend_from_string(const std::string& text, const std::string& key);
 
+// Makes a Linear's fp32 weight [out, in] on demand (from a memory-mapped checkpoint), so a layer
+// need not hold it while it is not used; it may throw the checkpoint's FormatError.
+using WeightSource = std::function<at::Tensor()>;
+
 class QuantLinear {
  public:
   QuantLinear(std::string name, at::Tensor weight, std::optional<at::Tensor> bias = std::nullopt);
+  // A Linear of `out` x `in` whose weight is made by `source` when first used (and again after
+  // release_float_copies()); the made tensor must have that shape.
+  QuantLinear(std::string name, WeightSource source, int out, int in, std::optional<at::Tensor> bias = std::nullopt);
 
   const std::string& name() const { return name_; }
-  int in_features() const;
-  int out_features() const;
-  const at::Tensor& weight() const { return weight_; }
+  int in_features() const { return in_; }
+  int out_features() const { return out_; }
+  // The fp32 weight, made from the source first when the layer has one and does not hold it.
+  const at::Tensor& weight() const;
 
   // The packed form of this layer; enables `fakequant`, and `hw` when a config is given.
   void set_packed(std::shared_ptr<const PackedCimWeights> packed, const hw::HwConfig* hw_config);
   bool has_packed() const { return packed_ != nullptr; }
   // The datapath model the hw backend runs (nullptr without a hardware config).
-  const hw::FastDatapath* datapath() const { return datapath_.get(); }
+  // Made again from the packed weights when release_prepared() dropped it.
+  const hw::FastDatapath* datapath() const;
   // Back to float weights only (a checkpoint's codes that a quantizer is about to replace).
   void clear_packed();
+  // Drops the packed weights (and what is made from them) but keeps the input order and rotation
+  // they belong with: a quantizer that has stored them elsewhere.
+  void release_packed();
   const PackedCimWeights* packed() const { return packed_.get(); }
   const std::shared_ptr<const PackedCimWeights>& packed_shared() const { return packed_; }
+
+  // Frees the fp32 copies the layer can make again: the weight when it has a source, and the
+  // dequantized packed weights (fakequant's matrix); the next use makes them again. What lets a
+  // quantizer hold one block in fp32 at a time. Not while another thread runs forward().
+  void release_float_copies();
+  // Bytes of fp32 weight copies held now (weight, dequantized; not the packed or datapath form).
+  std::size_t float_bytes_held() const;
+  // Frees the hw datapath's prepared weights (made again from the packed weights and the same
+  // hardware config when next used): what block-streamed evaluation holds one block of.
+  void release_prepared();
+  bool holds_prepared() const;
 
   // A layer without packed weights runs fp32 under fakequant and hw instead of failing: the
   // classifier (kept in full precision, as the GPTQ protocol does) and layers not yet quantized
@@ -89,7 +114,10 @@ class QuantLinear {
 
  private:
   std::string name_;
-  at::Tensor weight_;       // [out, in] fp32
+  int out_ = 0, in_ = 0;
+  WeightSource source_;     // empty: weight_ is the only copy
+  mutable std::mutex made_;  // guards making weight_ and dequantized_ on demand
+  mutable at::Tensor weight_;       // [out, in] fp32; undefined while released
   at::Tensor override_;     // float backend's weight when defined
   std::shared_ptr<const IncoherenceRotation> rotation_;
   mutable at::Tensor rot_in_, rot_out_;  // dense [C, C], [R, R], built when a gradient first needs them
@@ -102,8 +130,10 @@ class QuantLinear {
   at::Tensor forward_rotated_space(const at::Tensor& x, Backend backend, const at::Tensor& bias) const;
   std::optional<at::Tensor> bias_;
   std::shared_ptr<const PackedCimWeights> packed_;
-  at::Tensor dequantized_;  // [out, in]
-  std::unique_ptr<hw::FastDatapath> datapath_;
+  mutable at::Tensor dequantized_;  // [out, in], made from packed_ when first needed
+  const at::Tensor& dequantized() const;
+  mutable std::unique_ptr<hw::FastDatapath> datapath_;
+  std::unique_ptr<hw::HwConfig> hw_config_;  // what datapath_ is made for (null: no hw backend)
   mutable hw::HwCounters counters_;
   std::function<void(const at::Tensor&)> observer_;
   bool float_fallback_ = false;

@@ -1,0 +1,146 @@
+// Quantizing a checkpoint one block at a time (sequential_quantizer.hpp, quantize_run.hpp): the
+// Linears' weights are made from the mapped checkpoint when first used; while block b is quantized
+// no other block holds fp32 copies or (once stored) packed weights; the directory assembled from
+// the block checkpoints has the bytes of a save from memory, and a run split in two the bytes of
+// one run.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "oacim/core/text_file.hpp"
+#include "oacim/model/model_loader.hpp"
+#include "oacim/model/quantized_model.hpp"
+#include "oacim/model/random_checkpoint.hpp"
+#include "oacim/quant/quantize_options.hpp"
+#include "oacim/quant/quantize_run.hpp"
+#include "oacim/quant/sequential_quantizer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace oacim::quant {
+namespace {
+
+const std::string kSource = OACIM_SOURCE_DIR;
+
+// A 3-block LLaMA of seeded random weights with the LLaMA-2 tokenizer (written once per process).
+const std::string& random_llama() {
+  static const std::string dir = [] {
+    model::RandomCheckpointOptions o;
+    o.hidden = 64;
+    o.intermediate = 128;
+    o.layers = 3;
+    o.heads = 4;
+    o.kv_heads = 2;
+    o.vocab = 32000;
+    o.positions = 128;
+    o.seed = 3;
+    o.tokenizer_files = {kSource + "/tests/data/tokenizers/llama2_sp32k.tokenizer.model"};
+    o.out_dir = ::testing::TempDir() + "/oacim_streamed_llama";
+    fs::remove_all(o.out_dir);
+    model::write_random_checkpoint(o);
+    return o.out_dir;
+  }();
+  return dir;
+}
+
+std::size_t float_bytes_of_block(model::Decoder& dec, int block) {
+  std::size_t n = 0;
+  for (model::QuantLinear* lin : dec.block_linears(block)) n += lin->float_bytes_held();
+  return n;
+}
+
+TEST(StreamedQuantize, HoldsOneBlockAtATime) {
+  model::LoadedModel lm = model::load_model(random_llama());
+  model::Decoder& dec = *lm.decoder;
+  for (model::QuantLinear* lin : dec.linears()) EXPECT_EQ(lin->float_bytes_held(), 0u) << "loading made " << lin->name();
+  std::mt19937 rng(7);
+  std::vector<std::vector<int>> windows(4, std::vector<int>(48));
+  for (auto& w : windows) {
+    for (int& t : w) t = 3 + static_cast<int>(rng() % 31000);
+  }
+  SequentialOptions so;
+  so.layer.method = Method::Oa;
+  so.layer.outliers = true;
+  so.release_finished_blocks = true;
+  int checked = 0;
+  // While block b runs, every other block holds no fp32 copy, and the finished ones no packed weights.
+  const auto only_block = [&](int b) {
+    for (int k = 0; k < dec.num_blocks(); ++k) {
+      if (k == b) continue;
+      EXPECT_EQ(float_bytes_of_block(dec, k), 0u) << "block " << k << " while block " << b << " runs";
+      if (k > b) continue;
+      for (model::QuantLinear* lin : dec.block_linears(k)) {
+        EXPECT_FALSE(lin->has_packed()) << lin->name() << " still packed while block " << b << " runs";
+      }
+    }
+    ++checked;
+  };
+  so.on_block_done = [&](int b, const std::vector<LayerQuantStats>&) {
+    // One fp32 copy of the block at most: a packed Linear's checkpoint weight is released, and
+    // only the dequantized matrices of the block's last forward pass remain.
+    std::size_t one_copy = 0;
+    for (model::QuantLinear* lin : dec.block_linears(b)) one_copy += sizeof(float) * lin->out_features() * lin->in_features();
+    EXPECT_GT(float_bytes_of_block(dec, b), 0u);
+    EXPECT_LE(float_bytes_of_block(dec, b), one_copy);
+    for (model::QuantLinear* lin : dec.block_linears(b)) EXPECT_TRUE(lin->has_packed()) << lin->name();
+    only_block(b);
+  };
+  const std::vector<LayerQuantStats> stats =
+      quantize_model(dec, windows, so, [&](const LayerQuantStats&, int block, int, int) { only_block(block); });
+  EXPECT_EQ(stats.size(), 21u);
+  EXPECT_EQ(checked, 21 + 3);
+  for (model::QuantLinear* lin : dec.linears()) {
+    EXPECT_EQ(lin->float_bytes_held(), 0u) << lin->name();
+    EXPECT_FALSE(lin->has_packed()) << lin->name();
+  }
+}
+
+QuantizeRunOptions run_options(const std::string& out) {
+  QuantizeRunOptions o;
+  o.model_path = random_llama();
+  o.calib = kSource + "/tests/data/tinystories-valid-slice.txt";
+  o.nsamples = 4;
+  o.seqlen = 64;
+  o.layer.method = Method::Oa;
+  o.layer.outliers = true;
+  o.layer.offsets = true;
+  o.out_dir = out;
+  resolve(o);
+  fs::remove_all(out);
+  return o;
+}
+
+TEST(StreamedQuantize, AssembledDirectoryHasTheBytesOfASaveFromMemory) {
+  const std::string base = ::testing::TempDir() + "/oacim_streamed_";
+  const QuantizeRunResult r = run_quantize(run_options(base + "whole"));
+  ASSERT_TRUE(r.complete);
+  EXPECT_EQ(r.blocks_done, 3);
+  const std::string assembled = read_whole_file(base + "whole/" + model::kQuantizedFile);
+  EXPECT_FALSE(fs::exists(base + "whole/partial"));
+
+  // The same packed weights, loaded and saved again from memory (add_packed, tensor copies).
+  model::LoadedModel lm = model::load_model(base + "whole");
+  fs::remove_all(base + "memory");
+  model::save_quantized_model(base + "memory", *lm.decoder, model::read_quantized_info(base + "whole"));
+  EXPECT_TRUE(assembled == read_whole_file(base + "memory/" + model::kQuantizedFile));
+
+  // Killed after one block (max_blocks) and resumed: the bytes of the run in one go.
+  QuantizeRunOptions first = run_options(base + "split");
+  first.max_blocks = 1;
+  const QuantizeRunResult part = run_quantize(first);
+  EXPECT_FALSE(part.complete);
+  EXPECT_EQ(part.blocks_done, 1);
+  QuantizeRunOptions rest = first;
+  rest.max_blocks = 0;
+  const QuantizeRunResult done = run_quantize(rest);
+  EXPECT_EQ(done.resumed_blocks, 1);
+  EXPECT_EQ(done.blocks_done, 3);
+  EXPECT_TRUE(assembled == read_whole_file(base + "split/" + model::kQuantizedFile));
+  for (const char* d : {"whole", "memory", "split"}) fs::remove_all(base + d);
+}
+
+}  // namespace
+}  // namespace oacim::quant
