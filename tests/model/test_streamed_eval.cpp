@@ -15,7 +15,7 @@
 #include "oacim/eval/streamed_logits.hpp"
 #include "oacim/hw/hw_config.hpp"
 #include "oacim/model/model_loader.hpp"
-#include "oacim/model/random_checkpoint.hpp"
+#include "../support/random_llama.hpp"
 
 namespace fs = std::filesystem;
 
@@ -24,24 +24,8 @@ namespace {
 
 const std::string kSource = OACIM_SOURCE_DIR;
 
-// A 3-block LLaMA of seeded random weights with the LLaMA-2 tokenizer (written once per process).
 const std::string& random_llama() {
-  static const std::string dir = [] {
-    model::RandomCheckpointOptions o;
-    o.hidden = 64;
-    o.intermediate = 128;
-    o.layers = 3;
-    o.heads = 4;
-    o.kv_heads = 2;
-    o.vocab = 32000;
-    o.positions = 128;
-    o.seed = 4;
-    o.tokenizer_files = {kSource + "/tests/data/tokenizers/llama2_sp32k.tokenizer.model"};
-    o.out_dir = ::testing::TempDir() + "/oacim_streamed_eval_llama";
-    fs::remove_all(o.out_dir);
-    model::write_random_checkpoint(o);
-    return o.out_dir;
-  }();
+  static const std::string dir = test::write_random_llama("oacim_streamed_eval_llama", 4);
   return dir;
 }
 
