@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <tuple>
 
 #include <ATen/ATen.h>
@@ -130,14 +131,17 @@ class BlockwiseQuantizer {
     const std::vector<std::vector<model::QuantLinear*>> groups =
         o_.true_sequential ? m_.sequential_groups(l) : std::vector<std::vector<model::QuantLinear*>>{linears};
     for (const auto& group : groups) {
-      std::map<model::QuantLinear*, std::unique_ptr<HessianAccumulator>> acc;
+      Accumulators acc;
       for (model::QuantLinear* lin : group) {
-        if (owner(index_of(lin)) == comm_.rank() && !o_.kept.count(lin->name())) acc[lin] = std::make_unique<HessianAccumulator>(lin->in_features());
+        if (owner(index_of(lin)) == comm_.rank() && !o_.kept.count(lin->name())) acc[lin] = std::make_shared<HessianAccumulator>(lin->in_features());
       }
       accumulate_hessians(l, group, index_of, acc);
       for (model::QuantLinear* lin : group) {
         const auto it = acc.find(lin);
-        finish_linear(lin, owner(index_of(lin)), it == acc.end() ? at::Tensor() : it->second->matrix(), l);
+        at::Tensor h;
+        // A Hessian shared by Linears that read one input: each quantizer damps its own copy.
+        if (it != acc.end()) h = it->second.use_count() > 1 ? it->second->matrix().clone() : it->second->matrix();
+        finish_linear(lin, owner(index_of(lin)), h, l);
       }
     }
     forward_block(l);
@@ -145,28 +149,71 @@ class BlockwiseQuantizer {
 
   // Every window's inputs reach each Linear's owner in window order, so its Hessian is the same
   // sum in the same order as on one process.
+  using Accumulators = std::map<model::QuantLinear*, std::shared_ptr<HessianAccumulator>>;
+
+  // On one process, a Linear whose every input in the first pass was the very tensor an earlier
+  // Linear of the group read (LLaMA's q, k, v and gate, up; OPT's q, k, v) shares that Linear's
+  // accumulator: the same sums of the same numbers, made once. `inputs` holds the tensors each
+  // Linear was handed (not copies). Later passes must repeat the pattern (the decoder's structure).
+  void share_identical_inputs(const std::vector<model::QuantLinear*>& group,
+                              std::map<model::QuantLinear*, std::vector<at::Tensor>>& inputs, Accumulators& acc,
+                              bool first_pass) {
+    const auto same = [&](model::QuantLinear* a, model::QuantLinear* b) {
+      const std::vector<at::Tensor>& x = inputs[a];
+      const std::vector<at::Tensor>& y = inputs[b];
+      if (x.empty() || x.size() != y.size()) return false;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        if (!x[i].is_same(y[i])) return false;
+      }
+      return true;
+    };
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      model::QuantLinear* lin = group[i];
+      if (!first_pass) {
+        const auto it = leader_.find(lin);
+        if (it != leader_.end() && !same(it->second, lin)) {
+          throw std::logic_error(lin->name() + ": its input was " + it->second->name() + "'s in the first pass only");
+        }
+        continue;
+      }
+      for (std::size_t j = 0; j < i; ++j) {
+        if (!leader_.count(group[j]) && same(group[j], lin)) {
+          leader_[lin] = group[j];
+          acc[lin] = acc.at(group[j]);
+          break;
+        }
+      }
+    }
+  }
+
   template <typename IndexOf>
-  void accumulate_hessians(int l, const std::vector<model::QuantLinear*>& all, const IndexOf& index_of,
-                           std::map<model::QuantLinear*, std::unique_ptr<HessianAccumulator>>& acc) {
+  void accumulate_hessians(int l, const std::vector<model::QuantLinear*>& all, const IndexOf& index_of, Accumulators& acc) {
     std::vector<model::QuantLinear*> group;  // the Linears to quantize: kept ones need no Hessian
     for (model::QuantLinear* lin : all) {
       if (!o_.kept.count(lin->name())) group.push_back(lin);
     }
     const std::size_t ranks = static_cast<std::size_t>(comm_.size());
     const std::size_t rounds = (windows_.size() + ranks - 1) / ranks;
+    leader_.clear();
     for (std::size_t r = 0; r < rounds; ++r) {
-      std::map<model::QuantLinear*, std::vector<at::Tensor>> seen;
+      std::map<model::QuantLinear*, std::vector<at::Tensor>> seen, handed;
       if (r < inps_.size()) {
         for (model::QuantLinear* lin : group) {
           std::vector<at::Tensor>* sink = &seen[lin];
-          lin->set_input_observer([sink](const at::Tensor& x) { sink->push_back(x.detach().clone()); });
+          std::vector<at::Tensor>* same = &handed[lin];
+          lin->set_input_observer([sink, same](const at::Tensor& x) {
+            sink->push_back(x.detach().clone());
+            same->push_back(x);
+          });
         }
         m_.block_forward(l, inps_[r], model::Backend::FakeQuant);
         for (model::QuantLinear* lin : group) lin->set_input_observer(nullptr);
       }
+      if (!comm_.distributed()) share_identical_inputs(group, handed, acc, r == 0);
       for (model::QuantLinear* lin : group) {
         const int own = owner(index_of(lin));
         if (!comm_.distributed()) {
+          if (leader_.count(lin)) continue;  // its leader's accumulator already has these inputs
           for (const at::Tensor& x : seen[lin]) acc[lin]->add_batch(x);
           continue;
         }
@@ -233,6 +280,7 @@ class BlockwiseQuantizer {
   const bool needs_h_;
   int total_ = 0;
   std::vector<at::Tensor> inps_;  // this rank's windows, in window order
+  std::map<model::QuantLinear*, model::QuantLinear*> leader_;  // the group's Linears that share a Hessian
   std::vector<LayerQuantStats> stats_;
 };
 

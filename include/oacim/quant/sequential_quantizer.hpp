@@ -4,7 +4,9 @@
 // partly quantized block produces, accumulate Hessians through input observers, and are
 // quantized; the fully quantized block's outputs feed the next block. Only one block's
 // activations are held (nsamples x seqlen x dim, twice; divided by the ranks when distributed).
-// RTN needs no activations. A finished block's fp32 copies are released (QuantLinear::
+// RTN needs no activations. On one process, Linears handed the very same input tensor (LLaMA's
+// q, k, v and gate, up; OPT's and GPT-2's q, k, v) share one Hessian accumulator: the same sums,
+// made once. A finished block's fp32 copies are released (QuantLinear::
 // release_float_copies), so with weights made on demand from a mapped checkpoint only the block
 // being quantized is held in fp32.
 #include <functional>
