@@ -147,8 +147,6 @@ class BlockwiseQuantizer {
     forward_block(l);
   }
 
-  // Every window's inputs reach each Linear's owner in window order, so its Hessian is the same
-  // sum in the same order as on one process.
   using Accumulators = std::map<model::QuantLinear*, std::shared_ptr<HessianAccumulator>>;
 
   // On one process, a Linear whose every input in the first pass was the very tensor an earlier
@@ -186,6 +184,8 @@ class BlockwiseQuantizer {
     }
   }
 
+  // Every window's inputs reach each Linear's owner in window order, so its Hessian is the same
+  // sum in the same order as on one process.
   template <typename IndexOf>
   void accumulate_hessians(int l, const std::vector<model::QuantLinear*>& all, const IndexOf& index_of, Accumulators& acc) {
     std::vector<model::QuantLinear*> group;  // the Linears to quantize: kept ones need no Hessian
