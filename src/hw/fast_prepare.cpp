@@ -112,6 +112,8 @@ FastDatapath::FastDatapath(LayerWeights weights, HwConfig cfg, FastKernel kernel
   }
   outlier_slot_begin_.back() = outlier_slots_.size();
   panel_fn_ = select_panel_fn(kernel_, cfg_.psum_format, cfg_.outlier_format);
+  // The exact path reads the codes from the panels alone: one copy of them, not two (a byte a weight).
+  if (exact_) std::vector<std::int8_t>().swap(w_.codes);
 }
 
 }  // namespace oacim::hw

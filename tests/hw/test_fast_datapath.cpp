@@ -38,6 +38,7 @@ int compare_random_layers(const HwConfig& cfg, int layers, std::uint64_t seed0, 
     const HwLayerResult ref = reference_forward(lw, cfg, x.data(), tokens);
     const FastDatapath fast(std::move(lw), cfg);
     EXPECT_TRUE(fast.exact_in_fp32());
+    EXPECT_TRUE(fast.weights().codes.empty()) << "the exact path keeps a second copy of the codes";
     plane_path += !fast.single_pass();
     const HwLayerResult got = fast.forward(x.data(), tokens, 1 + static_cast<int>(i % 2));
     EXPECT_EQ(got.counters, ref.counters) << "layer " << i;

@@ -35,6 +35,8 @@ class FastDatapath {
   // x: [T * C] fp32 activations. threads <= 0: all hardware threads.
   HwLayerResult forward(const float* x, int tokens, int threads = 0) const;
 
+  // The layer's shapes, scales, zeros, offsets and outliers; its codes only where forward() runs
+  // the reference (not exact_in_fp32()): otherwise they live in the prepared panels alone.
   const LayerWeights& weights() const { return w_; }
   const HwConfig& config() const { return cfg_; }
   // One product per block (no overflow possible) rather than one per bit-plane.
