@@ -151,8 +151,9 @@ class BlockwiseQuantizer {
 
   // On one process, a Linear whose every input in the first pass was the very tensor an earlier
   // Linear of the group read (LLaMA's q, k, v and gate, up; OPT's q, k, v) shares that Linear's
-  // accumulator: the same sums of the same numbers, made once. `inputs` holds the tensors each
-  // Linear was handed (not copies). Later passes must repeat the pattern (the decoder's structure).
+  // accumulator: the same sums of the same numbers, made once. `inputs` holds each Linear's copies
+  // of its inputs, one copy per tensor handed (so identical inputs are the same copy). Later passes
+  // must repeat the pattern (the decoder's structure).
   void share_identical_inputs(const std::vector<model::QuantLinear*>& group,
                               std::map<model::QuantLinear*, std::vector<at::Tensor>>& inputs, Accumulators& acc,
                               bool first_pass) {
@@ -196,20 +197,26 @@ class BlockwiseQuantizer {
     const std::size_t rounds = (windows_.size() + ranks - 1) / ranks;
     leader_.clear();
     for (std::size_t r = 0; r < rounds; ++r) {
-      std::map<model::QuantLinear*, std::vector<at::Tensor>> seen, handed;
+      std::map<model::QuantLinear*, std::vector<at::Tensor>> seen;
       if (r < inps_.size()) {
+        // (tensor handed, its copy): a tensor handed to several Linears (q, k, v) is copied once.
+        std::vector<std::pair<at::Tensor, at::Tensor>> copies;
         for (model::QuantLinear* lin : group) {
           std::vector<at::Tensor>* sink = &seen[lin];
-          std::vector<at::Tensor>* same = &handed[lin];
-          lin->set_input_observer([sink, same](const at::Tensor& x) {
-            sink->push_back(x.detach().clone());
-            same->push_back(x);
+          lin->set_input_observer([sink, &copies](const at::Tensor& x) {
+            const auto it = std::find_if(copies.begin(), copies.end(), [&](const auto& c) { return c.first.is_same(x); });
+            if (it != copies.end()) {
+              sink->push_back(it->second);
+              return;
+            }
+            copies.emplace_back(x, x.detach().clone());
+            sink->push_back(copies.back().second);
           });
         }
         m_.block_forward(l, inps_[r], model::Backend::FakeQuant);
         for (model::QuantLinear* lin : group) lin->set_input_observer(nullptr);
       }
-      if (!comm_.distributed()) share_identical_inputs(group, handed, acc, r == 0);
+      if (!comm_.distributed()) share_identical_inputs(group, seen, acc, r == 0);
       for (model::QuantLinear* lin : group) {
         const int own = owner(index_of(lin));
         if (!comm_.distributed()) {
