@@ -189,9 +189,18 @@ float PackedCimWeights::dequantized(int r, int c) const {
 }
 
 std::vector<float> PackedCimWeights::dequantize() const {
+  // dequantized(r, c) for every weight, a (row, block) at a time: its grid and outlier read once.
   std::vector<float> w(static_cast<std::size_t>(p_.rows) * p_.cols);
   for (int r = 0; r < p_.rows; ++r) {
-    for (int c = 0; c < p_.cols; ++c) w[idx(r, c)] = dequantized(r, c);
+    for (int b = 0; b < nb_; ++b) {
+      const BlockRange br = block_range(b, p_.cols, p_.grid.block_size);
+      const GridParams p = params(r, b);
+      for (int c = br.begin; c < br.end; ++c) w[idx(r, c)] = dequantize_code(code(r, c), p, offset(c));
+      const int oc = outlier_column(r, b);
+      if (oc == kNoOutlier) continue;
+      for (int c = oc / 4 * 4; c < oc / 4 * 4 + 4; ++c) w[idx(r, c)] = 0.0f;  // the quad holds the BF16 word
+      w[idx(r, oc)] = outlier_value(r, b).to_float();
+    }
   }
   return w;
 }

@@ -15,6 +15,7 @@
 #include "oacim/core/storage_bits.hpp"
 #include "oacim/quant/hessian.hpp"
 #include "oacim/quant/oa_block_search.hpp"
+#include "oacim/quant/gptq_columns.hpp"
 
 namespace oacim::quant {
 
@@ -33,6 +34,19 @@ template <typename F>
 void for_rows(int rows, const F& f) {
   at::parallel_for(0, rows, 8, [&](std::int64_t r0, std::int64_t r1) { f(static_cast<int>(r0), static_cast<int>(r1)); });
 }
+
+// A fit's per-row scales and zeros as two arrays.
+struct RowGrids {
+  std::vector<float> scale, zero;
+  static RowGrids of(const BlockGridFit& fit) {
+    RowGrids g;
+    for (const GridParams& p : fit.params) {
+      g.scale.push_back(p.scale);
+      g.zero.push_back(p.zero);
+    }
+    return g;
+  }
+};
 
 struct LayerWork {
   int rows = 0;
@@ -82,46 +96,49 @@ at::Tensor run_gptq(const std::string& name, const LayerWork& lw, at::Tensor w, 
   const bool dynamic = !o.static_groups && !one_group;
   std::vector<BlockGridFit> dyn_fits(dynamic ? static_cast<std::size_t>(groups) : 0);
 
+  // Per-row grids as arrays (the column loop reads them across rows), made once per fit.
+  std::vector<RowGrids> fixed_grids;
+  for (const BlockGridFit& f : fits) fixed_grids.push_back(RowGrids::of(f));
+  std::vector<RowGrids> dyn_grids(dyn_fits.size());
+  std::vector<const float*> col_scale, col_zero;
+
   const at::Tensor q = lazy_block_loop(w, u, ranges, [&](const BlockRange& br, const at::Tensor& w1, at::Tensor& q1, at::Tensor& err1) {
     const int n = br.size();
-    float* w1p = w1.data_ptr<float>();
-    float* q1p = q1.data_ptr<float>();
-    float* e1p = err1.data_ptr<float>();
-    int j = br.begin;
-    while (j < br.end) {
-      int seg_end = br.end;
+    col_scale.assign(static_cast<std::size_t>(n), nullptr);
+    col_zero.assign(static_cast<std::size_t>(n), nullptr);
+    for (int jj = br.begin; jj < br.end; ++jj) {
+      const RowGrids* g = nullptr;
       if (dynamic) {
-        // Statistics read W, not the in-block updated W1 (upstream; docs/algorithms.md F.8).
-        if (j % gs == 0) {
-          dyn_fits[static_cast<std::size_t>(j / gs)] =
-              fit_block(w.data_ptr<float>() + j, R, std::min(gs, C - j), static_cast<std::size_t>(C), lw.grid_options);
+        const auto gi = static_cast<std::size_t>(jj / gs);
+        // Statistics read W, not the in-block updated W1 (upstream; docs/algorithms.md F.8): W
+        // holds the earlier lazy blocks' updates only while this block runs.
+        if (jj % gs == 0) {
+          dyn_fits[gi] = fit_block(w.data_ptr<float>() + jj, R, std::min(gs, C - jj), static_cast<std::size_t>(C), lw.grid_options);
+          dyn_grids[gi] = RowGrids::of(dyn_fits[gi]);
         }
-        seg_end = std::min(br.end, (j / gs + 1) * gs);
+        g = &dyn_grids[gi];
+      } else {
+        g = &fixed_grids[o.static_groups ? static_cast<std::size_t>(perm[static_cast<std::size_t>(jj)] / gs) : 0];
       }
-      const int j0 = j;
-      for_rows(R, [&](int r0, int r1) {
-        for (int r = r0; r < r1; ++r) {
-          float* row = w1p + static_cast<std::size_t>(r) * n;
-          for (int jj = j0; jj < seg_end; ++jj) {
-            const BlockGridFit& fit = dynamic ? dyn_fits[static_cast<std::size_t>(jj / gs)]
-                                              : fits[o.static_groups ? static_cast<std::size_t>(perm[static_cast<std::size_t>(jj)] / gs) : 0];
-            const GridParams& p = fit.params[static_cast<std::size_t>(r)];
-            const int i = jj - br.begin;
-            const float x = row[i];
-            const int code = quantize_code(x, p, 0, lw.grid);
-            const float xh = dequantize_code(code, p, 0);
-            const float* urow = up + static_cast<std::size_t>(jj) * C + br.begin;
-            const float e = (x - xh) / urow[i];
-            q1p[static_cast<std::size_t>(r) * n + i] = xh;
-            e1p[static_cast<std::size_t>(r) * n + i] = e;
-            codes_perm[static_cast<std::size_t>(r) * C + jj] = static_cast<std::int8_t>(code);
-            row_loss[static_cast<std::size_t>(r)] += static_cast<double>(e) * e;
-            for (int k = i; k < n; ++k) row[k] -= e * urow[k];
-          }
-        }
-      });
-      j = seg_end;
+      col_scale[static_cast<std::size_t>(jj - br.begin)] = g->scale.data();
+      col_zero[static_cast<std::size_t>(jj - br.begin)] = g->zero.data();
     }
+    GptqBlockColumns job;
+    job.rows = R;
+    job.n = n;
+    job.w1 = w1.data_ptr<float>();
+    job.u = up + static_cast<std::size_t>(br.begin) * C + br.begin;
+    job.u_stride = static_cast<std::size_t>(C);
+    job.scale = col_scale.data();
+    job.zero = col_zero.data();
+    job.grid = lw.grid;
+    job.q1 = q1.data_ptr<float>();
+    job.err1 = err1.data_ptr<float>();
+    job.codes = codes_perm.data();
+    job.code_stride = static_cast<std::size_t>(C);
+    job.code_col0 = static_cast<std::size_t>(br.begin);
+    job.row_loss = row_loss.data();
+    at::parallel_for(0, R, 64, [&](std::int64_t r0, std::int64_t r1) { gptq_block_columns(job, static_cast<int>(r0), static_cast<int>(r1)); });
   });
   loss = std::accumulate(row_loss.begin(), row_loss.end(), 0.0);
   codes.assign(static_cast<std::size_t>(R) * C, 0);
@@ -297,9 +314,19 @@ void fill_storage_stats(LayerQuantStats& s, const PackedCimWeights& packed, std:
 }
 
 void fill_weight_error(LayerQuantStats& s, const at::Tensor& w, const at::Tensor& dequantized) {
-  const at::Tensor d = (w - dequantized).to(at::kDouble);
-  const double num = d.pow(2).sum().item<double>();
-  const double den = w.to(at::kDouble).pow(2).sum().item<double>();
+  // One pass without temporaries (fp64 copies of a 7B Linear are 360 MB each): the fp32
+  // difference, squared and summed in fp64.
+  const at::Tensor wc = w.to(at::kFloat).contiguous();
+  const at::Tensor qc = dequantized.to(at::kFloat).contiguous();
+  const float* wp = wc.data_ptr<float>();
+  const float* qp = qc.data_ptr<float>();
+  double num = 0.0;
+  double den = 0.0;
+  for (std::int64_t i = 0; i < wc.numel(); ++i) {
+    const double d = static_cast<double>(wp[i] - qp[i]);
+    num += d * d;
+    den += static_cast<double>(wp[i]) * wp[i];
+  }
   s.weight_mse = num / static_cast<double>(w.numel());
   s.weight_rel_error = den > 0.0 ? std::sqrt(num / den) : 0.0;
 }

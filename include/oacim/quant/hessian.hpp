@@ -48,8 +48,8 @@ using BlockQuantizer = std::function<void(const BlockRange& range, const at::Ten
 at::Tensor lazy_block_loop(at::Tensor& w, const at::Tensor& u, const std::vector<BlockRange>& ranges,
                            const BlockQuantizer& quantize);
 
-// tr((W - Q) H (W - Q)^T) and tr(W H W^T): the Hessian-weighted output error (one fp32 GEMM for
-// both, the sums in fp64).
+// tr((W - Q) H (W - Q)^T) and tr(W H W^T): the Hessian-weighted output error (H symmetric; its
+// lower triangle is read). fp32 products of the Gram matrices' lower block triangle, fp64 sums.
 std::pair<double, double> output_error(const at::Tensor& w, const at::Tensor& q, const at::Tensor& h);
 
 }  // namespace oacim::quant
