@@ -215,7 +215,9 @@ at::Tensor run_oa(const std::string& name, const LayerWork& lw, const at::Tensor
       std::vector<double> d(static_cast<std::size_t>(n));
       for (int i = 0; i < n; ++i) d[static_cast<std::size_t>(i)] = ub[static_cast<std::size_t>(i) * n + i];
       trunc.resize(static_cast<std::size_t>(2) * R);
-      for (int r = 0; r < R; ++r) minmax_truncate(w1p + static_cast<std::size_t>(r) * n, d.data(), n, lw.grid.bits, &trunc[static_cast<std::size_t>(2) * r]);
+      for_rows(R, [&](int r0, int r1) {
+        for (int r = r0; r < r1; ++r) minmax_truncate(w1p + static_cast<std::size_t>(r) * n, d.data(), n, lw.grid.bits, &trunc[static_cast<std::size_t>(2) * r]);
+      });
     }
     const BlockGridFit fit = fit_block(w1p, R, n, static_cast<std::size_t>(n), lw.grid_options, o.outliers ? &trunc : nullptr);
     store_block_fit(parts, b, fit);

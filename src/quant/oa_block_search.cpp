@@ -1,8 +1,8 @@
 #include "oacim/quant/oa_block_search.hpp"
+#include "oa_search_avx512.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 namespace oacim::quant {
 
@@ -24,9 +24,15 @@ int code_of(double x, const GridParams& p, int offset, const GridSpec& grid) {
 }
 
 void minmax_truncate(const float* w, const double* d, int n, int bits, float* range) {
-  std::vector<int> idx(static_cast<std::size_t>(n));
-  std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return w[a] < w[b]; });
+  // The stable ascending order of the row's values: an insertion sort (stable: it moves a value
+  // only past strictly greater ones) into a buffer kept per thread, for a block's few columns.
+  thread_local std::vector<int> idx;
+  idx.resize(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    int k = i;
+    for (; k > 0 && w[idx[static_cast<std::size_t>(k - 1)]] > w[i]; --k) idx[static_cast<std::size_t>(k)] = idx[static_cast<std::size_t>(k - 1)];
+    idx[static_cast<std::size_t>(k)] = i;
+  }
   const auto s = [&](int j) { return static_cast<double>(w[idx[static_cast<std::size_t>(j)]]); };
   const auto dd = [&](int j) { return d[idx[static_cast<std::size_t>(j)]]; };
   range[0] = static_cast<float>(s(0));
@@ -154,8 +160,11 @@ class RowSearch {
 }  // namespace
 
 void oa_search_rows(const OaBlockInput& in, int r0, int r1, OaBlockOutput& out) {
+  static const bool vector_kernel = oa_search_vector_kernel_available();
+  int first = r0;
+  if (in.kernel == OaSearchKernel::Auto && vector_kernel) first = oa_search_rows_avx512(in, r0, r1, out);
   RowSearch search(in);
-  for (int r = r0; r < r1; ++r) {
+  for (int r = first; r < r1; ++r) {
     double best = search.natural(r);
     int best_star = -1;
     if (in.outliers) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -109,8 +110,10 @@ RowResult brute_force_row(const Problem& p, int r, bool outliers) {
   return best;
 }
 
-void expect_matches_brute_force(const Problem& p, bool outliers, int* outlier_rows) {
+void expect_matches_brute_force(const Problem& p, bool outliers, int* outlier_rows,
+                                OaSearchKernel kernel = OaSearchKernel::Auto) {
   OaBlockInput in;
+  in.kernel = kernel;
   in.rows = p.rows;
   in.n = p.n;
   in.w = p.w.data();
@@ -151,11 +154,69 @@ TEST(OaBlockSearch, MatchesEveryCandidateEnumerated) {
       SCOPED_TRACE(testing::Message() << "n=" << n << " seed=" << seed);
       expect_matches_brute_force(p, true, &outlier_rows);
       expect_matches_brute_force(p, false, &outlier_rows);
+      int scalar_rows = 0;
+      expect_matches_brute_force(p, true, &scalar_rows, OaSearchKernel::Scalar);
     }
   }
   // The comparison means something only if many rows took an outlier and many did not.
   EXPECT_GT(outlier_rows, 100);
   EXPECT_LT(outlier_rows, 15 * 48);
+}
+
+OaBlockOutput search(const Problem& p, bool outliers, OaSearchKernel kernel) {
+  OaBlockInput in;
+  in.rows = p.rows;
+  in.n = p.n;
+  in.w = p.w.data();
+  in.stride = static_cast<std::size_t>(p.n);
+  in.u = p.u.data();
+  in.grid = p.grid;
+  in.params = p.params.data();
+  in.offsets = p.offsets.data();
+  in.outliers = outliers;
+  in.kernel = kernel;
+  OaBlockOutput out;
+  out.resize(p.rows, p.n);
+  oa_search_rows(in, 0, p.rows, out);
+  return out;
+}
+
+template <typename T>
+bool same_bytes(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+// The eight-row AVX-512 kernel against the row-by-row search: every output the same bytes, for
+// grids signed and unsigned, offsets clamped and in the cell, with and without outliers, and a
+// row count that leaves a tail for the row-by-row search.
+TEST(OaBlockSearch, VectorKernelGivesTheRowByRowBits) {
+  if (!oa_search_vector_kernel_available()) GTEST_SKIP() << "this CPU has no AVX-512";
+  int compared = 0;
+  for (int n : {4, 8, 16, 32}) {
+    for (unsigned seed = 1; seed <= 4; ++seed) {
+      Problem p = random_problem(8 * 5 + 3, n, seed * 31 + static_cast<unsigned>(n), seed % 2 == 0);
+      if (seed >= 3) {
+        p.grid.kind = CodeKind::Unsigned;
+        p.grid.offsets_in_cell = seed == 4;
+        BlockGridOptions bo;
+        bo.grid = p.grid;
+        p.params = fit_block(p.w.data(), p.rows, n, static_cast<std::size_t>(n), bo).params;
+      }
+      for (const bool outliers : {true, false}) {
+        SCOPED_TRACE(testing::Message() << "n=" << n << " seed=" << seed << " outliers=" << outliers);
+        const OaBlockOutput v = search(p, outliers, OaSearchKernel::Auto);
+        const OaBlockOutput r = search(p, outliers, OaSearchKernel::Scalar);
+        EXPECT_TRUE(same_bytes(v.codes, r.codes));
+        EXPECT_TRUE(same_bytes(v.qhat, r.qhat));
+        EXPECT_TRUE(same_bytes(v.err, r.err));
+        EXPECT_TRUE(same_bytes(v.outlier, r.outlier));
+        EXPECT_TRUE(same_bytes(v.loss, r.loss));
+        for (std::size_t i = 0; i < v.outlier_value.size(); ++i) EXPECT_EQ(v.outlier_value[i], r.outlier_value[i]);
+        compared += static_cast<int>(std::count_if(r.outlier.begin(), r.outlier.end(), [](std::int16_t o) { return o >= 0; }));
+      }
+    }
+  }
+  EXPECT_GT(compared, 100);  // many rows took an outlier, so the candidate path was compared
 }
 
 TEST(OaBlockSearch, TiesGoToNoOutlier) {

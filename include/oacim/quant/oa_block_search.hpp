@@ -21,6 +21,10 @@
 
 namespace oacim::quant {
 
+// Auto: eight rows at a time in AVX-512 lanes where the CPU has it (the same bits), the rest row
+// by row; Scalar: every row by the row-by-row search (tests compare the two).
+enum class OaSearchKernel { Auto, Scalar };
+
 struct OaBlockInput {
   int rows = 0;
   int n = 0;                          // columns in the block (a multiple of 4)
@@ -31,6 +35,7 @@ struct OaBlockInput {
   const GridParams* params = nullptr; // [rows], the block's grid (after the second level)
   const int* offsets = nullptr;       // [n], per-column offsets (all 0 in the first pass)
   bool outliers = false;
+  OaSearchKernel kernel = OaSearchKernel::Auto;
 };
 
 struct OaBlockOutput {
@@ -47,6 +52,8 @@ struct OaBlockOutput {
 // Searches rows [r0, r1) of `in` into `out` (sized by resize); rows are independent, so callers
 // run disjoint ranges in parallel.
 void oa_search_rows(const OaBlockInput& in, int r0, int r1, OaBlockOutput& out);
+// Whether OaSearchKernel::Auto runs eight rows at a time here (AVX-512 F and DQ).
+bool oa_search_vector_kernel_available();
 
 // Hessian-aware range truncation (A.4) of one row of a block: at most one value dropped from each
 // end. `d` are the U diagonal entries of the row's columns. Writes xmin, xmax into range[0..1].
