@@ -76,6 +76,7 @@ void add_perplexity_json(const eval::EvalOptions& o, const eval::EvalResult& r, 
                        {"ppl_pct_ci95", {c.vs_float.ppl_pct_low, c.vs_float.ppl_pct_high}}};
   }
   if (!o.token_nll_file.empty()) doc["token_nll_file"] = o.token_nll_file;
+  if (!r.checkpoint_file.empty()) doc["checkpoint"] = {{"file", r.checkpoint_file}, {"resumed_windows", r.resumed_windows}};
 }
 
 // The result file of one evaluation: perplexity (or a task's scores), the weights' quantization,
@@ -206,9 +207,10 @@ int cmd_eval(const std::vector<std::string>& args) {
                            : r.unquantized_source ? " (the UNQUANTIZED float source model of the quantized directory)"
                                                   : "",
                            r.seqlen, r.windows, o.max_windows > 0 ? " (limited by --max-windows)" : "");
-  std::cout << fmt::format("  perplexity {:.4f} +/- {:.4f}  (mean nll {:.5f} nats/token)  {:.0f} tokens/s{}\n",
+  std::cout << fmt::format("  perplexity {:.4f} +/- {:.4f}  (mean nll {:.5f} nats/token)  {:.0f} tokens/s{}{}\n",
                            r.perplexity, r.perplexity_se, r.mean_nll, r.tokens_per_second,
-                           world().distributed() ? fmt::format(" on {} MPI ranks", world().size()) : "");
+                           world().distributed() ? fmt::format(" on {} MPI ranks", world().size()) : "",
+                           r.resumed_windows > 0 ? fmt::format(" ({} windows resumed from {})", r.resumed_windows, r.checkpoint_file) : "");
   if (quantized && r.file_packed_linears > 0) {
     std::cout << fmt::format("  checkpoint codes on the cells: max |chip value - file value| {:.3g}{}\n", r.file_packed_max_abs_error,
                              chip ? fmt::format("; the chip's {} scale format rounds {} of {} scales, its {} zero format {} zeros",

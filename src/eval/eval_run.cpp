@@ -11,15 +11,19 @@
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/fnv1a.hpp"
 #include "oacim/core/ones_count.hpp"
 #include "oacim/core/text_file.hpp"
 #include "oacim/data/datasets.hpp"
 #include "oacim/dist/payload.hpp"
+#include "oacim/eval/eval_checkpoint.hpp"
+#include "oacim/eval/eval_options.hpp"
 #include "oacim/eval/float_reference.hpp"
 #include "oacim/eval/streamed_logits.hpp"
 #include "oacim/eval/perplexity.hpp"
 #include "oacim/eval/task_scoring.hpp"
 #include "oacim/model/model_loader.hpp"
+#include "oacim/hw/hw_config_io.hpp"
 #include "oacim/hw/number_format.hpp"
 #include "oacim/model/quantized_model.hpp"
 
@@ -133,6 +137,8 @@ struct ReferencePlan {
   std::optional<FloatReference> ref;
   bool build_inline = false;  // the evaluated pass is the float model's: it fills `ref`
   bool computed = false;      // this rank computed its share (the cache entry must be written)
+  bool full = false;          // the whole distribution (else the top-k)
+  bool partial = false;       // built inline by a resumed run: the resumed windows are missing, no cache entry
   std::string key, path, status;
 };
 
@@ -152,6 +158,7 @@ ReferencePlan plan_reference(const EvalOptions& o, model::LoadedModel& lm, model
   const bool full = FloatReference::full_fits(windows, seqlen - 1, vocab, std::int64_t{o.float_reference_full_mib} << 20);
   rp.key = float_reference_key(lm.source_model, corpus, seqlen, windows, full);
   rp.path = (std::filesystem::path(o.float_reference_dir) / (rp.key + ".safetensors")).string();
+  rp.full = full;
   std::string why;
   if (auto all = FloatReference::read(rp.path, rp.key, vocab, seqlen - 1, windows, why)) {
     rp.ref = all->slice(mine.begin, mine.end);
@@ -181,11 +188,15 @@ ReferencePlan plan_reference(const EvalOptions& o, model::LoadedModel& lm, model
 // cache entry; collective over the ranks.
 void store_reference(dist::Communicator& comm, const ReferencePlan& rp, const EvalOptions& o, const std::string& source) {
   bool any = rp.computed;
+  bool partial = rp.partial;  // a rank's share lacks its resumed windows: no rank writes the entry
   if (comm.distributed()) {
     any = false;
-    for (const std::string& flag : comm.all_gather(rp.computed ? "1" : "0")) any = any || flag == "1";
+    for (const std::string& flag : comm.all_gather(rp.partial ? "p" : rp.computed ? "1" : "0")) {
+      any = any || flag != "0";
+      partial = partial || flag == "p";
+    }
   }
-  if (!any) return;
+  if (!any || partial) return;
   FloatReference whole = *rp.ref;
   if (comm.distributed()) {
     const std::vector<std::string> shares = comm.gather(rp.ref->to_bytes(), 0);
@@ -244,6 +255,96 @@ bool gather_on_root(dist::Communicator& comm, std::vector<double>& nll, TokenSta
   stats = TokenStats();
   for (const std::string& s : stat_shares) stats.append(TokenStats::from_bytes(s));
   return true;
+}
+
+// This process's checkpoint file: one per rank when ranks share the windows ("" = none).
+std::string checkpoint_path(const EvalOptions& o, const dist::Communicator& comm) {
+  if (o.checkpoint_file.empty()) return "";
+  return comm.distributed() ? fmt::format("{}.rank{}of{}", o.checkpoint_file, comm.rank(), comm.size()) : o.checkpoint_file;
+}
+
+// Size and modification time of the model file, or of every regular file under its directory:
+// a model written again since the checkpoint makes another key.
+nlohmann::json model_fingerprint(const std::string& path) {
+  namespace fs = std::filesystem;
+  nlohmann::json j = nlohmann::json::object();
+  const auto add = [&](const fs::path& p, const std::string& name) {
+    j[name] = {fs::file_size(p), static_cast<std::int64_t>(fs::last_write_time(p).time_since_epoch().count())};
+  };
+  if (fs::is_directory(path)) {
+    for (const auto& e : fs::recursive_directory_iterator(path)) {
+      if (e.is_regular_file()) add(e.path(), fs::relative(e.path(), path).string());
+    }
+  } else {
+    add(path, fs::path(path).filename().string());
+  }
+  return j;
+}
+
+// What the finished windows' numbers depend on: every option but where results go and the block
+// streaming (the same bits either way), the hardware config, the model's files, the tokens, the
+// window share and the float reference compared with.
+nlohmann::json checkpoint_key(const EvalOptions& o, const std::vector<int>& corpus, int seqlen, int windows,
+                              WindowShare mine, const dist::Communicator& comm, const ReferencePlan& rp) {
+  EvalOptions k = o;
+  k.checkpoint_file.clear();
+  k.token_nll_file.clear();
+  k.stream_blocks_mib = 0;
+  nlohmann::json options = nlohmann::json::object();
+  for (const auto& opt : eval_options()) options[opt.name] = opt.get(k);
+  return {{"options", options},
+          {"hw", hw::to_yaml(o.hw)},
+          {"model", model_fingerprint(o.model_path)},
+          {"corpus", {corpus.size(), fmt::format("{:016x}", fnv1a64(corpus.data(), corpus.size() * sizeof(int)))}},
+          {"seqlen", seqlen},
+          {"windows", windows},
+          {"share", {mine.begin, mine.end, comm.rank(), comm.size()}},
+          {"float_reference", rp.key}};
+}
+
+// The finished windows of a checkpoint back into the run: their losses and token statistics, and
+// every chip Linear's running counters. Returns the first window still to evaluate.
+int resume_from(const EvalCheckpoint& c, const std::string& path, model::Decoder& dec, WindowShare mine,
+                std::vector<double>& nll, TokenStats& stats) {
+  if (c.window_nll.size() > static_cast<std::size_t>(mine.end - mine.begin)) {
+    throw FormatError(path, fmt::format("holds {} windows, more than this run's {}", c.window_nll.size(), mine.end - mine.begin));
+  }
+  std::vector<model::QuantLinear*> chip;
+  for (model::QuantLinear* lin : dec.linears()) {
+    if (lin->has_packed()) chip.push_back(lin);
+  }
+  if (c.counters.size() != chip.size()) {
+    throw FormatError(path, fmt::format("holds counters of {} Linears, the model runs {} on the chip", c.counters.size(), chip.size()));
+  }
+  for (std::size_t i = 0; i < chip.size(); ++i) {
+    if (c.counters[i].first != chip[i]->name()) {
+      throw FormatError(path, fmt::format("Linear {} is '{}' there, '{}' here", i, c.counters[i].first, chip[i]->name()));
+    }
+    try {
+      chip[i]->set_counters(hw::HwCounters::from_values(c.counters[i].second));
+    } catch (const Error& e) {
+      throw FormatError(path, fmt::format("the counters of '{}': {}", chip[i]->name(), e.what()));
+    }
+  }
+  nll = c.window_nll;
+  try {
+    stats = TokenStats::from_bytes(c.token_stats);
+  } catch (const Error& e) {
+    throw FormatError(path, fmt::format("its token statistics: {}", e.what()));
+  }
+  return mine.begin + static_cast<int>(nll.size());
+}
+
+EvalCheckpoint make_checkpoint(const nlohmann::json& key, const std::vector<double>& nll, const TokenStats& stats,
+                               model::Decoder& dec) {
+  EvalCheckpoint c;
+  c.key = key;
+  c.window_nll = nll;
+  c.token_stats = stats.to_bytes();
+  for (const model::QuantLinear* lin : dec.linears()) {
+    if (lin->has_packed()) c.counters.emplace_back(lin->name(), lin->hw_counters().values());
+  }
+  return c;
 }
 
 // A zero-shot task instead of a dataset: every rank scores a contiguous share of the documents,
@@ -316,6 +417,13 @@ EvalResult run_eval(const EvalOptions& options) {
   if (!o.task_file.empty() && !o.float_reference_dir.empty()) {
     throw InvalidArgument("float_reference", "compares perplexity windows; a task compares backends by its accuracy");
   }
+  if (!o.checkpoint_file.empty() && !o.task_file.empty()) {
+    throw InvalidArgument("checkpoint", "keeps perplexity windows; a task is scored document by document");
+  }
+  if (!o.checkpoint_file.empty() && backend == model::Backend::SystemC) {
+    throw InvalidArgument("checkpoint", "the systemc backend co-simulates the first windows' tokens in one run; evaluate "
+                                        "without a checkpoint (or on hw, which has the same values)");
+  }
   if (!o.task_file.empty() && !o.token_nll_file.empty()) {
     throw InvalidArgument("token_nll", "writes the losses of perplexity windows; a task's JSON holds its per-document scores");
   }
@@ -342,6 +450,26 @@ EvalResult run_eval(const EvalOptions& options) {
   ReferencePlan rp;
   if (!o.float_reference_dir.empty()) rp = plan_reference(o, lm, backend, corpus, seqlen, windows, mine);
   TokenStats stats;
+  std::vector<double> nll;
+  const std::string checkpoint = checkpoint_path(o, comm);
+  nlohmann::json checkpoint_id;
+  int first = mine.begin;  // the first window this run evaluates
+  if (!checkpoint.empty()) {
+    checkpoint_id = checkpoint_key(o, corpus, seqlen, windows, mine, comm, rp);
+    if (const std::optional<EvalCheckpoint> c = read_eval_checkpoint(checkpoint, checkpoint_id)) {
+      first = resume_from(*c, checkpoint, dec, mine, nll, stats);
+      res.resumed_windows = first - mine.begin;
+      if (o.progress) o.progress(fmt::format("eval: resumed {} of {} windows from {}", res.resumed_windows, mine.end - mine.begin, checkpoint));
+    }
+    res.checkpoint_file = checkpoint;
+  }
+  if (rp.build_inline && first > mine.begin) {
+    // This pass makes the float reference and no longer sees the resumed windows: it compares the
+    // rest and writes no cache entry.
+    rp.ref.emplace(dec.vocab_size(), seqlen - 1, first, rp.full);
+    rp.partial = true;
+    rp.status = "computed for the windows after the checkpoint only, not cached (the run resumed)";
+  }
   const WindowObserver per_token = [&](int w, const std::vector<int>& window, const at::Tensor& logits) {
     if (rp.build_inline) rp.ref->append(logits, window);
     if (rp.ref) {
@@ -353,11 +481,22 @@ EvalResult run_eval(const EvalOptions& options) {
   std::function<at::Tensor(const std::vector<int>&)> logits = [&](const std::vector<int>& ids) { return dec.forward(ids, backend); };
   std::unique_ptr<BlockStreamedLogits> streamed;
   if (o.stream_blocks_mib > 0) {
-    streamed = std::make_unique<BlockStreamedLogits>(dec, backend, share_windows(corpus, seqlen, mine),
+    streamed = std::make_unique<BlockStreamedLogits>(dec, backend, share_windows(corpus, seqlen, {first, mine.end}),
                                                      static_cast<std::int64_t>(o.stream_blocks_mib) << 20);
     logits = [&](const std::vector<int>& ids) { return streamed->next(ids); };
   }
-  std::vector<double> nll = window_nlls(logits, corpus, seqlen, mine.begin, mine.end, window_progress(o, comm), per_token);
+  const auto progress = window_progress(o, comm);
+  const auto t_run = std::chrono::steady_clock::now();
+  for (int w = first; w < mine.end; ++w) {
+    nll.push_back(window_nlls(logits, corpus, seqlen, w, w + 1, nullptr, per_token).front());
+    if (!checkpoint.empty()) write_eval_checkpoint(checkpoint, make_checkpoint(checkpoint_id, nll, stats, dec));
+    if (progress) progress(w + 1 - first, mine.end - first, std::chrono::duration<double>(std::chrono::steady_clock::now() - t_run).count());
+  }
+  std::int64_t resumed_windows = res.resumed_windows;  // every rank's; collective
+  if (comm.distributed()) {
+    resumed_windows = 0;
+    for (const std::string& n : comm.all_gather(std::to_string(res.resumed_windows))) resumed_windows += std::stoll(n);
+  }
   if (rp.ref) store_reference(comm, rp, o, lm.source_model);
   hw::HwCounters counters;
   // Each layer holds its own weight bits once, so summing layers sums those too.
@@ -372,7 +511,9 @@ EvalResult run_eval(const EvalOptions& options) {
   }
   PerplexityResult r = summarize_windows(std::move(nll), seqlen, static_cast<std::int64_t>(corpus.size()));
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.tokens_per_second = r.seconds > 0 ? static_cast<double>(r.tokens) / r.seconds : 0.0;
+  // The tokens this run evaluated (windows read from checkpoints took no time now).
+  const std::int64_t run_tokens = r.tokens - resumed_windows * seqlen;
+  r.tokens_per_second = r.seconds > 0 && run_tokens > 0 ? static_cast<double>(run_tokens) / r.seconds : 0.0;
   if (!std::isfinite(r.ppl)) {
     throw Error(fmt::format("{} on {}: the perplexity is {} (mean NLL {}): the model computed non-finite logits on "
                             "the {} backend; a sign-off cannot pass on that",

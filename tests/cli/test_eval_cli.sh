@@ -35,6 +35,28 @@ assert abs(h["latency"]["cycles_per_token"] - h["hw_counters"]["cycles"] / 768) 
 assert "tool" in a and a["tool"]["commit"]
 PY
 
+# A run killed with SIGKILL after its first windows and started again with the same checkpoint:
+# the numbers of an unbroken run, the finished windows read back (all of them if it finished first).
+ck=(eval --model "$model" --dataset "$text" --seqlen 64 --max-windows 40 --threads 1 --backend hw --outliers)
+"$OACIM" "${ck[@]}" --json "$work/ck-whole.json" >/dev/null 2>&1 || fail "eval for the checkpoint comparison"
+"$OACIM" "${ck[@]}" --checkpoint "$work/eval.ckpt" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 500); do [ -e "$work/eval.ckpt" ] && break; sleep 0.01; done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+[ -e "$work/eval.ckpt" ] || fail "eval --checkpoint wrote no checkpoint"
+"$OACIM" "${ck[@]}" --checkpoint "$work/eval.ckpt" --json "$work/ck-resumed.json" >"$work/ck.log" 2>&1 || fail "eval resumed: $(cat "$work/ck.log")"
+grep -q "eval: resumed" "$work/ck.log" || fail "the rerun did not resume: $(cat "$work/ck.log")"
+"$PYTHON" - "$work" <<'PY' || fail "eval resumed from a checkpoint differs from an unbroken run"
+import json, sys
+w = sys.argv[1]
+a, b = (json.load(open(f"{w}/{n}.json")) for n in ("ck-whole", "ck-resumed"))
+for k in ("perplexity", "perplexity_se", "window_nll", "hw_counters", "hw_layers"):
+    assert a[k] == b[k], k
+assert 1 <= b["checkpoint"]["resumed_windows"] <= 40, b["checkpoint"]
+PY
+expect_rc 2 "options.block_size. was \"32\", now \"64\"" "${ck[@]}" --block-size 64 --checkpoint "$work/eval.ckpt"
+
 # The systemc backend: hw values (same perplexity to the bit), sampled layers co-simulated and
 # checked bit-exact.
 "$OACIM" eval "${common[@]}" --backend systemc --hw "$SRC/configs/hw/oacim-narrow.yaml" --outliers --offsets \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # oacim on MPI (docs/scaleout.md), 3 ranks on this machine: eval and quantize bit-identical to one
-# process, a sweep with the same results.json numbers and verdicts, the whole job killed mid-run
+# process (and resumed from per-rank evaluation checkpoints), a sweep with the same results.json
+# numbers and verdicts, the whole job killed mid-run
 # and relaunched (nothing finished lost or recomputed), a worker rank killed (the job fails, the
 # rerun finishes), ranks that disagree on the config or the build stopped by rank 0, and the
 # commands that run as one process refusing several. Every mpirun is bounded in time.
@@ -56,6 +57,19 @@ mpi -n 3 "$OACIM" "${args[@]}" --float-reference "$work/ref3" --token-nll "$work
 same_json "$work/k1.json" "$work/k3.json" "$work/ref1" "$work/ref3" || fail "eval vs float: 3 ranks differ from 1 process"
 cmp -s "$work"/ref1/*.safetensors "$work"/ref3/*.safetensors || fail "eval vs float: the cached float reference differs"
 cmp -s "$work/ref1/nll" "$work/ref3/nll" || fail "eval vs float: the per-token losses differ"
+
+# ---- eval with a checkpoint: a file per rank; relaunched with rank 1's file lost, rank 1
+# evaluates its share again, ranks 0 and 2 resume theirs, and the numbers are the same ----
+mpi -n 3 "$OACIM" "${args[@]}" --checkpoint "$work/ck" --json "$work/c1.json" >/dev/null 2>"$work/c1.err" || fail "eval --checkpoint (3 ranks): $(tail -3 "$work/c1.err")"
+for r in 0 1 2; do [ -f "$work/ck.rank${r}of3" ] || fail "eval --checkpoint: no file for rank $r"; done
+rm "$work/ck.rank1of3"
+mpi -n 3 "$OACIM" "${args[@]}" --checkpoint "$work/ck" --json "$work/c2.json" >/dev/null 2>"$work/c2.err" || fail "eval --checkpoint relaunched: $(tail -3 "$work/c2.err")"
+"$PYTHON" -c '
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+same = all(a[k] == b[k] for k in ("perplexity", "window_nll", "hw_counters", "perplexity_se"))
+sys.exit(0 if same and a["checkpoint"]["resumed_windows"] == 0 and b["checkpoint"]["resumed_windows"] == 4 else 1)
+' "$work/c1.json" "$work/c2.json" || fail "eval --checkpoint relaunched: other numbers, or rank 0 did not resume its 4 windows"
 
 # ---- a zero-shot task: the documents shared over 3 ranks, the same scores ----
 args=(eval --model "$model" --task "$SRC/tests/data/tasks/tiny_last_word.jsonl" --backend hw --threads 1)

@@ -49,6 +49,10 @@ struct EvalOptions {
   // block's weights in the form the backend reads and at most this many MiB of hidden states;
   // the same bits as window by window (0), which holds the whole model.
   int stream_blocks_mib = 0;
+  // "" = none. Else the file (per rank: FILE.rank<r>of<n>) where the finished windows' losses,
+  // token statistics and chip counters are kept after every window; a run finding it resumes
+  // after its last window and ends with the bits of an unbroken run (eval/eval_checkpoint.hpp).
+  std::string checkpoint_file;
   // The ranks that share the windows (docs/scaleout.md): each evaluates a contiguous share, rank 0
   // sums every window's loss in window order and alone returns the whole result, bit for bit that
   // of one process. nullptr: this process alone.
@@ -72,6 +76,8 @@ struct EvalResult {
   TokenComparison vs_float;
   std::string float_reference_file;
   std::string float_reference_status;  // "read from the cache" | "computed (why)"
+  int resumed_windows = 0;          // windows of this process's share read from the checkpoint
+  std::string checkpoint_file;      // where they were kept ("" = no checkpoint)
   bool task_run = false;            // task_file was given: `task` holds the outcome, no perplexity
   TaskScores task;
   bool quantized_model = false;     // the model was a quantized directory

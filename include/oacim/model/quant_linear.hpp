@@ -111,6 +111,8 @@ class QuantLinear {
   // Datapath counters summed over every `hw` call since the last reset.
   const hw::HwCounters& hw_counters() const { return counters_; }
   void reset_counters() { counters_ = hw::HwCounters{}; }
+  // Continues from running totals kept elsewhere (a resumed evaluation's checkpoint).
+  void set_counters(const hw::HwCounters& counters) { counters_ = counters; }
 
  private:
   std::string name_;
