@@ -69,8 +69,8 @@ std::vector<Option<T>> build() {
                        "states; the same bits as window by window (0), which holds the whole model"),
               [](auto& o) -> auto& { return o.stream_blocks_mib; }),
       bind<T>(option("checkpoint", K::String, "").cli("checkpoint").key("eval.checkpoint")
-                  .doc("keep the finished windows (losses, token statistics, chip counters) in this file after every "
-                       "window; a run that finds it resumes after its last window, with the bits of an unbroken run "
+                  .doc("append every finished window (loss, token statistics, chip counters) to this file; a run that "
+                       "finds it resumes after its last whole window, with the bits of an unbroken run "
                        "(another evaluation's file is refused; per rank FILE.rank<r>of<n>; \"\": none)"),
               [](auto& o) -> auto& { return o.checkpoint_file; }),
       bind<T>(option("token_nll", K::String, "").cli("token-nll")

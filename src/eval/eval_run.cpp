@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 #include <ATen/core/Tensor.h>
 #include <fmt/format.h>
@@ -303,48 +304,65 @@ nlohmann::json checkpoint_key(const EvalOptions& o, const std::vector<int>& corp
 }
 
 // The finished windows of a checkpoint back into the run: their losses and token statistics, and
-// every chip Linear's running counters. Returns the first window still to evaluate.
+// every chip Linear's running counters after the last of them. Returns the first window still to
+// evaluate.
 int resume_from(const EvalCheckpoint& c, const std::string& path, model::Decoder& dec, WindowShare mine,
                 std::vector<double>& nll, TokenStats& stats) {
-  if (c.window_nll.size() > static_cast<std::size_t>(mine.end - mine.begin)) {
-    throw FormatError(path, fmt::format("holds {} windows, more than this run's {}", c.window_nll.size(), mine.end - mine.begin));
+  if (c.windows.size() > static_cast<std::size_t>(mine.end - mine.begin)) {
+    throw FormatError(path, fmt::format("holds {} windows, more than this run's {}", c.windows.size(), mine.end - mine.begin));
   }
+  for (const WindowRecord& w : c.windows) {
+    nll.push_back(w.nll);
+    try {
+      stats.append(TokenStats::from_bytes(w.token_stats));
+    } catch (const Error& e) {
+      throw FormatError(path, fmt::format("the token statistics of window {}: {}", nll.size() - 1, e.what()));
+    }
+  }
+  if (c.windows.empty()) return mine.begin;
   std::vector<model::QuantLinear*> chip;
   for (model::QuantLinear* lin : dec.linears()) {
     if (lin->has_packed()) chip.push_back(lin);
   }
-  if (c.counters.size() != chip.size()) {
-    throw FormatError(path, fmt::format("holds counters of {} Linears, the model runs {} on the chip", c.counters.size(), chip.size()));
+  const LayerCounterValues& last = c.windows.back().counters;
+  if (last.size() != chip.size()) {
+    throw FormatError(path, fmt::format("holds counters of {} Linears, the model runs {} on the chip", last.size(), chip.size()));
   }
   for (std::size_t i = 0; i < chip.size(); ++i) {
-    if (c.counters[i].first != chip[i]->name()) {
-      throw FormatError(path, fmt::format("Linear {} is '{}' there, '{}' here", i, c.counters[i].first, chip[i]->name()));
+    if (last[i].first != chip[i]->name()) {
+      throw FormatError(path, fmt::format("Linear {} is '{}' there, '{}' here", i, last[i].first, chip[i]->name()));
     }
     try {
-      chip[i]->set_counters(hw::HwCounters::from_values(c.counters[i].second));
+      chip[i]->set_counters(hw::HwCounters::from_values(last[i].second));
     } catch (const Error& e) {
       throw FormatError(path, fmt::format("the counters of '{}': {}", chip[i]->name(), e.what()));
     }
   }
-  nll = c.window_nll;
-  try {
-    stats = TokenStats::from_bytes(c.token_stats);
-  } catch (const Error& e) {
-    throw FormatError(path, fmt::format("its token statistics: {}", e.what()));
-  }
-  return mine.begin + static_cast<int>(nll.size());
+  return mine.begin + static_cast<int>(c.windows.size());
 }
 
-EvalCheckpoint make_checkpoint(const nlohmann::json& key, const std::vector<double>& nll, const TokenStats& stats,
-                               model::Decoder& dec) {
-  EvalCheckpoint c;
-  c.key = key;
-  c.window_nll = nll;
-  c.token_stats = stats.to_bytes();
+// The tokens of `stats` from `from` on (the window just finished).
+TokenStats stats_from(const TokenStats& stats, std::size_t from) {
+  const auto tail = [from](const auto& v) {
+    return std::decay_t<decltype(v)>(v.begin() + static_cast<std::ptrdiff_t>(std::min(from, v.size())), v.end());
+  };
+  TokenStats t;
+  t.nll = tail(stats.nll);
+  t.float_nll = tail(stats.float_nll);
+  t.kld = tail(stats.kld);
+  t.delta_p = tail(stats.delta_p);
+  t.top1_agree = tail(stats.top1_agree);
+  return t;
+}
+
+WindowRecord window_record(double nll, const TokenStats& window_stats, model::Decoder& dec) {
+  WindowRecord w;
+  w.nll = nll;
+  w.token_stats = window_stats.to_bytes();
   for (const model::QuantLinear* lin : dec.linears()) {
-    if (lin->has_packed()) c.counters.emplace_back(lin->name(), lin->hw_counters().values());
+    if (lin->has_packed()) w.counters.emplace_back(lin->name(), lin->hw_counters().values());
   }
-  return c;
+  return w;
 }
 
 // A zero-shot task instead of a dataset: every rank scores a contiguous share of the documents,
@@ -452,15 +470,17 @@ EvalResult run_eval(const EvalOptions& options) {
   TokenStats stats;
   std::vector<double> nll;
   const std::string checkpoint = checkpoint_path(o, comm);
-  nlohmann::json checkpoint_id;
+  std::unique_ptr<EvalCheckpointWriter> checkpoint_out;
   int first = mine.begin;  // the first window this run evaluates
   if (!checkpoint.empty()) {
-    checkpoint_id = checkpoint_key(o, corpus, seqlen, windows, mine, comm, rp);
-    if (const std::optional<EvalCheckpoint> c = read_eval_checkpoint(checkpoint, checkpoint_id)) {
+    const nlohmann::json id = checkpoint_key(o, corpus, seqlen, windows, mine, comm, rp);
+    const std::optional<EvalCheckpoint> c = read_eval_checkpoint(checkpoint, id);
+    if (c) {
       first = resume_from(*c, checkpoint, dec, mine, nll, stats);
       res.resumed_windows = first - mine.begin;
       if (o.progress) o.progress(fmt::format("eval: resumed {} of {} windows from {}", res.resumed_windows, mine.end - mine.begin, checkpoint));
     }
+    checkpoint_out = std::make_unique<EvalCheckpointWriter>(checkpoint, id, c ? &*c : nullptr);
     res.checkpoint_file = checkpoint;
   }
   if (rp.build_inline && first > mine.begin) {
@@ -488,8 +508,9 @@ EvalResult run_eval(const EvalOptions& options) {
   const auto progress = window_progress(o, comm);
   const auto t_run = std::chrono::steady_clock::now();
   for (int w = first; w < mine.end; ++w) {
+    const std::size_t tokens_before = stats.nll.size();
     nll.push_back(window_nlls(logits, corpus, seqlen, w, w + 1, nullptr, per_token).front());
-    if (!checkpoint.empty()) write_eval_checkpoint(checkpoint, make_checkpoint(checkpoint_id, nll, stats, dec));
+    if (checkpoint_out) checkpoint_out->append(window_record(nll.back(), stats_from(stats, tokens_before), dec));
     if (progress) progress(w + 1 - first, mine.end - first, std::chrono::duration<double>(std::chrono::steady_clock::now() - t_run).count());
   }
   std::int64_t resumed_windows = res.resumed_windows;  // every rank's; collective

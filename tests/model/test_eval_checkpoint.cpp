@@ -1,10 +1,12 @@
 // Evaluation checkpoints (eval/eval_checkpoint.hpp): a run stopped after some windows and started
 // again with the same checkpoint file ends with the bits of an unbroken run (losses, per-token
-// comparison with the float model, chip counters), window by window or block-streamed; another
-// evaluation's file and a damaged one are refused with the file named.
+// comparison with the float model, chip counters), window by window or block-streamed; a record
+// cut by a kill is dropped and evaluated again; another evaluation's file and a damaged one are
+// refused with the file named.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cstdint>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -123,14 +125,32 @@ TEST(EvalCheckpoint, AnotherEvaluationsOrADamagedFileIsRefusedNamingIt) {
   other.quant.offsets = true;  // other weights on the chip
   EXPECT_THROW(run_eval(other), InvalidArgument);
 
-  // Truncated: the checksum no longer matches.
-  const auto size = fs::file_size(o.checkpoint_file);
-  fs::resize_file(o.checkpoint_file, size - 5);
+  const EvalResult whole = run_eval(o);
+  ASSERT_EQ(whole.resumed_windows, 2);
+  // The last record cut short, as a kill while it was written leaves it: dropped, and its window
+  // evaluated again.
+  fs::resize_file(o.checkpoint_file, fs::file_size(o.checkpoint_file) - 5);
+  const EvalResult cut = run_eval(o);
+  EXPECT_EQ(cut.resumed_windows, 1);
+  EXPECT_EQ(cut.window_nll, whole.window_nll);
+  EXPECT_EQ(cut.hw_counters.values(), whole.hw_counters.values());
+  // A damaged byte in the first record, with a whole record after it: refused, naming the file.
+  {
+    std::fstream f(o.checkpoint_file, std::ios::in | std::ios::out | std::ios::binary);
+    const std::streamoff magic = 24;  // "oacim-eval-checkpoint/2\n"
+    std::uint64_t key_bytes = 0;
+    f.seekg(magic);
+    f.read(reinterpret_cast<char*>(&key_bytes), sizeof key_bytes);
+    const std::streamoff record0 = magic + 8 + static_cast<std::streamoff>(key_bytes) + 8;
+    f.seekp(record0 + 8 + 3);  // inside its payload (its window loss)
+    f.put('\x5a');
+  }
   try {
     (void)run_eval(o);
-    FAIL() << "a truncated checkpoint was accepted";
+    FAIL() << "a checkpoint damaged in the middle was accepted";
   } catch (const FormatError& e) {
     EXPECT_EQ(e.file(), o.checkpoint_file);
+    EXPECT_NE(e.reason().find("damaged"), std::string::npos) << e.what();
   }
   { std::ofstream(o.checkpoint_file) << "not a checkpoint"; }
   EXPECT_THROW(run_eval(o), FormatError);

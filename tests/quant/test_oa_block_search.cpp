@@ -110,10 +110,8 @@ RowResult brute_force_row(const Problem& p, int r, bool outliers) {
   return best;
 }
 
-void expect_matches_brute_force(const Problem& p, bool outliers, int* outlier_rows,
-                                OaSearchKernel kernel = OaSearchKernel::Auto) {
+OaBlockOutput search(const Problem& p, bool outliers, OaSearchKernel kernel) {
   OaBlockInput in;
-  in.kernel = kernel;
   in.rows = p.rows;
   in.n = p.n;
   in.w = p.w.data();
@@ -123,9 +121,16 @@ void expect_matches_brute_force(const Problem& p, bool outliers, int* outlier_ro
   in.params = p.params.data();
   in.offsets = p.offsets.data();
   in.outliers = outliers;
+  in.kernel = kernel;
   OaBlockOutput out;
   out.resize(p.rows, p.n);
   oa_search_rows(in, 0, p.rows, out);
+  return out;
+}
+
+void expect_matches_brute_force(const Problem& p, bool outliers, int* outlier_rows,
+                                OaSearchKernel kernel = OaSearchKernel::Auto) {
+  const OaBlockOutput out = search(p, outliers, kernel);
   for (int r = 0; r < p.rows; ++r) {
     const RowResult ref = brute_force_row(p, r, outliers);
     ASSERT_EQ(out.outlier[static_cast<std::size_t>(r)], ref.outlier) << "row " << r;
@@ -161,24 +166,6 @@ TEST(OaBlockSearch, MatchesEveryCandidateEnumerated) {
   // The comparison means something only if many rows took an outlier and many did not.
   EXPECT_GT(outlier_rows, 100);
   EXPECT_LT(outlier_rows, 15 * 48);
-}
-
-OaBlockOutput search(const Problem& p, bool outliers, OaSearchKernel kernel) {
-  OaBlockInput in;
-  in.rows = p.rows;
-  in.n = p.n;
-  in.w = p.w.data();
-  in.stride = static_cast<std::size_t>(p.n);
-  in.u = p.u.data();
-  in.grid = p.grid;
-  in.params = p.params.data();
-  in.offsets = p.offsets.data();
-  in.outliers = outliers;
-  in.kernel = kernel;
-  OaBlockOutput out;
-  out.resize(p.rows, p.n);
-  oa_search_rows(in, 0, p.rows, out);
-  return out;
 }
 
 template <typename T>

@@ -49,9 +49,9 @@ struct EvalOptions {
   // block's weights in the form the backend reads and at most this many MiB of hidden states;
   // the same bits as window by window (0), which holds the whole model.
   int stream_blocks_mib = 0;
-  // "" = none. Else the file (per rank: FILE.rank<r>of<n>) where the finished windows' losses,
-  // token statistics and chip counters are kept after every window; a run finding it resumes
-  // after its last window and ends with the bits of an unbroken run (eval/eval_checkpoint.hpp).
+  // "" = none. Else the file (per rank: FILE.rank<r>of<n>) each finished window's loss, token
+  // statistics and chip counters are appended to; a run finding it resumes after its last whole
+  // window and ends with the bits of an unbroken run (eval/eval_checkpoint.hpp).
   std::string checkpoint_file;
   // The ranks that share the windows (docs/scaleout.md): each evaluates a contiguous share, rank 0
   // sums every window's loss in window order and alone returns the whole result, bit for bit that
