@@ -1,10 +1,14 @@
 #pragma once
 // A 3-block Hugging Face LLaMA of seeded random weights (hidden 64, MLP 128, 4 heads over 2
 // key/value heads, LLaMA-2's 32000-piece tokenizer), written once per test process under
-// TempDir()/`name`: a model whose Linear weights load on demand from a mapped checkpoint.
+// TempDir()/`name`.<pid>: a model whose Linear weights load on demand from a mapped checkpoint.
+#include <unistd.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -23,9 +27,22 @@ inline std::string write_random_llama(const std::string& name, std::uint64_t see
   o.positions = 128;
   o.seed = seed;
   o.tokenizer_files = {std::string(OACIM_SOURCE_DIR) + "/tests/data/tokenizers/llama2_sp32k.tokenizer.model"};
-  o.out_dir = ::testing::TempDir() + "/" + name;
+  // One directory per process: ctest runs each TEST of a file as its own process, in parallel, and
+  // a shared directory would be rewritten under a test reading it. Removed when the process ends.
+  struct Written {
+    std::vector<std::string> dirs;
+    ~Written() {
+      for (const std::string& d : dirs) {
+        std::error_code ec;
+        std::filesystem::remove_all(d, ec);
+      }
+    }
+  };
+  static Written written;
+  o.out_dir = ::testing::TempDir() + "/" + name + "." + std::to_string(::getpid());
   std::filesystem::remove_all(o.out_dir);
   model::write_random_checkpoint(o);
+  written.dirs.push_back(o.out_dir);
   return o.out_dir;
 }
 
