@@ -218,12 +218,16 @@ void concat_on_root(dist::Communicator& comm, std::vector<double>& values, const
   }
 }
 
-// Linears the chip runs (those with packed weights; the others run fp32 and count nothing).
-int chip_linears(model::Decoder& dec) {
-  int n = 0;
-  for (const model::QuantLinear* lin : dec.linears()) n += lin->has_packed();
-  return n;
+// Linears the chip runs (those with packed weights; the others run fp32 and count nothing), in
+// model order.
+std::vector<model::QuantLinear*> chip_linear_list(model::Decoder& dec) {
+  std::vector<model::QuantLinear*> chip;
+  for (model::QuantLinear* lin : dec.linears()) {
+    if (lin->has_packed()) chip.push_back(lin);
+  }
+  return chip;
 }
+int chip_linears(model::Decoder& dec) { return static_cast<int>(chip_linear_list(dec).size()); }
 
 // Every rank's datapath counters summed on rank 0; collective.
 void merge_counters_on_root(dist::Communicator& comm, hw::HwCounters& counters) {
@@ -236,8 +240,7 @@ void merge_counters_on_root(dist::Communicator& comm, hw::HwCounters& counters) 
 // Each chip Linear's counters by name, every rank's summed on rank 0; collective.
 std::vector<std::pair<std::string, hw::HwCounters>> layer_counters(dist::Communicator& comm, model::Decoder& dec) {
   std::vector<std::pair<std::string, hw::HwCounters>> out;
-  for (const model::QuantLinear* lin : dec.linears()) {
-    if (!lin->has_packed()) continue;
+  for (const model::QuantLinear* lin : chip_linear_list(dec)) {
     hw::HwCounters c = lin->hw_counters();
     if (comm.distributed()) merge_counters_on_root(comm, c);
     out.emplace_back(lin->name(), c);
@@ -264,24 +267,6 @@ std::string checkpoint_path(const EvalOptions& o, const dist::Communicator& comm
   return comm.distributed() ? fmt::format("{}.rank{}of{}", o.checkpoint_file, comm.rank(), comm.size()) : o.checkpoint_file;
 }
 
-// Size and modification time of the model file, or of every regular file under its directory:
-// a model written again since the checkpoint makes another key.
-nlohmann::json model_fingerprint(const std::string& path) {
-  namespace fs = std::filesystem;
-  nlohmann::json j = nlohmann::json::object();
-  const auto add = [&](const fs::path& p, const std::string& name) {
-    j[name] = {fs::file_size(p), static_cast<std::int64_t>(fs::last_write_time(p).time_since_epoch().count())};
-  };
-  if (fs::is_directory(path)) {
-    for (const auto& e : fs::recursive_directory_iterator(path)) {
-      if (e.is_regular_file()) add(e.path(), fs::relative(e.path(), path).string());
-    }
-  } else {
-    add(path, fs::path(path).filename().string());
-  }
-  return j;
-}
-
 // What the finished windows' numbers depend on: every option but where results go and the block
 // streaming (the same bits either way), the hardware config, the model's files, the tokens, the
 // window share and the float reference compared with.
@@ -295,7 +280,7 @@ nlohmann::json checkpoint_key(const EvalOptions& o, const std::vector<int>& corp
   for (const auto& opt : eval_options()) options[opt.name] = opt.get(k);
   return {{"options", options},
           {"hw", hw::to_yaml(o.hw)},
-          {"model", model_fingerprint(o.model_path)},
+          {"model", model_files_identity(o.model_path)},  // a model written again since is another run
           {"corpus", {corpus.size(), fmt::format("{:016x}", fnv1a64(corpus.data(), corpus.size() * sizeof(int)))}},
           {"seqlen", seqlen},
           {"windows", windows},
@@ -320,10 +305,7 @@ int resume_from(const EvalCheckpoint& c, const std::string& path, model::Decoder
     }
   }
   if (c.windows.empty()) return mine.begin;
-  std::vector<model::QuantLinear*> chip;
-  for (model::QuantLinear* lin : dec.linears()) {
-    if (lin->has_packed()) chip.push_back(lin);
-  }
+  const std::vector<model::QuantLinear*> chip = chip_linear_list(dec);
   const LayerCounterValues& last = c.windows.back().counters;
   if (last.size() != chip.size()) {
     throw FormatError(path, fmt::format("holds counters of {} Linears, the model runs {} on the chip", last.size(), chip.size()));
@@ -359,9 +341,7 @@ WindowRecord window_record(double nll, const TokenStats& window_stats, model::De
   WindowRecord w;
   w.nll = nll;
   w.token_stats = window_stats.to_bytes();
-  for (const model::QuantLinear* lin : dec.linears()) {
-    if (lin->has_packed()) w.counters.emplace_back(lin->name(), lin->hw_counters().values());
-  }
+  for (const model::QuantLinear* lin : chip_linear_list(dec)) w.counters.emplace_back(lin->name(), lin->hw_counters().values());
   return w;
 }
 

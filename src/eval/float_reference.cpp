@@ -226,11 +226,10 @@ std::optional<FloatReference> FloatReference::read(const std::string& path, cons
   }
 }
 
-std::string float_reference_key(const std::string& source_model, const std::vector<int>& corpus, int seqlen, int windows,
-                                bool full) {
+std::string model_files_identity(const std::string& model_path) {
   std::error_code ec;
-  const fs::path model = fs::weakly_canonical(fs::absolute(source_model, ec), ec);
-  std::string id = fmt::format("{}|{}|{}|{}|{}|", kFloatReferenceFormat, model.string(), seqlen, windows, full ? "full" : "topk");
+  const fs::path model = fs::weakly_canonical(fs::absolute(model_path, ec), ec);
+  std::string id;
   std::vector<fs::path> files;
   if (fs::is_directory(model, ec)) {
     for (const auto& e : fs::directory_iterator(model, ec)) {
@@ -245,6 +244,15 @@ std::string float_reference_key(const std::string& source_model, const std::vect
     const auto mtime = fs::last_write_time(p, ec).time_since_epoch().count();
     id += fmt::format("{}:{}:{}|", p.filename().string(), size, static_cast<long long>(mtime));
   }
+  return id;
+}
+
+std::string float_reference_key(const std::string& source_model, const std::vector<int>& corpus, int seqlen, int windows,
+                                bool full) {
+  std::error_code ec;
+  const fs::path model = fs::weakly_canonical(fs::absolute(source_model, ec), ec);
+  const std::string id = fmt::format("{}|{}|{}|{}|{}|", kFloatReferenceFormat, model.string(), seqlen, windows,
+                                     full ? "full" : "topk") + model_files_identity(source_model);
   const std::uint64_t h = fnv1a64(corpus.data(), corpus.size() * sizeof(int), fnv1a64(id));
   return fmt::format("{:016x}", h);
 }

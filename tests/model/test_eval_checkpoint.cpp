@@ -22,10 +22,7 @@ namespace {
 
 const std::string kSource = OACIM_SOURCE_DIR;
 
-const std::string& random_llama() {
-  static const std::string dir = test::write_random_llama("oacim_eval_checkpoint_llama", 3);
-  return dir;
-}
+const std::string& random_llama() { return test::cached_random_llama("oacim_eval_checkpoint_llama", 3); }
 
 std::string scratch(const std::string& name) {
   const fs::path p = fs::temp_directory_path() / ("oacim_eval_checkpoint_" + name);

@@ -24,10 +24,7 @@ namespace {
 
 const std::string kSource = OACIM_SOURCE_DIR;
 
-const std::string& random_llama() {
-  static const std::string dir = test::write_random_llama("oacim_streamed_eval_llama", 4);
-  return dir;
-}
+const std::string& random_llama() { return test::cached_random_llama("oacim_streamed_eval_llama", 4); }
 
 std::vector<std::int64_t> total_counters(model::Decoder& dec) {
   hw::HwCounters c;

@@ -25,10 +25,7 @@ namespace {
 
 const std::string kSource = OACIM_SOURCE_DIR;
 
-const std::string& random_llama() {
-  static const std::string dir = test::write_random_llama("oacim_streamed_llama", 3);
-  return dir;
-}
+const std::string& random_llama() { return test::cached_random_llama("oacim_streamed_llama", 3); }
 
 std::size_t float_bytes_of_block(model::Decoder& dec, int block) {
   std::size_t n = 0;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -44,6 +45,14 @@ inline std::string write_random_llama(const std::string& name, std::uint64_t see
   model::write_random_checkpoint(o);
   written.dirs.push_back(o.out_dir);
   return o.out_dir;
+}
+
+// write_random_llama once per process for each name: the tests of a file share the directory.
+inline const std::string& cached_random_llama(const std::string& name, std::uint64_t seed) {
+  static std::map<std::string, std::string> dirs;
+  auto it = dirs.find(name);
+  if (it == dirs.end()) it = dirs.emplace(name, write_random_llama(name, seed)).first;
+  return it->second;
 }
 
 }  // namespace oacim::test

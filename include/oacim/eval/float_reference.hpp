@@ -71,8 +71,12 @@ class FloatReference {
   std::uint64_t checksum() const;
 };
 
-// The cache key of the float model `source_model` (its path, and each file's size and modification
-// time) evaluated on `corpus` in windows of `seqlen` (`windows` of them) with this basis.
+// The model's files (the file, or the regular files of its directory) as "name:size:mtime|" in
+// name order: changes when the model is written again.
+std::string model_files_identity(const std::string& model_path);
+
+// The cache key of the float model `source_model` (its path, and model_files_identity) evaluated
+// on `corpus` in windows of `seqlen` (`windows` of them) with this basis.
 std::string float_reference_key(const std::string& source_model, const std::vector<int>& corpus, int seqlen, int windows,
                                  bool full);
 
