@@ -61,8 +61,8 @@ class CosimDriver : public sc_core::sc_module {
     return v;
   }
   template <typename T>
-  void write_region(std::uint64_t base, std::vector<T> v) {
-    transfer(tlm::TLM_WRITE_COMMAND, base, v.data(), v.size() * sizeof(T));
+  void write_region(std::uint64_t base, const std::vector<T>& v) {
+    transfer(tlm::TLM_WRITE_COMMAND, base, const_cast<T*>(v.data()), v.size() * sizeof(T));  // TLM writes only read it
   }
   std::int64_t cycles_since(sc_core::sc_time t0) const {
     return std::llround((sc_core::sc_time_stamp() - t0) / chip_.period());

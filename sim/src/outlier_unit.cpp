@@ -24,7 +24,7 @@ void OutlierUnit::run() {
         const std::size_t k = static_cast<std::size_t>(j) * tile.segments + s;
         if (tile.outlier_row[k] < 0) continue;
         out_p->p[k] = hw::outlier_product(p_.psum_format, p_.product_format, tile.outlier_w[k],
-                                          job->x_in[tile.outlier_row[k]]);
+                                          job->inputs->x_in[tile.outlier_row[k]]);
         ++n;
       }
     }

@@ -171,9 +171,21 @@ std::uint16_t PackedCimWeights::packed_word(int r, int quad) const {
 }
 
 std::vector<std::uint16_t> PackedCimWeights::packed_words() const {
-  std::vector<std::uint16_t> words(static_cast<std::size_t>(p_.rows) * quads_per_row());
+  // packed_word(r, m) for every quad, a row at a time: the codes' nibbles, then each block's
+  // outlier quad overwritten by its BF16 word.
+  const int quads = quads_per_row();
+  std::vector<std::uint16_t> words(static_cast<std::size_t>(p_.rows) * quads);
   for (int r = 0; r < p_.rows; ++r) {
-    for (int m = 0; m < quads_per_row(); ++m) words[static_cast<std::size_t>(r) * quads_per_row() + m] = packed_word(r, m);
+    std::uint16_t* row = words.data() + static_cast<std::size_t>(r) * quads;
+    const std::int8_t* c = p_.codes.data() + idx(r, 0);
+    for (int m = 0; m < quads; ++m) {
+      row[m] = static_cast<std::uint16_t>((c[4 * m] & 0xF) | (c[4 * m + 1] & 0xF) << 4 | (c[4 * m + 2] & 0xF) << 8 |
+                                          (c[4 * m + 3] & 0xF) << 12);
+    }
+    for (int b = 0; b < nb_; ++b) {
+      const int oc = outlier_column(r, b);
+      if (oc != kNoOutlier) row[oc / 4] = outlier_value(r, b).bits();
+    }
   }
   return words;
 }

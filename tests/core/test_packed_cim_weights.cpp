@@ -33,6 +33,17 @@ TEST(PackedCimWeights, WordsFollowTheDesignLayout) {
   EXPECT_EQ(w.outlier_column(3, 1), 40);
 }
 
+TEST(PackedCimWeights, AllWordsAreTheWordsOneByOne) {
+  const PackedCimWeights w(test::small_parts());
+  const std::vector<std::uint16_t> words = w.packed_words();
+  ASSERT_EQ(words.size(), static_cast<std::size_t>(w.rows()) * w.quads_per_row());
+  for (int r = 0; r < w.rows(); ++r) {
+    for (int m = 0; m < w.quads_per_row(); ++m) {
+      EXPECT_EQ(words[static_cast<std::size_t>(r) * w.quads_per_row() + m], w.packed_word(r, m)) << r << "," << m;
+    }
+  }
+}
+
 TEST(PackedCimWeights, DequantizesCodesOutliersAndVictims) {
   const PackedCimWeights w(test::small_parts());
   // Code cell: scale * (q - zero - offset).

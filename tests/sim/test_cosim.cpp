@@ -42,6 +42,9 @@ std::vector<Layer> random_layers(const hw::HwConfig& cfg, int n, std::uint64_t s
     s.outlier_rate = rng.uniform();
     s.extreme_codes = extreme && rng.uniform() < 0.5;
     const int tokens = 1 + static_cast<int>(rng.uniform() * 6);
+    // Narrower codes too: the macro then drives fewer cell-bit slices (sign-extended or zero top bits).
+    const double width = rng.uniform();
+    s.bits = width < 0.6 ? 4 : width < 0.8 ? 3 : 2;
     out.push_back({test::random_layer(s, seed), test::random_activations(tokens, s.cols, seed * 31 + 7), tokens});
   }
   return out;

@@ -5,7 +5,9 @@
 // (column, segment) folds the planes in, clipped to accumulator.bits. Results leave after the
 // pipeline latency while the next job's planes already stream in. The simulator evaluates a
 // plane word-wide: the cells are held as bit-slices (one 64-row word per column and code bit), so
-// a column segment's tree sum is sum_k +-2^k popcount(slice_k & inputs & segment cells).
+// a column segment's tree sum is sum_k +-2^k popcount(slice_k & segment cells & inputs). A job's
+// planes run back to back and the thread then waits their cycles at once (temporal decoupling:
+// nothing outside the macro sees a plane's partial state, so the cycles are the same).
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -39,24 +41,24 @@ class CimMacro : public sc_core::sc_module {
   void compute();   // SC_THREAD: bit-serial passes
   void pipeline();  // SC_THREAD: releases results after the pipeline latency
 
-  // The tile's codes as bit-slices, rebuilt when a job brings another tile (held, so its address
-  // cannot be reused by a later tile).
+  // The tile's cell bit-slices masked by each segment's ungated rows, rebuilt when a job brings
+  // another tile (held, so its address cannot be reused by a later tile).
   struct TileSlices {
     std::shared_ptr<const WeightTile> tile;
     int words = 0;                       // 64-row words per column
-    int planes = 0;                      // code bits (two's complement when `negative`)
-    bool negative = false;               // the top code bit weighs -2^(planes-1)
+    int planes = 0;                      // code bits used (two's complement when `negative`)
+    bool negative = false;               // the top used bit weighs -2^(planes-1)
     bool cannot_overflow = false;        // no plane sum or accumulator value of this tile can clip
     std::int64_t tree_adds_per_plane = 0;  // two-input additions of every column's segment trees
-    std::vector<std::uint64_t> code;     // [planes][words][cols]
-    std::vector<std::uint64_t> cells;    // [segments][words][cols]: the segment's rows, gated ones off
+    std::int64_t macs_per_job = 0;       // ungated cells of every column segment
+    std::vector<std::uint64_t> masked;   // [planes][segments][words][cols] slice & segment's ungated rows
   };
   void slice(const std::shared_ptr<const WeightTile>& tile);
 
   CimMacroParams p_;
   TileSlices slices_;
-  std::vector<std::uint64_t> plane_bits_;  // the broadcast plane, one bit per row
-  std::vector<std::int64_t> tree_inputs_;  // [segments * cols] tree inputs of one plane
+  std::vector<std::int64_t> tree_inputs_;  // [bit-planes][segments * cols] tree inputs of a job's planes
+  std::vector<std::int64_t> acc_;          // [segments * cols] the shift-accumulators
   sc_core::sc_time period_;
   std::deque<std::pair<sc_core::sc_time, MacroResultPtr>> in_flight_;
   sc_core::sc_event pushed_;

@@ -2,8 +2,10 @@
 // The controller: on a start command it decodes the packed weights from the weight buffer (the
 // BF16 word of an outlier quad, nibbles otherwise), aligns every token's inputs (the input
 // aligner), then walks the weight tiles (output tiles outer, input tiles in ascending order),
-// rewrites the macro's cells for each tile and issues one job per token to the macro and the
-// outlier unit. It finishes when the partial-sum accumulator has retired every job.
+// rewrites the macro's cells for each tile (the stored nibbles' bits, outlier quads gated off)
+// and issues one job per token to the macro and the outlier unit. It finishes when the
+// partial-sum accumulator has retired every job.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,8 +41,18 @@ class Controller : public sc_core::sc_module {
   ModuleActivity activity() const { return {"controller", busy_cycles_, counters_.tile_loads, "macro tile loads"}; }
 
  private:
+  // The layer the registers describe, and how it maps onto the macro.
+  struct LayerShape {
+    int rows = 0, cols = 0, block_size = 0, tokens = 0;
+    bool codes_signed = false;
+    int blocks = 0, quads = 0, blocks_per_tile = 0, k_tiles = 0;
+  };
   void run();  // SC_THREAD
   bool run_layer();
+  bool decode_outliers(const LayerShape& L, std::vector<int>& outlier_col, std::vector<float>& outlier_w);
+  std::vector<std::shared_ptr<const TileInputs>> align_inputs(const LayerShape& L);
+  std::shared_ptr<const WeightTile> build_tile(const LayerShape& L, int n, int k, const std::vector<int>& outlier_col,
+                                               const std::vector<float>& outlier_w);
 
   ControllerParams p_;
   ChipMemory& mem_;

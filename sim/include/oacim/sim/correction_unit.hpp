@@ -3,6 +3,8 @@
 // offset-weighted inputs (O) and, for a column whose quad is gated by an outlier, removes that
 // quad's share (S', O'); then forms the block result scale * 2^e * (A - O' - zero * S') in the
 // psum format, in the order of hw/block_arith.hpp.
+#include <vector>
+
 #include <systemc>
 
 #include "oacim/sim/activity.hpp"
@@ -23,11 +25,16 @@ class CorrectionUnit : public sc_core::sc_module {
 
  private:
   void run();  // SC_THREAD
+  template <hw::NumFormat P>
+  void block_values(const WeightTile& tile, std::size_t n, float* out) const;  // from the scratch below
   CorrectionUnitParams p_;
   int cols_;
   sc_core::sc_time period_;
   std::int64_t busy_cycles_ = 0;
   std::int64_t block_results_ = 0;
+  // Scratch of one job (S and O per segment), kept by the module: an SC_THREAD's locals are never freed.
+  std::vector<std::int64_t> input_sums_, offset_sums_;
+  std::vector<float> a_minus_o_, s_prime_, pow2_;  // [valid cols * segments]
 };
 
 }  // namespace oacim::sim
