@@ -58,6 +58,10 @@ namespace {
 std::uint64_t load_quads(const std::vector<std::uint8_t>& words, std::size_t first, int n) {
   std::uint64_t v = 0;
   const std::size_t at = first * 2;
+  if (n == 4 && at + 8 <= words.size()) {  // the common case, one 8-byte load
+    std::memcpy(&v, words.data() + at, 8);
+    return v;
+  }
   if (at < words.size()) std::memcpy(&v, words.data() + at, std::min<std::size_t>(2 * n, words.size() - at));
   return n == 4 ? v : v & ((std::uint64_t{1} << (16 * n)) - 1);
 }
@@ -191,9 +195,19 @@ std::shared_ptr<const WeightTile> Controller::build_tile(const LayerShape& L, in
   }
   for (int i = 0; i < mrows && c0 + i < C; ++i) tile->offsets[i] = load<std::int8_t>(mem_.offset, static_cast<std::size_t>(c0 + i));
   std::vector<std::uint64_t> groups((tile_quads + 3) / 4);  // 16 rows (4 quads) each
+  const int next_c0 = c0 + L.blocks_per_tile * L.block_size;  // the next input tile's first column
   for (int j = 0; j < tile->valid_cols; ++j) {
     const int r = n * mcols + j;
     const std::size_t first = static_cast<std::size_t>(r) * L.quads + c0 / 4;
+    // Every column reads another row of the buffers: fetch this row's next tile ahead.
+    if (next_c0 < C) {
+      const std::size_t next_rb = static_cast<std::size_t>(r) * L.blocks + next_c0 / L.block_size;
+      const std::size_t next_word = 2 * (static_cast<std::size_t>(r) * L.quads + next_c0 / 4);
+      if (next_word < mem_.words.size()) __builtin_prefetch(mem_.words.data() + next_word);
+      if (4 * next_rb < mem_.scale.size()) __builtin_prefetch(mem_.scale.data() + 4 * next_rb);
+      if (4 * next_rb < mem_.zero.size()) __builtin_prefetch(mem_.zero.data() + 4 * next_rb);
+      if (2 * next_rb < mem_.mask.size()) __builtin_prefetch(mem_.mask.data() + 2 * next_rb);
+    }
     for (std::size_t g = 0; g < groups.size(); ++g) {
       groups[g] = load_quads(mem_.words, first + 4 * g, std::min(4, tile_quads - static_cast<int>(4 * g)));
       counters_.cell_ones_written += ones64(groups[g]);

@@ -12,9 +12,9 @@ CorrectionUnit::CorrectionUnit(sc_core::sc_module_name name, const CorrectionUni
 }
 
 template <hw::NumFormat P>
-void CorrectionUnit::block_values(const WeightTile& tile, std::size_t n, float* out) const {
+void CorrectionUnit::block_values(const WeightTile& tile, std::size_t n, float* values) const {
   for (std::size_t k = 0; k < n; ++k) {
-    out[k] = hw::block_value<P>(a_minus_o_[k], s_prime_[k], tile.zero[k], tile.scale[k], pow2_[k]);
+    values[k] = hw::block_value<P>(a_minus_o_[k], s_prime_[k], tile.zero[k], tile.scale[k], pow2_[k]);
   }
 }
 
@@ -25,18 +25,30 @@ void CorrectionUnit::run() {
     const WeightTile& tile = *job.tile;
     const std::vector<std::int32_t>& xt = job.inputs->xt;
     const int segs = tile.segments;
+    // Per-quad partial sums of the inputs (S) and offset-weighted inputs (O), then per segment;
+    // a column whose quad is gated by an outlier subtracts that quad's share (S', O').
+    const int quads = static_cast<int>(xt.size()) / 4;
+    quad_s_.resize(quads);
+    quad_o_.resize(quads);
+    for (int q = 0; q < quads; ++q) {
+      std::int64_t sq = 0, oq = 0;
+      for (int i = 4 * q; i < 4 * q + 4; ++i) {
+        sq += xt[i];
+        oq += static_cast<std::int64_t>(tile.offsets[i]) * xt[i];
+      }
+      quad_s_[q] = sq;
+      quad_o_[q] = oq;
+    }
     std::vector<std::int64_t>& s_sum = input_sums_;
     std::vector<std::int64_t>& o_sum = offset_sums_;
     s_sum.assign(segs, 0);
     o_sum.assign(segs, 0);
-    for (int s = 0; s < segs; ++s) {
-      for (int i = tile.seg_begin[s]; i < tile.seg_end[s]; ++i) {
-        s_sum[s] += xt[i];
-        o_sum[s] += static_cast<std::int64_t>(tile.offsets[i]) * xt[i];
+    for (int s = 0; s < segs; ++s) {  // blocks are whole quads
+      for (int q = tile.seg_begin[s] / 4; q < tile.seg_end[s] / 4; ++q) {
+        s_sum[s] += quad_s_[q];
+        o_sum[s] += quad_o_[q];
       }
     }
-    // Per (column, segment): A - O' and S' (the gated quad's share removed), then the block
-    // results in the psum format, one loop per format so that it vectorizes.
     const std::size_t n = static_cast<std::size_t>(tile.valid_cols) * segs;
     a_minus_o_.resize(n);
     s_prime_.resize(n);
@@ -44,15 +56,9 @@ void CorrectionUnit::run() {
     for (int j = 0; j < tile.valid_cols; ++j) {
       for (int s = 0; s < segs; ++s) {
         const std::size_t k = static_cast<std::size_t>(j) * segs + s;
-        std::int64_t sp = s_sum[s];
-        std::int64_t op = o_sum[s];
         const int g = tile.gated_row[k];
-        if (g >= 0) {  // per-quad partial sums remove the gated quad
-          for (int i = g; i < g + 4; ++i) {
-            sp -= xt[i];
-            op -= static_cast<std::int64_t>(tile.offsets[i]) * xt[i];
-          }
-        }
+        const std::int64_t sp = s_sum[s] - (g >= 0 ? quad_s_[g / 4] : 0);
+        const std::int64_t op = o_sum[s] - (g >= 0 ? quad_o_[g / 4] : 0);
         a_minus_o_[k] = static_cast<float>(r->a[k] - op);
         s_prime_[k] = static_cast<float>(sp);
         pow2_[k] = job.inputs->seg_pow2[s];

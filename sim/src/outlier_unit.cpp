@@ -19,14 +19,13 @@ void OutlierUnit::run() {
     out_p->job = job;
     out_p->p.assign(static_cast<std::size_t>(cols_) * tile.segments, 0.0f);
     std::int64_t n = 0;
-    for (int j = 0; j < tile.valid_cols; ++j) {
-      for (int s = 0; s < tile.segments; ++s) {
-        const std::size_t k = static_cast<std::size_t>(j) * tile.segments + s;
-        if (tile.outlier_row[k] < 0) continue;
-        out_p->p[k] = hw::outlier_product(p_.psum_format, p_.product_format, tile.outlier_w[k],
-                                          job->inputs->x_in[tile.outlier_row[k]]);
-        ++n;
-      }
+    const float* x_in = job->inputs->x_in.data();
+    const int* row = tile.outlier_row.data();
+    float* products = out_p->p.data();
+    for (std::size_t k = 0; k < static_cast<std::size_t>(tile.valid_cols) * tile.segments; ++k) {
+      if (row[k] < 0) continue;
+      products[k] = hw::outlier_product(p_.psum_format, p_.product_format, tile.outlier_w[k], x_in[row[k]]);
+      ++n;
     }
     if (n > 0) {
       const std::int64_t cycles = (n + p_.units - 1) / p_.units;

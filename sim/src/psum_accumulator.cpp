@@ -18,6 +18,30 @@ void PsumAccumulator::begin_layer(int rows, int tokens, std::vector<float>* outp
   output_->assign(psum_.size(), 0.0f);
 }
 
+// Block values and outlier products into the job's partial sums, blocks in column order.
+template <hw::NumFormat P>
+void PsumAccumulator::accumulate_job(const BlockValues& bv, const OutlierProducts& op) {
+  const MacroJob& job = *bv.job;
+  const WeightTile& tile = *job.tile;
+  const int segs = tile.segments;
+  float* psum = psum_.data() + static_cast<std::size_t>(job.token) * rows_ + static_cast<std::size_t>(tile.n_tile) * cols_;
+  float* out = output_->data() + static_cast<std::size_t>(job.token) * rows_ + static_cast<std::size_t>(tile.n_tile) * cols_;
+  for (int j = 0; j < tile.valid_cols; ++j) {
+    float y = psum[j];
+    for (int s = 0; s < segs; ++s) {
+      const std::size_t k = static_cast<std::size_t>(j) * segs + s;
+      y = hw::round_to(P, y + bv.v[k]);
+      ++adds_;
+      if (tile.outlier_row[k] >= 0) {
+        y = hw::round_to(P, y + op.p[k]);
+        ++adds_;
+      }
+    }
+    psum[j] = y;
+    if (tile.last_k_tile) out[j] = hw::round_to(p_.output_format, y);
+  }
+}
+
 void PsumAccumulator::run() {
   while (true) {
     const BlockValuesPtr bv = values.read();
@@ -25,22 +49,12 @@ void PsumAccumulator::run() {
     sc_assert(bv->job == op->job);  // both units see the jobs in the controller's order
     const MacroJob& job = *bv->job;
     const WeightTile& tile = *job.tile;
-    const int segs = tile.segments;
-    for (int j = 0; j < tile.valid_cols; ++j) {
-      const std::size_t idx = static_cast<std::size_t>(job.token) * rows_ + tile.n_tile * cols_ + j;
-      float y = psum_[idx];
-      for (int s = 0; s < segs; ++s) {
-        const std::size_t k = static_cast<std::size_t>(j) * segs + s;
-        y = hw::accumulate(p_.psum_format, y, bv->v[k]);
-        ++adds_;
-        if (tile.outlier_row[k] >= 0) {
-          y = hw::accumulate(p_.psum_format, y, op->p[k]);
-          ++adds_;
-        }
-      }
-      psum_[idx] = y;
-      if (tile.last_k_tile) (*output_)[idx] = hw::round_to(p_.output_format, y);
+    switch (p_.psum_format) {
+      case hw::NumFormat::Bf16: accumulate_job<hw::NumFormat::Bf16>(*bv, *op); break;
+      case hw::NumFormat::Fp16: accumulate_job<hw::NumFormat::Fp16>(*bv, *op); break;
+      case hw::NumFormat::Fp32: accumulate_job<hw::NumFormat::Fp32>(*bv, *op); break;
     }
+    const int segs = tile.segments;
     const std::int64_t cycles = static_cast<std::int64_t>(p_.latency_cycles) * segs;
     wait(static_cast<double>(cycles) * period_);
     busy_cycles_ += cycles;

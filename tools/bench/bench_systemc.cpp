@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     const auto& r = results[i];
     const double cycles = static_cast<double>(r.compute_cycles);
     const double planes = static_cast<double>(r.counters.input_bitplanes);
-    std::printf("%5dx%-6d %14.0f %12.0f %9.2f %16.0f %14.0f %11.0f\n", shapes[i][0], shapes[i][1], cycles, planes,
+    std::printf("%5dx%-6d %14.0f %12.0f %9.4f %16.0f %14.0f %11.0f\n", shapes[i][0], shapes[i][1], cycles, planes,
                 r.wall_seconds, cycles / r.wall_seconds, planes / r.wall_seconds, r.wall_seconds / hw_seconds[i]);
   }
   return 0;

@@ -26,14 +26,14 @@ class CorrectionUnit : public sc_core::sc_module {
  private:
   void run();  // SC_THREAD
   template <hw::NumFormat P>
-  void block_values(const WeightTile& tile, std::size_t n, float* out) const;  // from the scratch below
+  void block_values(const WeightTile& tile, std::size_t n, float* values) const;  // from the scratch below
   CorrectionUnitParams p_;
   int cols_;
   sc_core::sc_time period_;
   std::int64_t busy_cycles_ = 0;
   std::int64_t block_results_ = 0;
   // Scratch of one job (S and O per segment), kept by the module: an SC_THREAD's locals are never freed.
-  std::vector<std::int64_t> input_sums_, offset_sums_;
+  std::vector<std::int64_t> input_sums_, offset_sums_, quad_s_, quad_o_;
   std::vector<float> a_minus_o_, s_prime_, pow2_;  // [valid cols * segments]
 };
 

@@ -28,6 +28,8 @@ class PsumAccumulator : public sc_core::sc_module {
 
  private:
   void run();  // SC_THREAD
+  template <hw::NumFormat P>
+  void accumulate_job(const BlockValues& bv, const OutlierProducts& op);
   PsumAccumulatorParams p_;
   int cols_;
   sc_core::sc_time period_;
