@@ -1,5 +1,6 @@
 #include "oacim/sim/cim_accelerator.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "oacim/core/bf16.hpp"
@@ -35,6 +36,28 @@ CimAccelerator::CimAccelerator(sc_core::sc_module_name name, const hw::HwConfig&
   outlier_.out(outlier_products_);
   psum_.values(block_values_);
   psum_.products(outlier_products_);
+}
+
+// Bytes of a buffer region for the layer the registers describe (0 when they describe none),
+// at most the region's size.
+std::uint64_t CimAccelerator::layer_bytes(std::uint64_t region) const {
+  const std::uint64_t rows = mem_.regs[addr::kRegRows];
+  const std::uint64_t cols = mem_.regs[addr::kRegCols];
+  const std::uint64_t bs = mem_.regs[addr::kRegBlockSize];
+  const std::uint64_t tokens = mem_.regs[addr::kRegTokens];
+  if (bs == 0) return 0;
+  const std::uint64_t blocks = (cols + bs - 1) / bs;
+  std::uint64_t n = 0;
+  switch (region) {
+    case addr::kWords: n = rows * (cols / 4) * 2; break;
+    case addr::kMask: n = rows * blocks * 2; break;
+    case addr::kScale:
+    case addr::kZero: n = rows * blocks * 4; break;
+    case addr::kOffset: n = cols; break;
+    case addr::kAct: n = tokens * cols * 2; break;
+    default: break;
+  }
+  return std::min<std::uint64_t>(n, addr::kRegionSize);
 }
 
 void CimAccelerator::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
@@ -77,7 +100,12 @@ void CimAccelerator::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_ti
       trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);  // input buffers are write-only
       return;
     }
-    if (buffer->size() < offset + len) buffer->resize(offset + len, 0);
+    if (buffer->size() < offset + len) {
+      // Sized once for the layer the registers describe, instead of regrowing (and copying) as
+      // the bursts arrive.
+      if (buffer->capacity() < offset + len) buffer->reserve(std::max<std::uint64_t>(offset + len, layer_bytes(region)));
+      buffer->resize(offset + len, 0);
+    }
     std::memcpy(buffer->data() + offset, data, len);
   } else if (region == addr::kOut) {
     const unsigned width = cfg_.output_format == hw::NumFormat::Fp32 ? 4 : 2;

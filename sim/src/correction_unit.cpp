@@ -53,15 +53,24 @@ void CorrectionUnit::run() {
     a_minus_o_.resize(n);
     s_prime_.resize(n);
     pow2_.resize(n);
+    // Locals, not members: stores through the member vectors would make every load reread them.
+    const std::int64_t* acc = r->a.data();
+    const int* gated = tile.gated_row.data();
+    const std::int64_t* qs = quad_s_.data();
+    const std::int64_t* qo = quad_o_.data();
+    const float* seg_pow2 = job.inputs->seg_pow2.data();
+    float* amo = a_minus_o_.data();
+    float* spr = s_prime_.data();
+    float* pw = pow2_.data();
     for (int j = 0; j < tile.valid_cols; ++j) {
       for (int s = 0; s < segs; ++s) {
         const std::size_t k = static_cast<std::size_t>(j) * segs + s;
-        const int g = tile.gated_row[k];
-        const std::int64_t sp = s_sum[s] - (g >= 0 ? quad_s_[g / 4] : 0);
-        const std::int64_t op = o_sum[s] - (g >= 0 ? quad_o_[g / 4] : 0);
-        a_minus_o_[k] = static_cast<float>(r->a[k] - op);
-        s_prime_[k] = static_cast<float>(sp);
-        pow2_[k] = job.inputs->seg_pow2[s];
+        const int g = gated[k];
+        const std::int64_t sp = s_sum[s] - (g >= 0 ? qs[g / 4] : 0);
+        const std::int64_t op = o_sum[s] - (g >= 0 ? qo[g / 4] : 0);
+        amo[k] = static_cast<float>(acc[k] - op);
+        spr[k] = static_cast<float>(sp);
+        pw[k] = seg_pow2[s];
       }
     }
     auto v = std::make_shared<BlockValues>();

@@ -33,6 +33,7 @@ class CimAccelerator : public sc_core::sc_module {
 
  private:
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  std::uint64_t layer_bytes(std::uint64_t region) const;
 
   hw::HwConfig cfg_;
   sc_core::sc_time period_;

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include <vector>
 
 #include <systemc>
 
@@ -63,6 +64,7 @@ class Controller : public sc_core::sc_module {
   hw::HwCounters counters_;
   std::string error_;
   std::int64_t busy_cycles_ = 0;
+  std::vector<std::uint64_t> groups_;  // a tile's stored quads, 16 rows a word, [group][column]
 };
 
 }  // namespace oacim::sim
