@@ -6,9 +6,12 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "oacim/core/bf16.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/core/finite.hpp"
+#include "oacim/core/fp16.hpp"
 #include "oacim/core/packed_io.hpp"
 #include "oacim/core/safetensors.hpp"
 
@@ -20,6 +23,18 @@ namespace {
 constexpr const char* kFormatKey = "oacim.format";
 constexpr const char* kFormat = "oacim-quantized-model/1";
 std::string file_in(const std::string& dir) { return (fs::path(dir) / kQuantizedFile).string(); }
+
+// The narrowest of F16, BF16 and F32 that holds every value of `v` exactly: a checkpoint's F16 or
+// BF16 embedding is stored at its own width, a tweaked norm (fp32 values) as F32.
+DType exact_float_dtype(const float* v, std::size_t n) {
+  bool f16 = true, bf16 = true;
+  for (std::size_t i = 0; i < n && (f16 || bf16); ++i) {
+    const std::uint32_t bits = float_bits(v[i]);
+    f16 = f16 && float_bits(float_from_fp16_bits(fp16_bits_from_float(v[i]))) == bits;
+    bf16 = bf16 && float_bits(Bf16::from_bits(static_cast<std::uint16_t>(bits >> 16)).to_float()) == bits;
+  }
+  return f16 ? DType::F16 : bf16 ? DType::BF16 : DType::F32;
+}
 }  // namespace
 
 bool is_quantized_model_dir(const std::string& path) { return fs::is_directory(path) && fs::exists(file_in(path)); }
@@ -67,7 +82,18 @@ void save_quantized_model(const std::string& dir, Decoder& model, const Quantize
   for (const auto& [name, t] : model.named_tensors()) {
     const auto c = std::make_shared<const at::Tensor>(t->to(at::kFloat).contiguous());
     std::vector<std::int64_t> shape(c->sizes().begin(), c->sizes().end());
-    w.add_view("tensor." + name, DType::F32, shape, c->data_ptr<float>(), static_cast<std::size_t>(c->numel()) * sizeof(float), c);
+    const float* v = c->data_ptr<float>();
+    const auto n = static_cast<std::size_t>(c->numel());
+    const DType dtype = exact_float_dtype(v, n);
+    if (dtype == DType::F32) {
+      w.add_view("tensor." + name, DType::F32, shape, v, n * sizeof(float), c);
+      continue;
+    }
+    std::vector<std::uint16_t> half(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      half[i] = dtype == DType::F16 ? fp16_bits_from_float(v[i]) : static_cast<std::uint16_t>(float_bits(v[i]) >> 16);
+    }
+    w.add("tensor." + name, dtype, shape, half);
   }
   fs::create_directories(dir);
   w.write(file_in(dir));
@@ -110,10 +136,15 @@ void apply_quantized_model(const std::string& dir, Decoder& model) {
   }
   for (const auto& [name, t] : model.named_tensors()) {
     std::vector<std::int64_t> shape(t->sizes().begin(), t->sizes().end());
-    const std::vector<float> v = f.read<float>("tensor." + name, DType::F32, shape);
-    require_finite(v.data(), v.size(), f.path(), "tensor." + name, shape.size() == 2 ? shape[1] : 0);
+    const TensorView& view = f.tensor("tensor." + name);
+    if (view.shape != shape) {
+      throw FormatError(f.path(), fmt::format("tensor 'tensor.{}' has shape [{}], the model needs [{}]", name,
+                                              fmt::join(view.shape, ", "), fmt::join(shape, ", ")));
+    }
     at::Tensor loaded = at::empty(shape, at::kFloat);
-    std::memcpy(loaded.data_ptr<float>(), v.data(), v.size() * sizeof(float));
+    f.read_floats("tensor." + name, loaded.data_ptr<float>());  // F32, F16 or BF16
+    require_finite(loaded.data_ptr<float>(), static_cast<std::size_t>(loaded.numel()), f.path(), "tensor." + name,
+                   shape.size() == 2 ? shape[1] : 0);
     *t = loaded;
   }
 }

@@ -2,14 +2,18 @@
 // Linears' weights are made from the mapped checkpoint when first used; while block b is quantized
 // no other block holds fp32 copies or (once stored) packed weights; the directory assembled from
 // the block checkpoints has the bytes of a save from memory, and a run split in two the bytes of
-// one run.
+// one run; the non-Linear tensors are stored at the width that holds them exactly.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <ATen/ATen.h>
+
+#include "oacim/core/safetensors.hpp"
 #include "oacim/core/text_file.hpp"
 #include "oacim/model/model_loader.hpp"
 #include "oacim/model/quantized_model.hpp"
@@ -121,6 +125,39 @@ TEST(StreamedQuantize, AssembledDirectoryHasTheBytesOfASaveFromMemory) {
   EXPECT_EQ(done.blocks_done, 3);
   EXPECT_TRUE(assembled == read_whole_file(base + "split/" + model::kQuantizedFile));
   for (const char* d : {"whole", "memory", "split"}) fs::remove_all(base + d);
+}
+
+// The non-Linear tensors keep the narrowest width that holds them exactly: the random F16
+// checkpoint's embedding and norms as F16, a norm with a value only BF16 holds as BF16, one with
+// an fp32 value (what norm tweaking writes) as F32; all load back to the same fp32 values.
+TEST(QuantizedModelDir, NonLinearTensorsAreStoredAtTheWidthThatHoldsThemExactly) {
+  const std::string base = ::testing::TempDir() + "/oacim_dtype_";
+  ASSERT_TRUE(run_quantize(run_options(base + "f16")).complete);
+  model::LoadedModel lm = model::load_model(base + "f16");
+  std::vector<std::pair<std::string, at::Tensor*>> tensors = lm.decoder->named_tensors();
+  ASSERT_GE(tensors.size(), 3u);
+  {
+    const SafetensorsFile f = SafetensorsFile::open(base + "f16/" + model::kQuantizedFile);
+    for (const auto& [name, t] : tensors) EXPECT_EQ(f.tensor("tensor." + name).dtype, DType::F16) << name;
+  }
+  // The last two named tensors get values F16 cannot hold: 2^-30 (BF16 holds it), 1 + 2^-20 (only F32).
+  at::Tensor* bf16_only = tensors[tensors.size() - 2].second;
+  at::Tensor* f32_only = tensors[tensors.size() - 1].second;
+  bf16_only->view({-1})[0] = std::ldexp(1.0f, -30);
+  f32_only->view({-1})[0] = 1.0f + std::ldexp(1.0f, -20);
+  std::vector<at::Tensor> want;
+  for (const auto& nt : tensors) want.push_back(nt.second->clone());
+  fs::remove_all(base + "mixed");
+  model::save_quantized_model(base + "mixed", *lm.decoder, model::read_quantized_info(base + "f16"));
+  const SafetensorsFile f = SafetensorsFile::open(base + "mixed/" + model::kQuantizedFile);
+  EXPECT_EQ(f.tensor("tensor." + tensors[tensors.size() - 2].first).dtype, DType::BF16);
+  EXPECT_EQ(f.tensor("tensor." + tensors[tensors.size() - 1].first).dtype, DType::F32);
+  EXPECT_EQ(f.tensor("tensor." + tensors[0].first).dtype, DType::F16);
+  model::LoadedModel back = model::load_model(base + "mixed");
+  const auto got = back.decoder->named_tensors();
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(at::equal(*got[i].second, want[i])) << got[i].first;
+  for (const char* d : {"f16", "mixed"}) fs::remove_all(base + d);
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 #pragma once
 // A quantized model directory (what `oacim quantize` writes):
 //   quantized.safetensors  every block Linear as PackedCimWeights under "<layer>." (packed_io.hpp)
-//                          and every non-Linear tensor of the model (Decoder::named_tensors) as
-//                          F32 under "tensor.<name>"; __metadata__ holds the format tag, the
+//                          and every non-Linear tensor of the model (Decoder::named_tensors)
+//                          under "tensor.<name>", as F16 or BF16 when that holds every value
+//                          exactly (a half-precision checkpoint's embedding), F32 otherwise;
+//                          loaded back to the same fp32 values. __metadata__ holds the format tag, the
 //                          source model and tokenizer paths and the quantization options (JSON).
 // The classifier stays in full precision and is taken from the source model.
 #include <functional>
