@@ -66,6 +66,35 @@ __attribute__((target("popcnt"))) std::int64_t plane_pass_popcnt(const PlanePass
 
 #define OACIM_AVX512_POPCNT __attribute__((target("avx512f,avx512vl,avx512vpopcntdq,popcnt")))
 
+// The columns j0 .. j0 + 7 that exist.
+OACIM_AVX512_POPCNT inline __mmask8 column_lanes(int cols, int j0) {
+  return cols - j0 >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << (cols - j0)) - 1u);
+}
+
+// Slice k's popcounts `n` into the plane's sum, weighted +-2^k, and into the activation counts.
+OACIM_AVX512_POPCNT inline void add_slice(__m512i n, int k, bool sign_slice, __m512i& sum, __m512i& set_plain,
+                                          __m512i& set_sign) {
+  const __m512i weighted = _mm512_sll_epi64(n, _mm_cvtsi32_si128(k));
+  if (sign_slice) {
+    sum = _mm512_sub_epi64(sum, weighted);
+    set_sign = _mm512_add_epi64(set_sign, n);
+  } else {
+    sum = _mm512_add_epi64(sum, weighted);
+    set_plain = _mm512_add_epi64(set_plain, n);
+  }
+}
+
+// Plane p's sums: shift-accumulated (sign plane first) or stored for the checked replay.
+OACIM_AVX512_POPCNT inline void finish_plane(const PlanePass& a, int p, int s, int j0, __mmask8 lanes, __m512i sum,
+                                             __m512i& acc, std::int64_t* out) {
+  if (a.fold) {
+    acc = p == a.bitplanes - 1 ? _mm512_sub_epi64(_mm512_setzero_si512(), sum)
+                               : _mm512_add_epi64(_mm512_add_epi64(acc, acc), sum);
+  } else {
+    _mm512_mask_storeu_epi64(out + (static_cast<std::size_t>(p) * a.segs + s) * a.cols + j0, lanes, sum);
+  }
+}
+
 // The common shape (one 64-row word per column) with the tile's slices held in registers across
 // the planes and the slice count and sign known at compile time.
 template <int Planes, bool Negative>
@@ -73,7 +102,7 @@ OACIM_AVX512_POPCNT inline void pass_one_word_avx512(const PlanePass& a, std::in
                                                      __m512i& set_sign) {
   for (int s = 0; s < a.segs; ++s) {
     for (int j0 = 0; j0 < a.cols; j0 += 8) {
-      const __mmask8 lanes = a.cols - j0 >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << (a.cols - j0)) - 1u);
+      const __mmask8 lanes = column_lanes(a.cols, j0);
       __m512i m[Planes];
       for (int k = 0; k < Planes; ++k) {
         m[k] = _mm512_maskz_loadu_epi64(lanes, a.masked + (static_cast<std::size_t>(k) * a.segs + s) * a.cols + j0);
@@ -83,21 +112,10 @@ OACIM_AVX512_POPCNT inline void pass_one_word_avx512(const PlanePass& a, std::in
         const __m512i xw = _mm512_set1_epi64(static_cast<long long>(a.x[p]));
         __m512i sum = _mm512_setzero_si512();
         for (int k = 0; k < Planes; ++k) {
-          const __m512i n = _mm512_popcnt_epi64(_mm512_and_si512(m[k], xw));
-          if (Negative && k == Planes - 1) {
-            sum = _mm512_sub_epi64(sum, _mm512_slli_epi64(n, k));
-            set_sign = _mm512_add_epi64(set_sign, n);
-          } else {
-            sum = _mm512_add_epi64(sum, _mm512_slli_epi64(n, k));
-            set_plain = _mm512_add_epi64(set_plain, n);
-          }
+          add_slice(_mm512_popcnt_epi64(_mm512_and_si512(m[k], xw)), k, Negative && k == Planes - 1, sum, set_plain,
+                    set_sign);
         }
-        if (a.fold) {
-          acc = p == a.bitplanes - 1 ? _mm512_sub_epi64(_mm512_setzero_si512(), sum)
-                                     : _mm512_add_epi64(_mm512_add_epi64(acc, acc), sum);
-        } else {
-          _mm512_mask_storeu_epi64(out + (static_cast<std::size_t>(p) * a.segs + s) * a.cols + j0, lanes, sum);
-        }
+        finish_plane(a, p, s, j0, lanes, sum, acc, out);
       }
       if (a.fold) _mm512_mask_storeu_epi64(out + static_cast<std::size_t>(s) * a.cols + j0, lanes, acc);
     }
@@ -107,10 +125,9 @@ OACIM_AVX512_POPCNT inline void pass_one_word_avx512(const PlanePass& a, std::in
 // Any number of words per column.
 OACIM_AVX512_POPCNT inline void pass_words_avx512(const PlanePass& a, std::int64_t* out, __m512i& set_plain,
                                                   __m512i& set_sign) {
-  const int sign_slice = a.negative ? a.planes - 1 : -1;
   for (int s = 0; s < a.segs; ++s) {
     for (int j0 = 0; j0 < a.cols; j0 += 8) {
-      const __mmask8 lanes = a.cols - j0 >= 8 ? __mmask8{0xFF} : static_cast<__mmask8>((1u << (a.cols - j0)) - 1u);
+      const __mmask8 lanes = column_lanes(a.cols, j0);
       __m512i acc = _mm512_setzero_si512();
       for (int p = a.bitplanes - 1; p >= 0; --p) {
         __m512i sum = _mm512_setzero_si512();
@@ -122,21 +139,9 @@ OACIM_AVX512_POPCNT inline void pass_words_avx512(const PlanePass& a, std::int64
             const __m512i xw = _mm512_set1_epi64(static_cast<long long>(a.x[static_cast<std::size_t>(p) * a.words + w]));
             n = _mm512_add_epi64(n, _mm512_popcnt_epi64(_mm512_and_si512(m, xw)));
           }
-          const __m512i weighted = _mm512_sll_epi64(n, _mm_cvtsi32_si128(k));
-          if (k == sign_slice) {
-            sum = _mm512_sub_epi64(sum, weighted);
-            set_sign = _mm512_add_epi64(set_sign, n);
-          } else {
-            sum = _mm512_add_epi64(sum, weighted);
-            set_plain = _mm512_add_epi64(set_plain, n);
-          }
+          add_slice(n, k, a.negative && k == a.planes - 1, sum, set_plain, set_sign);
         }
-        if (a.fold) {
-          acc = p == a.bitplanes - 1 ? _mm512_sub_epi64(_mm512_setzero_si512(), sum)
-                                     : _mm512_add_epi64(_mm512_add_epi64(acc, acc), sum);
-        } else {
-          _mm512_mask_storeu_epi64(out + (static_cast<std::size_t>(p) * a.segs + s) * a.cols + j0, lanes, sum);
-        }
+        finish_plane(a, p, s, j0, lanes, sum, acc, out);
       }
       if (a.fold) _mm512_mask_storeu_epi64(out + static_cast<std::size_t>(s) * a.cols + j0, lanes, acc);
     }
