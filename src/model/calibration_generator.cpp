@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/host_memory.hpp"
 #include "oacim/core/py_random.hpp"
 #include "oacim/model/generation.hpp"
 #include "oacim/model/model_loader.hpp"
@@ -89,9 +90,32 @@ std::vector<int> eligible_first_tokens(const LoadedModel& m, const CalibrationGe
   return out;
 }
 
+namespace {
+
+// Decoding makes every Linear's fp32 weight: refuse a model that cannot fit before hours of
+// generation end in the OOM killer.
+void check_memory(const LoadedModel& m, const CalibrationGenOptions& o) {
+  std::int64_t to_make = 0;
+  for (const QuantLinear* lin : m.decoder->linears()) {
+    to_make += static_cast<std::int64_t>(lin->in_features()) * lin->out_features() * 4 -
+               static_cast<std::int64_t>(lin->float_bytes_held());
+  }
+  const std::int64_t limit = o.memory_limit_bytes >= 0 ? o.memory_limit_bytes : read_host_memory().usable();
+  if (limit < 0 || to_make <= limit) return;
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  throw InvalidArgument("model", fmt::format("self-generated calibration decodes with the whole float model, {:.1f} GiB of "
+                                             "fp32 weights still to make, and {:.1f} GiB are available; calibrate on a "
+                                             "dataset or a token file instead, or generate the calibration file on a "
+                                             "machine with more memory",
+                                             static_cast<double>(to_make) / gib, static_cast<double>(limit) / gib));
+}
+
+}  // namespace
+
 TokenSamples generate_calibration(const LoadedModel& m, const CalibrationGenOptions& o,
                                   const std::function<void(int, int)>& progress) {
   validate(m, o);
+  check_memory(m, o);
   const int length = o.length == 0 ? m.decoder->max_positions() : o.length;
   std::vector<int> pool = eligible_first_tokens(m, o);
   if (static_cast<int>(pool.size()) < o.n) {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "oacim/core/error.hpp"
+#include "oacim/core/host_memory.hpp"
 #include "oacim/core/safetensors.hpp"
 #include "oacim/core/text_file.hpp"
 #include "oacim/report/report_writer.hpp"
@@ -84,9 +85,8 @@ json machine_json() {
   std::string os = first_line_with("/etc/os-release", "PRETTY_NAME=");
   if (os.size() >= 2 && os.front() == '"') os = os.substr(1, os.size() - 2);
   std::string cpu = first_line_with("/proc/cpuinfo", "model name\t: ");
-  double mem_gib = 0;
-  const std::string mem = first_line_with("/proc/meminfo", "MemTotal:");
-  if (!mem.empty()) mem_gib = std::stod(mem) / (1024.0 * 1024.0);
+  const std::int64_t mem = read_host_memory().total;
+  const double mem_gib = mem > 0 ? static_cast<double>(mem) / (1024.0 * 1024.0 * 1024.0) : 0.0;
   return {{"host", host},
           {"os", os},
           {"cpu", cpu},

@@ -16,6 +16,8 @@
 #include "oacim/model/generation.hpp"
 #include "oacim/model/gpt_model.hpp"
 #include "oacim/model/model_loader.hpp"
+#include "oacim/model/quant_linear.hpp"
+#include "../support/random_llama.hpp"
 
 namespace oacim::model {
 namespace {
@@ -149,6 +151,33 @@ TEST(CalibrationGenerator, ReproducibleForASeed) {
   EXPECT_NE(generate_calibration(m, o).samples, a.samples);
   o.length = 3;  // BOS + 5 greedy tokens do not fit
   EXPECT_THROW(generate_calibration(m, o), InvalidArgument);
+}
+
+// Decoding makes every Linear's fp32 weight; a model that cannot fit is refused before a weight
+// is made (a 7B model on a 24 GiB machine would otherwise end in the OOM killer hours later).
+TEST(CalibrationGenerator, RefusesAModelWhoseWeightsCannotFitBeforeDecoding) {
+  const LoadedModel m = load_model(test::cached_random_llama("oacim_generation_llama", 4));
+  std::int64_t need = 0;
+  for (const QuantLinear* lin : m.decoder->linears()) {
+    need += static_cast<std::int64_t>(lin->in_features()) * lin->out_features() * 4;
+    ASSERT_EQ(lin->float_bytes_held(), 0u) << lin->name() << ": made on demand";
+  }
+  CalibrationGenOptions o;
+  o.n = 2;
+  o.length = 12;
+  o.memory_limit_bytes = need - 1;
+  try {
+    generate_calibration(m, o);
+    ADD_FAILURE() << "a model over the memory limit was decoded";
+  } catch (const InvalidArgument& e) {
+    EXPECT_EQ(e.key(), "model");
+    EXPECT_NE(e.reason().find("GiB"), std::string::npos) << e.what();
+  }
+  for (const QuantLinear* lin : m.decoder->linears()) EXPECT_EQ(lin->float_bytes_held(), 0u) << lin->name();
+  o.memory_limit_bytes = need;
+  EXPECT_EQ(generate_calibration(m, o).samples.size(), 2u);
+  o.memory_limit_bytes = 0;  // every weight is made now: nothing more to fit
+  EXPECT_EQ(generate_calibration(m, o).samples.size(), 2u);
 }
 
 TEST(TokenFile, RoundTripsAndRejectsLies) {

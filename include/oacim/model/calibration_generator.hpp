@@ -29,13 +29,17 @@ struct CalibrationGenOptions {
   std::string first_token_regex;                // ECMAScript, matched against the whole token text
   std::vector<int> allowed_first_tokens;        // empty = every token that passes the filters
   bool stop_at_eos = true;
+  // Bytes the generation may add; -1 = what the host has (MemAvailable + SwapFree). Decoding
+  // makes every Linear's fp32 weight; a model that cannot fit is refused before the first token.
+  std::int64_t memory_limit_bytes = -1;
 };
 
 // The first tokens the generator may draw, in id order (exposed for tests and for error messages).
 std::vector<int> eligible_first_tokens(const LoadedModel& model, const CalibrationGenOptions& options);
 
 // InvalidArgument for impossible options (fewer eligible tokens than n, a bad regex, lengths out
-// of range). `progress(done, total)` after each chunk.
+// of range) and, under key "model", for a model whose fp32 weights do not fit the memory left
+// (memory_limit_bytes). `progress(done, total)` after each chunk.
 TokenSamples generate_calibration(const LoadedModel& model, const CalibrationGenOptions& options,
                                   const std::function<void(int, int)>& progress = {});
 // The same from a model path (torch-free for callers): loads the model and its tokenizer.
