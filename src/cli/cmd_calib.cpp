@@ -1,5 +1,6 @@
 // oacim calib: the float model writes its own calibration set (docs/algorithms.md C.3), saved as a
-// token sample file that `oacim quantize --calib FILE` (and norm tweaking) read.
+// token sample file that `oacim quantize --calib FILE` (and norm tweaking) read. Under MPI the ranks
+// decode a share of the chunks each; the file has the bytes of a one-process run.
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "oacim/cli/table_options.hpp"
 #include "oacim/core/error.hpp"
 #include "oacim/model/calibration_options.hpp"
+#include "oacim/quant/distributed_calibration.hpp"
 #include "oacim/runtime/torch_runtime.hpp"
 
 namespace po = boost::program_options;
@@ -63,11 +65,17 @@ int cmd_calib(const std::vector<std::string>& args) {
     throw InvalidArgument("--out", fmt::format("the directory {} of {} does not exist", parent.string(), out));
   }
   configure_torch(threads);
+  dist::Communicator& comm = world();
   const auto t0 = std::chrono::steady_clock::now();
-  const TokenSamples s = model::generate_calibration(c.model_path, c.tokenizer_path, o, [&](int done, int total) {
+  // Chunks of samples decode together; under MPI each rank decodes every size-th chunk (rank 0 reports its own).
+  const TokenSamples s = quant::generate_calibration_on_ranks(c.model_path, c.tokenizer_path, o, comm, [&](int done, int total) {
+    if (!comm.root()) return;
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::cerr << fmt::format("calib: {}/{} samples  {:.1f} s  (ETA {:.0f} s)\n", done, total, el, el / done * (total - done));
+    std::cerr << fmt::format("calib: {}/{} chunks{}  {:.1f} s  (ETA {:.0f} s)\n", done, total,
+                             comm.distributed() ? fmt::format(" of rank 0 ({} ranks)", comm.size()) : "", el,
+                             el / done * (total - done));
   });
+  if (!comm.root()) return kExitOk;  // rank 0 writes the file
   write_token_file(out, s);
   std::size_t tokens = 0;
   for (const auto& x : s.samples) tokens += x.size();

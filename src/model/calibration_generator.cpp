@@ -110,10 +110,15 @@ void check_memory(const LoadedModel& m, const CalibrationGenOptions& o) {
                                              static_cast<double>(to_make) / gib, static_cast<double>(limit) / gib));
 }
 
+int chunk_size(const CalibrationGenOptions& o) { return o.chunk > 0 ? o.chunk : std::max(1, std::min(16, o.n / 3)); }
+
 }  // namespace
 
-TokenSamples generate_calibration(const LoadedModel& m, const CalibrationGenOptions& o,
-                                  const std::function<void(int, int)>& progress) {
+CalibrationShare generate_calibration_share(const LoadedModel& m, const CalibrationGenOptions& o, int rank, int ranks,
+                                            const std::function<void(int, int)>& progress) {
+  if (ranks < 1 || rank < 0 || rank >= ranks) {
+    throw InvalidArgument("rank", fmt::format("rank {} of {} does not exist", rank, ranks));
+  }
   validate(m, o);
   check_memory(m, o);
   const int length = o.length == 0 ? m.decoder->max_positions() : o.length;
@@ -123,15 +128,19 @@ TokenSamples generate_calibration(const LoadedModel& m, const CalibrationGenOpti
                                              "(first tokens never repeat)",
                                              pool.size(), o.n));
   }
-  // Partial Fisher-Yates with Python's generator: n distinct first tokens.
+  // Partial Fisher-Yates with Python's generator: n distinct first tokens (every rank draws them all).
   PyRandom rng(o.seed);
   for (int i = 0; i < o.n; ++i) {
     const auto j = static_cast<std::size_t>(rng.randint(i, static_cast<std::int64_t>(pool.size()) - 1));
     std::swap(pool[static_cast<std::size_t>(i)], pool[j]);
   }
-  const int chunk = o.chunk > 0 ? o.chunk : std::max(1, std::min(16, o.n / 3));
-  TokenSamples out;
-  for (int c0 = 0, k = 0; c0 < o.n; c0 += chunk, ++k) {
+  const int chunk = chunk_size(o);
+  const int chunks = (o.n + chunk - 1) / chunk;
+  const int mine = chunks / ranks + (rank < chunks % ranks ? 1 : 0);
+  CalibrationShare out;
+  int done = 0;
+  for (int k = rank; k < chunks; k += ranks) {
+    const int c0 = k * chunk;
     const int c1 = std::min(o.n, c0 + chunk);
     std::vector<std::vector<int>> prompts;
     std::vector<std::uint64_t> ids;
@@ -148,11 +157,41 @@ TokenSamples generate_calibration(const LoadedModel& m, const CalibrationGenOpti
     g.temperature = o.temperature;
     if (o.stop_at_eos) g.stop_ids = m.stop_ids;
     g.seed = o.seed;
-    for (auto& s : generate_batch(*m.decoder, prompts, ids, g, Backend::Float)) out.samples.push_back(std::move(s));
-    if (progress) progress(c1, o.n);
+    int i = c0;
+    for (auto& s : generate_batch(*m.decoder, prompts, ids, g, Backend::Float)) {
+      out.index.push_back(i++);
+      out.samples.push_back(std::move(s));
+    }
+    if (progress) progress(++done, mine);
+  }
+  return out;
+}
+
+TokenSamples assemble_calibration(const LoadedModel& m, const CalibrationGenOptions& o,
+                                  std::vector<CalibrationShare> shares) {
+  TokenSamples out;
+  out.samples.resize(static_cast<std::size_t>(o.n));
+  std::vector<bool> seen(static_cast<std::size_t>(o.n), false);
+  for (CalibrationShare& share : shares) {
+    if (share.index.size() != share.samples.size()) {
+      throw InvalidArgument("shares", fmt::format("a share has {} indices for {} samples", share.index.size(), share.samples.size()));
+    }
+    for (std::size_t i = 0; i < share.index.size(); ++i) {
+      const int at = share.index[i];
+      if (at < 0 || at >= o.n || seen[static_cast<std::size_t>(at)]) {
+        throw InvalidArgument("shares", fmt::format("sample {} is outside 0..{} or given twice", at, o.n - 1));
+      }
+      seen[static_cast<std::size_t>(at)] = true;
+      out.samples[static_cast<std::size_t>(at)] = std::move(share.samples[i]);
+    }
+  }
+  const auto missing = std::find(seen.begin(), seen.end(), false);
+  if (missing != seen.end()) {
+    throw InvalidArgument("shares", fmt::format("sample {} is in no share", missing - seen.begin()));
   }
   std::string greedy;
   for (int g : o.greedy_lengths) greedy += (greedy.empty() ? "" : ",") + std::to_string(g);
+  const int length = o.length == 0 ? m.decoder->max_positions() : o.length;
   out.metadata = {{"oacim.model", m.source_model},
                   {"oacim.generator", "self-generated (docs/algorithms.md C.3)"},
                   {"oacim.n", std::to_string(o.n)},
@@ -161,7 +200,7 @@ TokenSamples generate_calibration(const LoadedModel& m, const CalibrationGenOpti
                   {"oacim.top_k", std::to_string(o.top_k)},
                   {"oacim.temperature", fmt::format("{}", o.temperature)},
                   {"oacim.greedy_lengths", greedy},
-                  {"oacim.chunk", std::to_string(chunk)},
+                  {"oacim.chunk", std::to_string(chunk_size(o))},
                   {"oacim.first_token_regex", o.first_token_regex},
                   {"oacim.allowed_first_tokens", join(o.allowed_first_tokens)},
                   {"oacim.stop_at_eos", o.stop_at_eos ? "true" : "false"},
@@ -169,13 +208,13 @@ TokenSamples generate_calibration(const LoadedModel& m, const CalibrationGenOpti
   return out;
 }
 
-TokenSamples generate_calibration(const std::string& model_path, const std::string& tokenizer_path,
-                                  const CalibrationGenOptions& options, const std::function<void(int, int)>& progress) {
-  const LoadedModel m = load_model(model_path, tokenizer_path);
-  if (m.quantized) {
-    throw InvalidArgument("model_path", fmt::format("{} is already quantized; calibration text comes from the float model", model_path));
-  }
-  return generate_calibration(m, options, progress);
+TokenSamples generate_calibration(const LoadedModel& m, const CalibrationGenOptions& o,
+                                  const std::function<void(int, int)>& progress) {
+  // Progress in samples: a chunk's worth after each chunk.
+  const auto by_samples = [&](int chunks_done, int) {
+    if (progress) progress(std::min(o.n, chunks_done * chunk_size(o)), o.n);
+  };
+  return assemble_calibration(m, o, {generate_calibration_share(m, o, 0, 1, by_samples)});
 }
 
 }  // namespace oacim::model

@@ -20,6 +20,7 @@
 #include "oacim/model/calibration_generator.hpp"
 #include "oacim/model/model_loader.hpp"
 #include "oacim/model/quantized_model.hpp"
+#include "oacim/quant/distributed_calibration.hpp"
 #include "oacim/quant/quantize_options.hpp"
 #include "oacim/quant/sequential_quantizer.hpp"
 #include "oacim/quant/discquant.hpp"
@@ -111,18 +112,10 @@ void validate_run_options(const QuantizeRunOptions& o) {
   }
 }
 
-// The calibration windows of `calib`: generated now (self), a token file, the C4 train shard, or a
-// text (a named evaluation split warns).
+// The calibration windows of `calib` other than self-generation: a token file, the C4 train shard,
+// or a text (a named evaluation split warns).
 std::vector<std::vector<int>> calibration_windows_of(const QuantizeRunOptions& o, model::LoadedModel& lm, int seqlen) {
   const model::Decoder& dec = *lm.decoder;
-  if (o.calib == "self") {
-    model::CalibrationGenOptions g;
-    g.n = o.nsamples;
-    g.length = seqlen;
-    g.seed = o.seed;
-    return first_samples(model::generate_calibration(lm, g), "self-generated calibration", o.nsamples, seqlen,
-                         dec.vocab_size());
-  }
   if (is_token_file(o.calib)) return first_samples(read_token_file(o.calib), o.calib, o.nsamples, seqlen, dec.vocab_size());
   if (o.calib == "c4") {
     const std::string shard = data::find_c4_shard(o.data_dir, data::kC4TrainShard, "calib");
@@ -137,9 +130,18 @@ std::vector<std::vector<int>> calibration_windows_of(const QuantizeRunOptions& o
   return windows;
 }
 
-// Rank 0 draws the windows (generation, files, C4) and hands them to the other ranks.
+// Self-generated windows are decoded by every rank, a share each (distributed_calibration.hpp);
+// otherwise rank 0 draws the windows (files, C4) and hands them to the other ranks.
 std::vector<std::vector<int>> shared_calibration_windows(const QuantizeRunOptions& o, model::LoadedModel& lm, int seqlen,
                                                          dist::Communicator& comm) {
+  if (o.calib == "self") {
+    model::CalibrationGenOptions g;
+    g.n = o.nsamples;
+    g.length = seqlen;
+    g.seed = o.seed;
+    return first_samples(generate_calibration_on_ranks(lm, g, comm), "self-generated calibration", o.nsamples, seqlen,
+                         lm.decoder->vocab_size());
+  }
   if (!comm.distributed()) return calibration_windows_of(o, lm, seqlen);
   std::string msg;
   if (comm.root()) {

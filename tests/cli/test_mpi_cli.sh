@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# oacim on MPI (docs/scaleout.md), 3 ranks on this machine: eval and quantize bit-identical to one
-# process (and resumed from per-rank evaluation checkpoints), a sweep with the same results.json
+# oacim on MPI (docs/scaleout.md), 3 ranks on this machine: eval, calib and quantize bit-identical
+# to one process (and resumed from per-rank evaluation checkpoints), a sweep with the same results.json
 # numbers and verdicts, the whole job killed mid-run
 # and relaunched (nothing finished lost or recomputed), a worker rank killed (the job fails, the
 # rerun finishes), ranks that disagree on the config or the build stopped by rank 0, and the
@@ -76,6 +76,14 @@ args=(eval --model "$model" --task "$SRC/tests/data/tasks/tiny_last_word.jsonl" 
 "$OACIM" "${args[@]}" --json "$work/t1.json" >/dev/null 2>&1 || fail "eval --task (1 process)"
 mpi -n 3 "$OACIM" "${args[@]}" --json "$work/t3.json" >/dev/null 2>"$work/t3.err" || fail "eval --task (3 ranks): $(tail -3 "$work/t3.err")"
 same_json "$work/t1.json" "$work/t3.json" x x || fail "eval --task: 3 ranks differ from 1 process"
+
+# ---- calib: each rank decodes a share of the chunks (7 samples in 4 chunks of 2); the file has the
+# bytes of one process ----
+c=(calib --model "$model" --n 7 --len 48 --seed 2 --threads 1)
+"$OACIM" "${c[@]}" --out "$work/cal1.safetensors" >/dev/null 2>&1 || fail "calib (1 process)"
+mpi -n 3 "$OACIM" "${c[@]}" --out "$work/cal3.safetensors" >"$work/cal3.txt" 2>"$work/cal3.err" || fail "calib (3 ranks): $(tail -3 "$work/cal3.err")"
+cmp -s "$work/cal1.safetensors" "$work/cal3.safetensors" || fail "calib: 3 ranks differ from 1 process"
+[ "$(grep -c '^calib:' "$work/cal3.txt")" -eq 1 ] || fail "calib: the summary printed by more than rank 0"
 
 # ---- quantize: OA with outliers, offsets, true-sequential; 1 process vs 3 ranks; resume across ----
 q=(quantize --model "$model" --method oa --outliers --offsets --true-sequential --nsamples 7 --seqlen 64 --threads 1)

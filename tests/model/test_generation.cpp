@@ -153,6 +153,33 @@ TEST(CalibrationGenerator, ReproducibleForASeed) {
   EXPECT_THROW(generate_calibration(m, o), InvalidArgument);
 }
 
+// Shares of 1, 2 and 3 ranks put together are the samples and metadata of one generation; shares
+// that miss or repeat a sample are refused.
+TEST(CalibrationGenerator, SharesOfAnyNumberOfRanksAssembleToOneGeneration) {
+  const LoadedModel& m = stories();
+  CalibrationGenOptions o;
+  o.n = 7;  // chunks of 2: 4 chunks, the last of one sample
+  o.length = 40;
+  o.seed = 5;
+  const TokenSamples whole = generate_calibration(m, o);
+  for (const int ranks : {1, 2, 3}) {
+    std::vector<CalibrationShare> shares;
+    for (int r = ranks - 1; r >= 0; --r) shares.push_back(generate_calibration_share(m, o, r, ranks));  // any order
+    const TokenSamples got = assemble_calibration(m, o, shares);
+    EXPECT_EQ(got.samples, whole.samples) << ranks << " ranks";
+    EXPECT_EQ(got.metadata, whole.metadata) << ranks << " ranks";
+    if (ranks == 3) {
+      EXPECT_EQ(shares.back().index, (std::vector<int>{0, 1, 6})) << "rank 0 decodes chunks 0 and 3";
+      std::vector<CalibrationShare> missing(shares.begin(), shares.end() - 1);
+      EXPECT_THROW(assemble_calibration(m, o, missing), InvalidArgument);
+      std::vector<CalibrationShare> twice = shares;
+      twice.push_back(shares.front());
+      EXPECT_THROW(assemble_calibration(m, o, twice), InvalidArgument);
+    }
+  }
+  EXPECT_THROW(generate_calibration_share(m, o, 3, 3), InvalidArgument);
+}
+
 // Decoding makes every Linear's fp32 weight; a model that cannot fit is refused before a weight
 // is made (a 7B model on a 24 GiB machine would otherwise end in the OOM killer hours later).
 TEST(CalibrationGenerator, RefusesAModelWhoseWeightsCannotFitBeforeDecoding) {

@@ -42,8 +42,19 @@ std::vector<int> eligible_first_tokens(const LoadedModel& model, const Calibrati
 // (memory_limit_bytes). `progress(done, total)` after each chunk.
 TokenSamples generate_calibration(const LoadedModel& model, const CalibrationGenOptions& options,
                                   const std::function<void(int, int)>& progress = {});
-// The same from a model path (torch-free for callers): loads the model and its tokenizer.
-TokenSamples generate_calibration(const std::string& model_path, const std::string& tokenizer_path,
-                                  const CalibrationGenOptions& options, const std::function<void(int, int)>& progress = {});
+// One rank's share of generate_calibration: the samples of chunks k with k % ranks == rank, by
+// their index in the whole set. A chunk's samples depend on the options and the chunk alone, so
+// the shares of any number of ranks put together are generate_calibration's samples bit for bit.
+// `progress(chunks done, this rank's chunks)`. Refusals as generate_calibration's.
+struct CalibrationShare {
+  std::vector<int> index;                   // ascending sample indices
+  std::vector<std::vector<int>> samples;    // [index.size()] token ids
+};
+CalibrationShare generate_calibration_share(const LoadedModel& model, const CalibrationGenOptions& options, int rank,
+                                            int ranks, const std::function<void(int, int)>& progress = {});
+// The shares of every rank (any order) as generate_calibration returns them, metadata included;
+// InvalidArgument unless they hold each of the n samples exactly once.
+TokenSamples assemble_calibration(const LoadedModel& model, const CalibrationGenOptions& options,
+                                  std::vector<CalibrationShare> shares);
 
 }  // namespace oacim::model
