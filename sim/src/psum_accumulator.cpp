@@ -30,10 +30,10 @@ void PsumAccumulator::accumulate_job(const BlockValues& bv, const OutlierProduct
     float y = psum[j];
     for (int s = 0; s < segs; ++s) {
       const std::size_t k = static_cast<std::size_t>(j) * segs + s;
-      y = hw::round_to(P, y + bv.v[k]);
+      y = hw::accumulate<P>(y, bv.v[k]);
       ++adds_;
       if (tile.outlier_row[k] >= 0) {
-        y = hw::round_to(P, y + op.p[k]);
+        y = hw::accumulate<P>(y, op.p[k]);
         ++adds_;
       }
     }

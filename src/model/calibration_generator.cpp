@@ -40,10 +40,15 @@ std::string join(const std::vector<int>& v) {
   return out;
 }
 
+// Tokens per sample, prefix included.
+int sample_length(const LoadedModel& m, const CalibrationGenOptions& o) {
+  return o.length == 0 ? m.decoder->max_positions() : o.length;
+}
+
 void validate(const LoadedModel& m, const CalibrationGenOptions& o) {
   if (o.n < 1) throw InvalidArgument("nsamples", fmt::format("{} is not a positive sample count", o.n));
   const int positions = m.decoder->max_positions();
-  const int length = o.length == 0 ? positions : o.length;
+  const int length = sample_length(m, o);
   const int longest_greedy = o.greedy_lengths.empty() ? 0 : *std::max_element(o.greedy_lengths.begin(), o.greedy_lengths.end());
   if (length < 1 || length > positions) {
     throw InvalidArgument("seqlen", fmt::format("{} is outside 1..{} (the model's positions)", length, positions));
@@ -112,6 +117,7 @@ void check_memory(const LoadedModel& m, const CalibrationGenOptions& o) {
 
 int chunk_size(const CalibrationGenOptions& o) { return o.chunk > 0 ? o.chunk : std::max(1, std::min(16, o.n / 3)); }
 
+
 }  // namespace
 
 CalibrationShare generate_calibration_share(const LoadedModel& m, const CalibrationGenOptions& o, int rank, int ranks,
@@ -121,7 +127,7 @@ CalibrationShare generate_calibration_share(const LoadedModel& m, const Calibrat
   }
   validate(m, o);
   check_memory(m, o);
-  const int length = o.length == 0 ? m.decoder->max_positions() : o.length;
+  const int length = sample_length(m, o);
   std::vector<int> pool = eligible_first_tokens(m, o);
   if (static_cast<int>(pool.size()) < o.n) {
     throw InvalidArgument("nsamples", fmt::format("only {} first tokens pass the filters, fewer than the {} samples asked for "
@@ -191,7 +197,7 @@ TokenSamples assemble_calibration(const LoadedModel& m, const CalibrationGenOpti
   }
   std::string greedy;
   for (int g : o.greedy_lengths) greedy += (greedy.empty() ? "" : ",") + std::to_string(g);
-  const int length = o.length == 0 ? m.decoder->max_positions() : o.length;
+  const int length = sample_length(m, o);
   out.metadata = {{"oacim.model", m.source_model},
                   {"oacim.generator", "self-generated (docs/algorithms.md C.3)"},
                   {"oacim.n", std::to_string(o.n)},

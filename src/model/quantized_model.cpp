@@ -91,7 +91,7 @@ void save_quantized_model(const std::string& dir, Decoder& model, const Quantize
     }
     std::vector<std::uint16_t> half(n);
     for (std::size_t i = 0; i < n; ++i) {
-      half[i] = dtype == DType::F16 ? fp16_bits_from_float(v[i]) : static_cast<std::uint16_t>(float_bits(v[i]) >> 16);
+      half[i] = dtype == DType::F16 ? fp16_bits_from_float(v[i]) : Bf16::from_float(v[i]).bits();  // exact either way
     }
     w.add("tensor." + name, dtype, shape, half);
   }

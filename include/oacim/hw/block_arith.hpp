@@ -38,6 +38,11 @@ inline float outlier_product(NumFormat psum, NumFormat product, float w_o, float
   return round_to(psum, round_to(product, w_o * x_o));
 }
 
+template <NumFormat P>
+inline float accumulate(float y, float v) {
+  return round_to(P, y + v);
+}
+
 inline float accumulate(NumFormat psum, float y, float v) { return round_to(psum, y + v); }
 
 }  // namespace oacim::hw

@@ -8,7 +8,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-#include <vector>
 
 #include <systemc>
 

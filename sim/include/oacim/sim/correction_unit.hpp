@@ -34,7 +34,9 @@ class CorrectionUnit : public sc_core::sc_module {
   std::int64_t block_results_ = 0;
   // Scratch of one job (S and O per segment), kept by the module: an SC_THREAD's locals are never freed.
   std::vector<std::int64_t> input_sums_, offset_sums_, quad_s_, quad_o_;
-  std::vector<float> a_minus_o_, s_prime_, pow2_;  // [valid cols * segments]
+  // [valid cols * segments]; 2^e repeated per column so that the block-value loop is one flat,
+  // vectorised loop (a nested column/segment loop measured 2 % slower on bench_systemc).
+  std::vector<float> a_minus_o_, s_prime_, pow2_;
 };
 
 }  // namespace oacim::sim
